@@ -1,0 +1,70 @@
+// A fitted pipeline: the preprocessing learned on training rows plus one model.
+// It is what a run saves under model/ and what `automl-gpt predict` reloads.
+//
+//   Pipeline p = Pipeline::load("runs/abc/model");
+//   Table t = read_csv("new.csv", p.read_options());
+//   std::vector<double> proba = p.predict(t);   // rows x n_outputs
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/model.h"
+#include "automl/table.h"
+#include "automl/task.h"
+
+namespace automl {
+
+// Turns table columns into a FeatureMatrix. Everything it learns (levels, medians,
+// scales) comes from the rows passed to fit(), so a validation fold never leaks.
+class Preprocessor {
+ public:
+  Preprocessor() = default;
+  explicit Preprocessor(Encoding encoding) : encoding_(encoding) {}
+
+  void fit(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows);
+  // `rows` == nullptr means every row.
+  FeatureMatrix transform(const Table& table, const std::vector<std::size_t>* rows = nullptr) const;
+
+  nlohmann::json to_json() const;
+  static Preprocessor from_json(const nlohmann::json& j);
+  std::size_t n_outputs() const;
+
+ private:
+  struct Feature {
+    std::string name;
+    ColumnType type = ColumnType::kNumeric;
+    double fill = 0, mean = 0, scale = 1;  // numeric (one-hot encoding)
+    bool missing_indicator = false;        // numeric (one-hot encoding)
+    std::vector<std::string> levels;       // categorical: code order
+  };
+  Encoding encoding_ = Encoding::kNative;
+  std::vector<Feature> features_;
+};
+
+class Pipeline {
+ public:
+  std::string family;
+  nlohmann::json params;
+  Target target;  // classes and task; y is left empty
+  std::map<std::string, ColumnType> schema;  // every feature column's type, as trained
+  std::vector<std::string> features;         // the columns the model uses
+  Preprocessor preprocessor;
+  std::unique_ptr<Model> model;
+
+  // How to read a new file so its columns type as the training file's did.
+  CsvOptions read_options(const CsvOptions& base = {}) const;
+  std::vector<double> predict(const Table& table) const;
+  void save(const std::filesystem::path& dir) const;
+  static Pipeline load(const std::filesystem::path& dir);
+};
+
+// Writes predictions as CSV: "prediction" (the class or the value) and, for
+// classes, one "proba_<class>" column each. Numbers are printed to round-trip.
+void write_predictions(std::ostream& out, const Target& target, const std::vector<double>& pred, std::size_t rows);
+
+}  // namespace automl

@@ -1,0 +1,49 @@
+// One `automl-gpt run`: read, card, search within the budget, refit, score, save.
+//
+//   RunRequest req;
+//   req.train_path = "train.csv"; req.target = "income"; req.budget_s = 60;
+//   nlohmann::json summary = run_automl(req, std::cerr);
+#pragma once
+
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/model.h"
+#include "automl/table.h"
+
+namespace automl {
+
+struct RunRequest {
+  std::string train_path;
+  std::string target;
+  std::string test_path;     // optional: scored with the refit model
+  std::string card_path;     // optional: overrides what the Data Card infers
+  std::string metric;        // "" = the card's default for the task
+  std::string out_dir;       // "" = runs/<run id>
+  std::string store_path;    // "" = runs/store.sqlite
+  std::string name;          // dataset name ("" = from the file or card)
+  double budget_s = 60;
+  uint64_t seed = 0;
+  int threads = 2;
+  int max_trials = -1;
+  int folds = 0;             // 0 = chosen by size
+  std::vector<std::string> families;
+  CsvOptions csv;
+  Clock::time_point start = Clock::now();  // the budget counts from here
+  bool quiet = false;
+};
+
+// Runs everything; returns summary.json's content. Progress goes to `progress`.
+nlohmann::json run_automl(const RunRequest& request, std::ostream& progress);
+
+// Peak resident memory of this process so far, in MB.
+double peak_memory_mb();
+
+// Parses "60s", "2m", "90" (seconds) or "1.5h"; throws kInvalidInput.
+double parse_duration(const std::string& text);
+
+}  // namespace automl

@@ -1,0 +1,133 @@
+// The budgeted search: a portfolio of proven settings first, then random search
+// over the families' declared spaces with successive halving on boosting rounds.
+// Every trial is evaluated on the same folds; preprocessing is fitted on each
+// training fold only.
+//
+//   Evaluator ev(table, target, features, splits, "roc_auc", threads);
+//   SearchOptions opt;  opt.deadline = Clock::now() + 50s;
+//   SearchResult r = run_search(ev, opt, [](const TrialResult& t, const TrialResult* best) { ... });
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/model.h"
+#include "automl/pipeline.h"
+#include "automl/table.h"
+#include "automl/task.h"
+
+namespace automl {
+
+// Rows to train on and rows to score on, indices into the table.
+struct Split {
+  std::vector<std::size_t> train, valid;
+};
+
+struct ValidationPlan {
+  std::string method;  // "holdout" or "k-fold"
+  int folds = 1;
+  int repeats = 1;
+  double holdout_share = 0.2;
+  std::vector<Split> splits;
+};
+
+// Chooses the scheme by size (small data gets repeated k-fold, large data a
+// holdout) unless `folds` forces it (1 = holdout); stratified for classes.
+ValidationPlan make_validation_plan(const Target& target, const std::vector<std::size_t>& rows, int folds,
+                                    uint64_t seed);
+
+// One fold's real training log.
+struct FoldLog {
+  int fold = 0;
+  std::string metric;  // the metric the executor tracked (auc, logloss, rmse, ...)
+  std::vector<double> train, valid, seconds;
+};
+
+struct TrialResult {
+  int id = 0;
+  std::string family;
+  nlohmann::json params;
+  int rung = 0;
+  int parent = -1;        // trial this one was promoted from
+  int resource = -1;      // iteration cap given (-1 = none)
+  std::string status;     // finished, stopped early, failed
+  std::string reason;     // why it stopped or failed
+  double score = 0;       // mean validation score over folds
+  std::vector<double> fold_scores;
+  double seconds = 0;
+  double iterations = 0;  // mean kept iterations (boosting rounds)
+  bool capped = false;    // hit the iteration cap (could improve with more)
+  std::vector<FoldLog> logs;
+
+  bool usable() const { return status != "failed" && !fold_scores.empty(); }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Table& table, const Target& target, std::vector<std::string> features, ValidationPlan plan,
+            std::string metric, int threads, uint64_t seed);
+
+  // Trains and scores one setting on every fold.
+  TrialResult evaluate(const std::string& family, const nlohmann::json& params, int resource,
+                       Clock::time_point deadline);
+  const ValidationPlan& plan() const { return plan_; }
+  const std::string& metric() const { return metric_; }
+  const Target& target() const { return target_; }
+  // Rows used for training (all rows with a target).
+  std::size_t n_rows() const { return n_rows_; }
+
+ private:
+  struct FoldData {
+    FeatureMatrix train_x, valid_x;
+    std::vector<double> train_y, valid_y;
+  };
+  const std::vector<FoldData>& folds_for(Encoding enc);
+
+  const Table& table_;
+  const Target& target_;
+  std::vector<std::string> features_;
+  ValidationPlan plan_;
+  std::string metric_;
+  int threads_;
+  uint64_t seed_;
+  std::size_t n_rows_ = 0;
+  std::map<Encoding, std::vector<FoldData>> cache_;
+};
+
+struct SearchOptions {
+  Clock::time_point deadline = Clock::time_point::max();  // no trial runs past this
+  std::function<Clock::time_point()> deadline_fn;         // when set, re-read before each trial
+  uint64_t seed = 0;
+  int max_trials = -1;                  // stop after this many trials (-1 = budget only)
+  std::vector<std::string> families;    // empty = every registered family for the task
+  int max_resource = 2000;              // most boosting rounds a trial may use
+  int eta = 3;                          // successive halving keeps 1/eta of each rung
+  int bracket_size = 9;                 // configurations started per bracket
+};
+
+struct SearchResult {
+  std::vector<TrialResult> trials;
+  int best = -1;  // index into trials
+};
+
+using TrialCallback = std::function<void(const TrialResult& trial, const TrialResult* best)>;
+
+SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial);
+
+// A proposal the planner makes: which family, which setting.
+struct Proposal {
+  std::string family;
+  nlohmann::json params;
+  std::string why;
+};
+
+// The built-in planner's starting portfolio: settings that work across many
+// datasets, cheap first.
+std::vector<Proposal> default_portfolio(Task task, std::size_t n_rows, const std::vector<std::string>& families);
+
+}  // namespace automl

@@ -1,0 +1,60 @@
+// The run store (SQLite, embedded) and the run folder a person reads.
+//
+//   RunStore store("runs/store.sqlite");
+//   store.begin_run(id, folder, request_json);
+//   store.add_trial(id, trial);          // each trial as it finishes: a killed run keeps them
+//   store.finish_run(id, summary_json);
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/search.h"
+
+struct sqlite3;
+
+namespace automl {
+
+class RunStore {
+ public:
+  explicit RunStore(const std::filesystem::path& path);
+  ~RunStore();
+  RunStore(const RunStore&) = delete;
+  RunStore& operator=(const RunStore&) = delete;
+
+  void begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request);
+  void add_trial(const std::string& run_id, const TrialResult& trial);
+  void finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary);
+
+  // Counts, for tests and tools.
+  int count(const std::string& table, const std::string& run_id);
+  std::string run_status(const std::string& run_id);
+
+ private:
+  void exec(const std::string& sql);
+  sqlite3* db_ = nullptr;
+  std::filesystem::path path_;
+};
+
+// The folder of one run: data_card.json, leaderboard.csv, training_logs.jsonl,
+// summary.json, model/. Rows are appended as trials finish.
+class RunFolder {
+ public:
+  explicit RunFolder(std::filesystem::path dir);
+  const std::filesystem::path& dir() const { return dir_; }
+  void write_json(const std::string& name, const nlohmann::json& j) const;
+  void add_trial(const TrialResult& trial);
+
+ private:
+  std::filesystem::path dir_;
+  std::ofstream leaderboard_, logs_;
+};
+
+// One leaderboard.csv row (without the newline), and its header.
+std::string leaderboard_header();
+std::string leaderboard_row(const TrialResult& trial);
+
+}  // namespace automl

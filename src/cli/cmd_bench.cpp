@@ -1,0 +1,67 @@
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "automl/data_card.h"
+#include "automl/error.h"
+#include "automl/run.h"
+#include "cli/commands.h"
+
+namespace automl::cli {
+
+// Runs on one benchmark folder (train.csv, test.csv, card.json) and prints one JSON
+// line in the format of the reference peers, so the two can be joined.
+Command add_bench(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "bench", "run on a benchmark folder (train.csv, test.csv, card.json) and print one JSON line like the peers");
+  struct Flags {
+    std::string dir, budget = "60s", out, store;
+    uint64_t seed = 0;
+    int threads = 0;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("dataset", f->dir, "the dataset folder")->required();
+  cmd->add_option("-b,--budget", f->budget, "wall-clock budget, refit and test scoring included (default 60s)");
+  cmd->add_option("--seed", f->seed, "random seed (default 0)");
+  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  cmd->add_option("-o,--out", f->out, "run folder (default runs/<run id>)");
+  cmd->add_option("--store", f->store, "SQLite run store (default runs/store.sqlite)");
+  return {cmd, [f] {
+            namespace fs = std::filesystem;
+            fs::path dir(f->dir);
+            for (const char* name : {"train.csv", "test.csv", "card.json"}) {
+              if (!fs::exists(dir / name)) throw_not_found("benchmark folder " + f->dir + " has no " + name);
+            }
+            RunRequest req;
+            req.train_path = (dir / "train.csv").string();
+            req.test_path = (dir / "test.csv").string();
+            req.card_path = (dir / "card.json").string();
+            req.budget_s = parse_duration(f->budget);
+            req.seed = f->seed;
+            req.threads = f->threads > 0 ? f->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+            req.out_dir = f->out;
+            req.store_path = f->store;
+            req.csv.missing_tokens = {""};  // the benchmark format: an empty field and nothing else is missing
+            auto card = load_card_file(req.card_path);
+            req.name = card.value("name", dir.filename().string());
+            auto s = run_automl(req, std::cerr);
+            nlohmann::json line = {{"dataset", req.name},
+                                   {"peer", "automl-gpt"},
+                                   {"metric", s["metric"]},
+                                   {"score", s.value("test_score", nlohmann::json(nullptr))},
+                                   {"scores", s.value("test_scores", nlohmann::json::object())},
+                                   {"fit_s", s["seconds"]},
+                                   {"trials", s["n_trials"]},
+                                   {"budget_s", req.budget_s},
+                                   {"threads", req.threads},
+                                   {"seed", req.seed},
+                                   {"model", s["model"]["family"]},
+                                   {"validation_score", s["validation_score"]},
+                                   {"run_folder", s["run_folder"]},
+                                   {"peak_rss_mb", s["peak_memory_mb"]}};
+            std::cout << line.dump() << "\n";
+            return 0;
+          }};
+}
+
+}  // namespace automl::cli

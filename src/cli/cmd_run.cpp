@@ -1,0 +1,63 @@
+#include <iostream>
+#include <thread>
+
+#include "automl/run.h"
+#include "cli/commands.h"
+
+namespace automl::cli {
+
+Command add_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "search for the best model of a CSV file within a time budget and save it");
+  struct Flags {
+    RunRequest req;
+    std::string budget = "60s";
+    std::string models;
+    bool json = false;
+    ReadFlags read;
+  };
+  auto f = std::make_shared<Flags>();
+  f->req.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  cmd->add_option("train", f->req.train_path, "training data: a CSV or TSV file with a header row")->required();
+  cmd->add_option("-t,--target", f->req.target, "the column to predict (or give it in --card)");
+  cmd->add_option("--test", f->req.test_path, "a held-out file with the same columns: the final model is scored on it");
+  cmd->add_option("--card", f->req.card_path,
+                  "a Data Card file (JSON or YAML) whose fields override what is inferred: name, description, task, "
+                  "metric, positive_class, feature_types");
+  cmd->add_option("-m,--metric", f->req.metric,
+                  "what to optimise: roc_auc, accuracy, log_loss, macro_f1, rmse, mae or r2 (default: roc_auc for "
+                  "binary, accuracy for multiclass, rmse for regression)");
+  cmd->add_option("-b,--budget", f->budget,
+                  "wall-clock budget for the whole command, refit included: 60s, 5m, 1h (default 60s)");
+  cmd->add_option("-o,--out", f->req.out_dir, "run folder to create (default runs/<run id>); must not exist or be empty");
+  cmd->add_option("--store", f->req.store_path, "SQLite run store to record into (default runs/store.sqlite)");
+  cmd->add_option("--seed", f->req.seed, "random seed: the same seed gives the same sequence of trials (default 0)");
+  cmd->add_option("--threads", f->req.threads, "threads for training (default: all cores)");
+  cmd->add_option("--max-trials", f->req.max_trials, "stop after this many trials even if budget remains");
+  cmd->add_option("--folds", f->req.folds,
+                  "validation folds: 1 = a 20% holdout, k > 1 = k-fold (default: by size; repeated 5-fold for small "
+                  "data, holdout above 10,000 rows)");
+  cmd->add_option("--models", f->models,
+                  "comma-separated model families to consider (default: all; see `automl-gpt models`)");
+  cmd->add_option("--name", f->req.name, "dataset name for the Data Card (default: from the file or its folder)");
+  cmd->add_flag("-q,--quiet", f->req.quiet, "no progress lines on stderr");
+  cmd->add_flag("--json", f->json, "print summary.json to stdout when done");
+  f->read.add_to(cmd);
+  return {cmd, [f] {
+            f->req.budget_s = parse_duration(f->budget);
+            f->req.csv = f->read.options();
+            std::stringstream ss(f->models);
+            std::string m;
+            while (std::getline(ss, m, ',')) {
+              if (!m.empty()) {
+                model_registry().get(m);  // an unknown name fails now, naming the close ones
+                f->req.families.push_back(m);
+              }
+            }
+            auto summary = run_automl(f->req, std::cerr);
+            if (f->json) std::cout << summary.dump(2) << "\n";
+            else std::cout << summary.at("run_folder").get<std::string>() << "\n";
+            return 0;
+          }};
+}
+
+}  // namespace automl::cli

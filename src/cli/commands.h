@@ -1,0 +1,40 @@
+// The subcommands of automl-gpt. Each file adds one subcommand to the app and
+// returns the action to run when it is chosen.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "automl/table.h"
+
+namespace automl::cli {
+
+using Action = std::function<int()>;
+
+struct Command {
+  CLI::App* app;  // the subcommand
+  Action run;     // what it does once its flags are parsed
+};
+
+// Flags shared by every command that reads a CSV file.
+struct ReadFlags {
+  std::string missing;               // comma-separated tokens, "" = keep the defaults
+  bool missing_set = false;
+  std::vector<std::string> types;    // COL=TYPE
+  std::string delimiter;
+
+  void add_to(CLI::App* cmd);
+  CsvOptions options() const;
+};
+
+Command add_run(CLI::App& app);
+Command add_bench(CLI::App& app);
+Command add_card(CLI::App& app);
+Command add_models(CLI::App& app);
+Command add_predict(CLI::App& app);
+
+}  // namespace automl::cli

@@ -1,0 +1,55 @@
+// automl-gpt: the command-line program. Every error reaches the user as one line
+// and an exit code by category (2 invalid input, 3 not found, 4 unsupported,
+// 5 i/o, 6 budget, 70 internal).
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "automl/error.h"
+#include "cli/commands.h"
+
+namespace {
+
+int exit_code(automl::ErrorKind kind) {
+  switch (kind) {
+    case automl::ErrorKind::kInvalidInput: return 2;
+    case automl::ErrorKind::kNotFound: return 3;
+    case automl::ErrorKind::kUnsupported: return 4;
+    case automl::ErrorKind::kIo: return 5;
+    case automl::ErrorKind::kBudget: return 6;
+    case automl::ErrorKind::kInternal: return 70;
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"automl-gpt: automatic machine learning on your CSV files, offline.\n"
+               "A planner reads the Data Card and the Model Cards, searches within your time budget,\n"
+               "and saves the best pipeline with its training logs.",
+               "automl-gpt"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "automl-gpt 0.1.0");
+  const std::vector<automl::cli::Command> commands = {
+      automl::cli::add_run(app),     automl::cli::add_card(app),  automl::cli::add_models(app),
+      automl::cli::add_predict(app), automl::cli::add_bench(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (const auto& c : commands) {
+      if (c.app->parsed()) return c.run();
+    }
+    return 1;
+  } catch (const automl::Error& e) {
+    std::cerr << "automl-gpt: error: " << e.what() << "\n";
+    return exit_code(e.kind());
+  } catch (const std::exception& e) {
+    std::cerr << "automl-gpt: internal error: " << e.what() << "\n";
+    return 70;
+  }
+}

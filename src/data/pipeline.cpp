@@ -1,0 +1,101 @@
+#include "automl/pipeline.h"
+
+#include <fstream>
+#include <ostream>
+
+#include <fmt/format.h>
+
+#include "automl/error.h"
+
+namespace automl {
+
+CsvOptions Pipeline::read_options(const CsvOptions& base) const {
+  CsvOptions o = base;
+  for (const auto& [name, type] : schema) o.declared_types[name] = type;
+  return o;
+}
+
+std::vector<double> Pipeline::predict(const Table& table) const {
+  if (!model) throw_internal("pipeline has no model");
+  for (const auto& f : features) table.column(f);  // a missing column is named with close matches
+  return model->predict(preprocessor.transform(table));
+}
+
+void Pipeline::save(const std::filesystem::path& dir) const {
+  std::filesystem::create_directories(dir);
+  nlohmann::json j;
+  j["format"] = "automl-gpt pipeline 1";
+  j["family"] = family;
+  j["params"] = params;
+  j["target"] = {{"name", target.name}, {"task", task_name(target.task)}, {"classes", target.classes},
+                 {"positive", target.positive}};
+  j["schema"] = nlohmann::json::object();
+  for (const auto& [name, type] : schema) j["schema"][name] = column_type_name(type);
+  j["features"] = features;
+  j["preprocessor"] = preprocessor.to_json();
+  std::ofstream out(dir / "pipeline.json");
+  out << j.dump(2) << "\n";
+  if (!out) throw_io("cannot write " + (dir / "pipeline.json").string());
+  model->save(dir);
+}
+
+Pipeline Pipeline::load(const std::filesystem::path& dir) {
+  auto path = dir / "pipeline.json";
+  if (!std::filesystem::exists(path)) {
+    throw_not_found("no saved model at " + dir.string() + " (expected " + path.string() + ")");
+  }
+  std::ifstream in(path);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(path.string() + " is damaged: " + e.what());
+  }
+  Pipeline p;
+  p.family = j.at("family").get<std::string>();
+  p.params = j.at("params");
+  const auto& t = j.at("target");
+  p.target.name = t.at("name").get<std::string>();
+  p.target.task = parse_task(t.at("task").get<std::string>());
+  p.target.classes = t.at("classes").get<std::vector<std::string>>();
+  p.target.positive = t.at("positive").get<int>();
+  for (auto it = j.at("schema").begin(); it != j.at("schema").end(); ++it) {
+    p.schema[it.key()] = parse_column_type(it.value().get<std::string>());
+  }
+  p.features = j.at("features").get<std::vector<std::string>>();
+  p.preprocessor = Preprocessor::from_json(j.at("preprocessor"));
+  const auto& entry = model_registry().get(p.family);
+  p.model = entry.create(with_defaults(entry.params, p.params), p.target.task);
+  p.model->load(dir);
+  return p;
+}
+
+void write_predictions(std::ostream& out, const Target& target, const std::vector<double>& pred, std::size_t rows) {
+  const int k = target.n_outputs();
+  auto csv_field = [](const std::string& s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+    std::string q = "\"";
+    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  if (!is_classification(target.task)) {
+    out << "prediction\n";
+    for (std::size_t i = 0; i < rows; ++i) out << fmt::format("{:.17g}\n", pred[i]);
+    return;
+  }
+  out << "prediction";
+  for (const auto& c : target.classes) out << "," << csv_field("proba_" + c);
+  out << "\n";
+  for (std::size_t i = 0; i < rows; ++i) {
+    const double* p = pred.data() + i * k;
+    int best = 0;
+    for (int c = 1; c < k; ++c) {
+      if (p[c] > p[best]) best = c;
+    }
+    out << csv_field(target.classes[best]);
+    for (int c = 0; c < k; ++c) out << fmt::format(",{:.17g}", p[c]);
+    out << "\n";
+  }
+}
+
+}  // namespace automl

@@ -1,0 +1,48 @@
+#include <fmt/format.h>
+
+#include "automl/model.h"
+#include "util/strings.h"
+
+namespace automl {
+
+std::string registry_unknown_message(const std::string& kind, const std::string& name,
+                                     const std::vector<std::string>& known) {
+  return fmt::format("unknown {} \"{}\"; {} (registered: {})", kind, name, did_you_mean(name, known),
+                     join(known, ", "));
+}
+
+Registry<ModelEntry>& model_registry() {
+  static Registry<ModelEntry> registry("model family");
+  return registry;
+}
+
+bool ModelEntry::supports(Task t) const {
+  for (auto x : tasks) {
+    if (x == t) return true;
+  }
+  return false;
+}
+
+const ParamSpec* ModelEntry::param(const std::string& key) const {
+  for (const auto& p : params) {
+    if (p.name == key) return &p;
+  }
+  return nullptr;
+}
+
+nlohmann::json ModelEntry::card() const {
+  nlohmann::json j;
+  j["name"] = name;
+  j["structure"] = structure;
+  j["description"] = description;
+  j["tasks"] = nlohmann::json::array();
+  for (auto t : tasks) j["tasks"].push_back(task_name(t));
+  j["preprocessing"] = encoding == Encoding::kNative ? "native (numbers as-is, categories as codes)"
+                                                     : "one-hot categories, imputed and standardised numbers";
+  if (!resource_param.empty()) j["resource"] = resource_param;
+  j["hyperparameters"] = nlohmann::json::array();
+  for (const auto& p : params) j["hyperparameters"].push_back(p.to_json());
+  return j;
+}
+
+}  // namespace automl

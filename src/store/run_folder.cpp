@@ -1,0 +1,75 @@
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "automl/error.h"
+#include "automl/store.h"
+
+namespace automl {
+namespace {
+
+std::string csv_quote(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string num(double v) { return std::isnan(v) ? std::string() : fmt::format("{:.10g}", v); }
+
+// NaN is not JSON: write null.
+nlohmann::json json_numbers(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(std::isnan(x) ? nlohmann::json(nullptr) : nlohmann::json(x));
+  return a;
+}
+
+}  // namespace
+
+std::string leaderboard_header() {
+  return "trial_id,family,hyperparameters,rung,parent,resource,validation_score,fold_scores,seconds,iterations,status,"
+         "reason";
+}
+
+std::string leaderboard_row(const TrialResult& t) {
+  std::vector<std::string> folds;
+  for (double s : t.fold_scores) folds.push_back(fmt::format("{:.6g}", s));
+  return fmt::format("{},{},{},{},{},{},{},{},{:.3f},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
+                     t.parent >= 0 ? std::to_string(t.parent) : std::string(),
+                     t.resource >= 0 ? std::to_string(t.resource) : std::string(),
+                     t.usable() ? num(t.score) : std::string(), csv_quote(fmt::format("{}", fmt::join(folds, " "))),
+                     t.seconds, t.iterations > 0 ? fmt::format("{:.1f}", t.iterations) : std::string(),
+                     t.status, csv_quote(t.reason));
+}
+
+RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {
+  std::filesystem::create_directories(dir_);
+  leaderboard_.open(dir_ / "leaderboard.csv");
+  logs_.open(dir_ / "training_logs.jsonl");
+  if (!leaderboard_ || !logs_) throw_io("cannot write to run folder " + dir_.string());
+  leaderboard_ << leaderboard_header() << "\n" << std::flush;
+}
+
+void RunFolder::write_json(const std::string& name, const nlohmann::json& j) const {
+  auto path = dir_ / name;
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) throw_io("cannot write " + path.string());
+  }
+  std::filesystem::rename(tmp, path);  // a reader never sees half a file
+}
+
+void RunFolder::add_trial(const TrialResult& t) {
+  leaderboard_ << leaderboard_row(t) << "\n" << std::flush;
+  for (const auto& log : t.logs) {
+    nlohmann::json j = {{"trial_id", t.id}, {"family", t.family}, {"fold", log.fold}, {"metric", log.metric},
+                        {"train", json_numbers(log.train)}, {"valid", json_numbers(log.valid)},
+                        {"seconds", json_numbers(log.seconds)}};
+    logs_ << j.dump() << "\n";
+  }
+  logs_ << std::flush;
+}
+
+}  // namespace automl

@@ -1,0 +1,145 @@
+#include "automl/store.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include "automl/error.h"
+
+namespace automl {
+namespace {
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
+      throw_io(std::string("run store: cannot prepare statement: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement& bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
+  Statement& bind(int i, int v) {
+    sqlite3_bind_int(stmt_, i, v);
+    return *this;
+  }
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) throw_io(std::string("run store: ") + sqlite3_errmsg(db_));
+    return false;
+  }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+std::string now_iso() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace
+
+RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw_io("cannot open run store " + path.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL");
+  exec(R"(CREATE TABLE IF NOT EXISTS runs (
+      run_id TEXT PRIMARY KEY, folder TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+      request TEXT NOT NULL, summary TEXT))");
+  exec(R"(CREATE TABLE IF NOT EXISTS trials (
+      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, family TEXT NOT NULL, params TEXT NOT NULL,
+      rung INTEGER NOT NULL, parent INTEGER, resource INTEGER, status TEXT NOT NULL, reason TEXT,
+      valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL,
+      PRIMARY KEY (run_id, trial_id)))");
+  exec(R"(CREATE TABLE IF NOT EXISTS training_logs (
+      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
+      train TEXT NOT NULL, valid TEXT NOT NULL, seconds TEXT NOT NULL,
+      PRIMARY KEY (run_id, trial_id, fold)))");
+}
+
+RunStore::~RunStore() {
+  if (db_) sqlite3_close(db_);
+}
+
+void RunStore::exec(const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw_io("run store " + path_.string() + ": " + msg);
+  }
+}
+
+void RunStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request) {
+  Statement s(db_, "INSERT OR REPLACE INTO runs (run_id, folder, created_at, status, request) VALUES (?,?,?,?,?)");
+  s.bind(1, run_id).bind(2, folder).bind(3, now_iso()).bind(4, std::string("running")).bind(5, request.dump());
+  s.step();
+}
+
+void RunStore::add_trial(const std::string& run_id, const TrialResult& t) {
+  exec("BEGIN");
+  try {
+    Statement s(db_, R"(INSERT OR REPLACE INTO trials (run_id, trial_id, family, params, rung, parent, resource,
+        status, reason, valid_score, fold_scores, seconds, iterations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?))");
+    s.bind(1, run_id).bind(2, t.id).bind(3, t.family).bind(4, t.params.dump()).bind(5, t.rung).bind(6, t.parent);
+    s.bind(7, t.resource).bind(8, t.status).bind(9, t.reason).bind(10, t.score);
+    s.bind(11, nlohmann::json(t.fold_scores).dump()).bind(12, t.seconds).bind(13, t.iterations);
+    s.step();
+    for (const auto& log : t.logs) {
+      Statement l(db_, R"(INSERT OR REPLACE INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)
+          VALUES (?,?,?,?,?,?,?))");
+      l.bind(1, run_id).bind(2, t.id).bind(3, log.fold).bind(4, log.metric);
+      l.bind(5, nlohmann::json(log.train).dump()).bind(6, nlohmann::json(log.valid).dump());
+      l.bind(7, nlohmann::json(log.seconds).dump());
+      l.step();
+    }
+    exec("COMMIT");
+  } catch (...) {
+    exec("ROLLBACK");
+    throw;
+  }
+}
+
+void RunStore::finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary) {
+  Statement s(db_, "UPDATE runs SET status = ?, summary = ? WHERE run_id = ?");
+  s.bind(1, status).bind(2, summary.dump()).bind(3, run_id);
+  s.step();
+}
+
+int RunStore::count(const std::string& table, const std::string& run_id) {
+  if (table != "trials" && table != "training_logs" && table != "runs") throw_internal("unknown store table " + table);
+  Statement s(db_, ("SELECT COUNT(*) FROM " + table + " WHERE run_id = ?").c_str());
+  s.bind(1, run_id);
+  s.step();
+  return sqlite3_column_int(s.get(), 0);
+}
+
+std::string RunStore::run_status(const std::string& run_id) {
+  Statement s(db_, "SELECT status FROM runs WHERE run_id = ?");
+  s.bind(1, run_id);
+  if (!s.step()) return "";
+  return reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+}
+
+}  // namespace automl

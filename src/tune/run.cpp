@@ -1,0 +1,252 @@
+#include "automl/run.h"
+
+#include <sys/resource.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "automl/data_card.h"
+#include "automl/error.h"
+#include "automl/metrics.h"
+#include "automl/pipeline.h"
+#include "automl/search.h"
+#include "automl/store.h"
+
+namespace automl {
+namespace fs = std::filesystem;
+
+double peak_memory_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+double parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw_invalid("cannot read duration \"" + text + "\"; write it like 60s, 2m or 1h");
+  }
+  std::string unit = text.substr(used);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  else if (unit == "m" || unit == "min") scale = 60;
+  else if (unit == "h") scale = 3600;
+  if (scale == 0 || !(v > 0)) throw_invalid("cannot read duration \"" + text + "\"; write it like 60s, 2m or 1h");
+  return v * scale;
+}
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string new_run_id(uint64_t seed) {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  std::random_device rd;
+  return fmt::format("{}-{:04x}", buf, (rd() ^ seed) & 0xffff);
+}
+
+std::string stem_of(const std::string& path) {
+  fs::path p(path);
+  std::string stem = p.stem().string();
+  if ((stem == "train" || stem == "data") && p.has_parent_path()) stem = p.parent_path().filename().string();
+  return stem;
+}
+
+// Features the models use: every column but the target, minus free text (no text
+// family yet) and identifier-like columns (one distinct value per row).
+std::vector<std::string> choose_features(const Table& table, DataCard* card) {
+  std::vector<std::string> out;
+  for (const auto& col : table.columns) {
+    if (col.name == card->target) continue;
+    if (col.type == ColumnType::kText) {
+      card->notes.push_back(fmt::format("column \"{}\" is free text: not used by the tabular families", col.name));
+      continue;
+    }
+    if (col.type == ColumnType::kCategorical && table.n_rows > 50 && col.levels.size() >= table.n_rows * 95 / 100) {
+      card->notes.push_back(fmt::format("column \"{}\" has a distinct value in almost every row (an identifier): not used",
+                                        col.name));
+      continue;
+    }
+    out.push_back(col.name);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
+  const auto start = req.start;
+  const double budget = req.budget_s;
+  const auto hard_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget * 0.985));
+  auto say = [&](const std::string& line) {
+    if (!req.quiet) progress << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start), budget) << line << "\n" << std::flush;
+  };
+
+  // 1. Data and its card.
+  nlohmann::json overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
+  std::string target = req.target.empty() ? overrides.value("target", std::string()) : req.target;
+  if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
+  if (!req.metric.empty()) overrides["metric"] = req.metric;
+  CsvOptions csv = req.csv;
+  for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
+  Table table = read_csv(req.train_path, csv);
+  say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
+  std::string name = !req.name.empty() ? req.name : stem_of(req.train_path);
+  DataCard card = infer_data_card(table, target, name, overrides);
+  Target y = encode_target(table, card);
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < table.n_rows; ++i) {
+    if (!std::isnan(y.y[i])) rows.push_back(i);
+  }
+  if (rows.size() < table.n_rows) {
+    card.notes.push_back(fmt::format("{} rows have no target value and are left out of training", table.n_rows - rows.size()));
+  }
+  std::vector<std::string> features = choose_features(table, &card);
+  say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
+
+  // 2. The run folder and the store.
+  const std::string run_id = new_run_id(req.seed);
+  fs::path dir = req.out_dir.empty() ? fs::path("runs") / run_id : fs::path(req.out_dir);
+  if (fs::exists(dir) && !fs::is_empty(dir)) {
+    throw_invalid("run folder " + dir.string() + " already exists and is not empty; choose another --out or remove it");
+  }
+  RunFolder folder(dir);
+  RunStore store(req.store_path.empty() ? fs::path("runs") / "store.sqlite" : fs::path(req.store_path));
+  nlohmann::json request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
+                            {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
+                            {"threads", req.threads}, {"card", req.card_path}, {"families", req.families}};
+  store.begin_run(run_id, dir.string(), request);
+  folder.write_json("data_card.json", card.to_json());
+  folder.write_json("request.json", request);
+  fs::create_directories(dir / "model_cards");
+  for (const auto* e : model_registry().entries()) {
+    if (e->supports(card.task)) folder.write_json("model_cards/" + e->name + ".json", e->card());
+  }
+
+  // 3. Search within the budget, keeping back what the refit will need.
+  ValidationPlan plan = make_validation_plan(y, rows, req.folds, req.seed);
+  say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
+  Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
+  const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
+  const double growth = static_cast<double>(rows.size()) / n_fit_rows;
+  double refit_reserve = std::max(0.5, 0.03 * budget);
+  SearchOptions opt;
+  opt.seed = req.seed;
+  opt.max_trials = req.max_trials;
+  opt.families = req.families;
+  auto search_deadline = [&] {
+    return hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve));
+  };
+  opt.deadline_fn = search_deadline;
+  auto on_trial = [&](const TrialResult& t, const TrialResult* best) {
+    folder.add_trial(t);
+    store.add_trial(run_id, t);
+    if (best) {
+      double per_fit = best->seconds / static_cast<double>(plan.splits.size());
+      refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.3 + 0.5);
+    }
+    std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
+    std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
+    say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
+  };
+  SearchResult result = run_search(evaluator, opt, on_trial);
+
+  // 4. Refit the best on all training rows.
+  const TrialResult* best = result.best >= 0 ? &result.trials[result.best] : nullptr;
+  Pipeline pipe;
+  pipe.family = best ? best->family : "constant";
+  pipe.params = best ? best->params : nlohmann::json::object();
+  pipe.target = y;
+  pipe.target.y.clear();
+  pipe.schema = card.feature_types();
+  pipe.features = features;
+  const ModelEntry& entry = model_registry().get(pipe.family);
+  pipe.preprocessor = Preprocessor(entry.encoding);
+  pipe.preprocessor.fit(table, features, rows);
+  FeatureMatrix x_all = pipe.preprocessor.transform(table, &rows);
+  std::vector<double> y_all;
+  for (auto r : rows) y_all.push_back(y.y[r]);
+  FitContext ctx;
+  ctx.task = y.task;
+  ctx.n_classes = y.n_classes();
+  ctx.metric = card.metric;
+  ctx.threads = req.threads;
+  ctx.seed = req.seed;
+  ctx.deadline = hard_end;
+  int refit_rounds = 0;
+  if (best && !entry.resource_param.empty()) {
+    // More rows support a few more rounds than the folds' early stopping found.
+    double extra = 1.0 + (growth - 1.0) / 2.0;
+    refit_rounds = std::max(1, static_cast<int>(std::ceil(best->iterations * extra)));
+    ctx.fixed_iterations = refit_rounds;
+  }
+  say(fmt::format("refit {} on {} rows{}", pipe.family, rows.size(),
+                  refit_rounds ? fmt::format(" with {} rounds", refit_rounds) : std::string()));
+  pipe.model = entry.create(with_defaults(entry.params, pipe.params), y.task);
+  pipe.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+  pipe.save(dir / "model");
+
+  // 5. Score on the test file.
+  nlohmann::json summary;
+  summary["run_id"] = run_id;
+  summary["run_folder"] = dir.string();
+  summary["dataset"] = card.name;
+  summary["task"] = task_name(card.task);
+  summary["metric"] = card.metric;
+  summary["higher_is_better"] = metric_info(card.metric).higher_is_better;
+  summary["validation"] = {{"method", plan.method}, {"folds", plan.folds}, {"repeats", plan.repeats}};
+  summary["model"] = {{"family", pipe.family}, {"hyperparameters", with_defaults(entry.params, pipe.params)},
+                      {"trial_id", best ? best->id : -1}, {"refit_iterations", pipe.model->iterations()},
+                      {"refit_stop", pipe.model->stop_reason()}};
+  summary["validation_score"] = best ? nlohmann::json(best->score) : nlohmann::json(nullptr);
+  summary["n_trials"] = result.trials.size();
+  int failed = 0;
+  for (const auto& t : result.trials) failed += t.status == "failed";
+  summary["n_trials_failed"] = failed;
+  if (!req.test_path.empty()) {
+    CsvOptions test_csv = pipe.read_options(csv);
+    Table test = read_csv(req.test_path, test_csv);
+    auto pred = pipe.predict(test);
+    {
+      std::ofstream out(dir / "test_predictions.csv");
+      write_predictions(out, y, pred, test.n_rows);
+    }
+    summary["test_predictions"] = (dir / "test_predictions.csv").string();
+    if (test.find(target) >= 0) {
+      Target ty = encode_target(test, card);
+      std::vector<double> yv, pv;
+      const int k = y.n_outputs();
+      for (std::size_t i = 0; i < test.n_rows; ++i) {
+        if (std::isnan(ty.y[i])) continue;
+        yv.push_back(ty.y[i]);
+        pv.insert(pv.end(), pred.begin() + i * k, pred.begin() + (i + 1) * k);
+      }
+      summary["test_score"] = compute_metric(card.metric, y, yv, pv);
+      nlohmann::json all = nlohmann::json::object();
+      for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
+      summary["test_scores"] = all;
+      say(fmt::format("test {} = {:.5f}", card.metric, summary["test_score"].get<double>()));
+    }
+  }
+  summary["seconds"] = seconds_since(start);
+  summary["budget_s"] = budget;
+  summary["peak_memory_mb"] = peak_memory_mb();
+  folder.write_json("summary.json", summary);
+  store.finish_run(run_id, "finished", summary);
+  say(fmt::format("done: {} {} validation {}={:.5f}; saved to {}", pipe.family, best ? "" : "(no trial finished)",
+                  card.metric, best ? best->score : NAN, dir.string()));
+  return summary;
+}
+
+}  // namespace automl

@@ -1,0 +1,284 @@
+#include "automl/search.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "automl/error.h"
+#include "automl/metrics.h"
+
+namespace automl {
+
+Evaluator::Evaluator(const Table& table, const Target& target, std::vector<std::string> features,
+                     ValidationPlan plan, std::string metric, int threads, uint64_t seed)
+    : table_(table),
+      target_(target),
+      features_(std::move(features)),
+      plan_(std::move(plan)),
+      metric_(std::move(metric)),
+      threads_(threads),
+      seed_(seed) {
+  if (!plan_.splits.empty()) n_rows_ = plan_.splits[0].train.size() + plan_.splits[0].valid.size();
+}
+
+const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
+  auto it = cache_.find(enc);
+  if (it != cache_.end()) return it->second;
+  std::vector<FoldData> folds;
+  for (const auto& s : plan_.splits) {
+    Preprocessor pre(enc);
+    pre.fit(table_, features_, s.train);
+    FoldData d;
+    d.train_x = pre.transform(table_, &s.train);
+    d.valid_x = pre.transform(table_, &s.valid);
+    for (auto r : s.train) d.train_y.push_back(target_.y[r]);
+    for (auto r : s.valid) d.valid_y.push_back(target_.y[r]);
+    folds.push_back(std::move(d));
+  }
+  return cache_.emplace(enc, std::move(folds)).first->second;
+}
+
+TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json& params, int resource,
+                                Clock::time_point deadline) {
+  const auto start = Clock::now();
+  TrialResult t;
+  t.family = family;
+  t.params = params;
+  t.resource = resource;
+  try {
+    const ModelEntry& entry = model_registry().get(family);
+    validate_params(family, entry.params, params);
+    const auto full = with_defaults(entry.params, params);
+    const auto& folds = folds_for(entry.encoding);
+    // Small data: one thread per fit and folds side by side, which keeps both
+    // cores busy where a single fit cannot. Large data: one fit at a time, all threads.
+    const std::size_t n_folds = folds.size();
+    const double cells = static_cast<double>(folds[0].train_x.rows) * static_cast<double>(folds[0].train_x.cols);
+    const int workers = (threads_ >= 2 && n_folds >= 2 && cells <= 2e6) ? std::min<int>(threads_, n_folds) : 1;
+    struct FoldOutcome {
+      bool done = false;
+      double score = 0, iterations = 0;
+      std::string stop;
+      FoldLog log;
+      std::string error;
+    };
+    std::vector<FoldOutcome> outcomes(n_folds);
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t k; (k = next.fetch_add(1)) < n_folds;) {
+        if (Clock::now() >= deadline) return;
+        auto& o = outcomes[k];
+        try {
+          const auto& d = folds[k];
+          FitContext ctx;
+          ctx.task = target_.task;
+          ctx.n_classes = target_.n_classes();
+          ctx.metric = metric_;
+          ctx.threads = workers > 1 ? 1 : threads_;
+          ctx.seed = seed_ + k;
+          ctx.deadline = deadline;
+          ctx.max_iterations = resource;
+          o.log.fold = static_cast<int>(k);
+          ctx.on_iteration = [&o](const IterationLog& it) {
+            o.log.train.push_back(it.train_metric);
+            o.log.valid.push_back(it.valid_metric);
+            o.log.seconds.push_back(it.seconds);
+            return true;
+          };
+          auto model = entry.create(full, target_.task);
+          model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
+          o.score = compute_metric(metric_, target_, d.valid_y, model->predict(d.valid_x));
+          o.iterations = model->iterations();
+          o.stop = model->stop_reason();
+          o.log.metric = model->log_metric();
+          o.done = true;
+        } catch (const std::exception& e) {
+          o.error = e.what();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+    work();
+    for (auto& th : pool) th.join();
+
+    double iterations = 0;
+    bool deadline_hit = false;
+    for (auto& o : outcomes) {
+      if (!o.error.empty()) throw Error(ErrorKind::kInternal, o.error);
+      if (!o.done || o.stop == "deadline") {
+        deadline_hit = true;
+        continue;
+      }
+      t.fold_scores.push_back(o.score);
+      iterations += o.iterations;
+      if (!entry.resource_param.empty()) {
+        if (o.stop == "completed") t.capped = true;
+        t.logs.push_back(std::move(o.log));
+      }
+    }
+    if (t.fold_scores.empty()) {
+      t.status = "stopped early";
+      t.reason = "budget ran out before a fold finished";
+      t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      return t;
+    }
+    t.iterations = iterations / static_cast<double>(t.fold_scores.size());
+    double sum = 0;
+    for (double s : t.fold_scores) sum += s;
+    t.score = sum / static_cast<double>(t.fold_scores.size());
+    if (deadline_hit) {
+      t.status = "stopped early";
+      t.reason = fmt::format("budget ran out after {} of {} folds", t.fold_scores.size(), folds.size());
+      if (t.fold_scores.size() < folds.size()) t.fold_scores.clear();  // not comparable with full trials
+    } else if (t.capped && resource > 0) {
+      t.status = "stopped early";
+      t.reason = fmt::format("successive halving: capped at {} rounds", resource);
+    } else {
+      t.status = "finished";
+      t.reason = entry.resource_param.empty() ? "fitted" : "early stopping on the validation fold";
+    }
+    if (std::isnan(t.score)) {
+      t.status = "failed";
+      t.reason = "the validation score is undefined (a fold may hold a single class)";
+    }
+  } catch (const std::exception& e) {
+    t.status = "failed";
+    t.reason = e.what();
+    t.fold_scores.clear();
+  }
+  t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return t;
+}
+
+namespace {
+
+class Search {
+ public:
+  Search(Evaluator& ev, const SearchOptions& opt, const TrialCallback& cb)
+      : ev_(ev), opt_(opt), cb_(cb), rng_(opt.seed * 1000003 + 11) {
+    for (const auto* e : model_registry().entries()) {
+      bool wanted = opt.families.empty() ||
+                    std::find(opt.families.begin(), opt.families.end(), e->name) != opt.families.end();
+      if (wanted && e->supports(ev.target().task)) families_.push_back(e->name);
+    }
+    if (families_.empty()) throw_invalid("no model family supports this task among those asked for");
+  }
+
+  SearchResult run() {
+    for (const auto& p : default_portfolio(ev_.target().task, ev_.n_rows(), families_)) {
+      if (!supported(p.family)) continue;
+      if (!can_continue()) return std::move(result_);
+      add(ev_.evaluate(p.family, p.params, -1, deadline()));
+    }
+    // Successive-halving brackets over random settings.
+    int linear_samples = 0;
+    while (can_continue()) {
+      std::vector<int> rung;  // trial indices alive in this rung
+      for (int i = 0; i < opt_.bracket_size && can_continue(); ++i) {
+        std::string family = pick_family(&linear_samples);
+        const ModelEntry& e = model_registry().get(family);
+        auto params = sample_params(e.params, rng_);
+        for (const auto& s : e.params) {
+          if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
+        }
+        int resource = e.resource_param.empty() ? -1 : rung_resource(0);
+        rung.push_back(add(ev_.evaluate(family, params, resource, deadline())));
+      }
+      for (int level = 1; level <= levels() && can_continue(); ++level) {
+        // Promote the best 1/eta that could still improve with more rounds.
+        std::vector<int> alive;
+        for (int idx : rung) {
+          if (result_.trials[idx].usable()) alive.push_back(idx);
+        }
+        std::sort(alive.begin(), alive.end(), [&](int a, int b) {
+          return metric_better(ev_.metric(), result_.trials[a].score, result_.trials[b].score);
+        });
+        std::size_t keep = std::max<std::size_t>(1, rung.size() / opt_.eta);
+        if (alive.size() > keep) alive.resize(keep);
+        std::vector<int> next;
+        for (int idx : alive) {
+          const TrialResult& t = result_.trials[idx];
+          if (!t.capped) continue;  // early stopping already ended it: more rounds change nothing
+          if (!can_continue()) break;
+          auto promoted = ev_.evaluate(t.family, t.params, rung_resource(level), deadline());
+          promoted.rung = level;
+          promoted.parent = t.id;
+          next.push_back(add(std::move(promoted)));
+        }
+        if (next.empty()) break;
+        rung = next;
+      }
+    }
+    return std::move(result_);
+  }
+
+ private:
+  bool supported(const std::string& f) const { return std::find(families_.begin(), families_.end(), f) != families_.end(); }
+
+  Clock::time_point deadline() const { return opt_.deadline_fn ? opt_.deadline_fn() : opt_.deadline; }
+
+  bool can_continue() const {
+    if (opt_.max_trials >= 0 && static_cast<int>(result_.trials.size()) >= opt_.max_trials) return false;
+    return Clock::now() < deadline();
+  }
+
+  int levels() const {
+    int n = 0;
+    for (int b = opt_.bracket_size; b > 1; b /= opt_.eta) ++n;
+    return n;
+  }
+
+  int rung_resource(int level) const {
+    int r = opt_.max_resource;
+    for (int l = levels(); l > level; --l) r /= opt_.eta;
+    return std::max(10, r);
+  }
+
+  std::string pick_family(int* linear_samples) {
+    std::vector<std::string> pool;
+    for (const auto& f : families_) {
+      if (f == "constant") continue;
+      if (f == "linear" && *linear_samples >= 6) continue;  // one knob: a few samples cover it
+      pool.push_back(f);
+    }
+    if (pool.empty()) return families_.front();
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    // Boosted trees have the larger space and usually the higher ceiling.
+    bool has_xgb = std::find(pool.begin(), pool.end(), "xgboost") != pool.end();
+    std::string pick = has_xgb && u(rng_) < 0.85 ? std::string("xgboost") : pool[static_cast<std::size_t>(u(rng_) * pool.size()) % pool.size()];
+    if (pick == "linear") ++*linear_samples;
+    return pick;
+  }
+
+  int add(TrialResult t) {
+    t.id = static_cast<int>(result_.trials.size());
+    result_.trials.push_back(std::move(t));
+    const TrialResult& added = result_.trials.back();
+    if (added.usable() && (result_.best < 0 || metric_better(ev_.metric(), added.score, result_.trials[result_.best].score))) {
+      result_.best = added.id;
+    }
+    if (cb_) cb_(added, result_.best >= 0 ? &result_.trials[result_.best] : nullptr);
+    return added.id;
+  }
+
+  Evaluator& ev_;
+  SearchOptions opt_;
+  const TrialCallback& cb_;
+  std::mt19937_64 rng_;
+  std::vector<std::string> families_;
+  SearchResult result_;
+};
+
+}  // namespace
+
+SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial) {
+  return Search(evaluator, options, on_trial).run();
+}
+
+}  // namespace automl
