@@ -101,7 +101,6 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   CsvOptions csv = req.csv;
   for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
   Table table = read_csv(req.train_path, csv);
-  say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
   std::string name = !req.name.empty() ? req.name : stem_of(req.train_path);
   DataCard card = infer_data_card(table, target, name, overrides);
   Target y = encode_target(table, card);
@@ -113,6 +112,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     card.notes.push_back(fmt::format("{} rows have no target value and are left out of training", table.n_rows - rows.size()));
   }
   std::vector<std::string> features = choose_features(table, &card);
+  say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
   say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
 
   // 2. The run folder and the store.
@@ -154,7 +154,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     store.add_trial(run_id, t);
     if (best) {
       double per_fit = best->seconds / static_cast<double>(plan.splits.size());
-      refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.3 + 0.5);
+      refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.5 + 1.0);
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
@@ -195,6 +195,21 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                   refit_rounds ? fmt::format(" with {} rounds", refit_rounds) : std::string()));
   pipe.model = entry.create(with_defaults(entry.params, pipe.params), y.task);
   pipe.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+  std::string final_model = "refit on all training rows";
+  if (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
+      pipe.model->iterations() < 0.9 * refit_rounds) {
+    // The budget ran out mid-refit: the best trial's own fold model is the better choice.
+    pipe.model.reset();
+    pipe.model = std::unique_ptr<Model>(entry.create(with_defaults(entry.params, pipe.params), y.task));
+    fs::path tmp = dir / "model.fold";
+    fs::create_directories(tmp);
+    best->fold_model->save(tmp);
+    pipe.model->load(tmp);
+    fs::remove_all(tmp);
+    pipe.preprocessor = *best->fold_preprocessor;
+    final_model = "the best trial's first-fold model (the budget ran out during the refit)";
+    say("refit ran out of budget: keeping the best trial's validation-fold model");
+  }
   pipe.save(dir / "model");
 
   // 5. Score on the test file.
@@ -208,7 +223,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   summary["validation"] = {{"method", plan.method}, {"folds", plan.folds}, {"repeats", plan.repeats}};
   summary["model"] = {{"family", pipe.family}, {"hyperparameters", with_defaults(entry.params, pipe.params)},
                       {"trial_id", best ? best->id : -1}, {"refit_iterations", pipe.model->iterations()},
-                      {"refit_stop", pipe.model->stop_reason()}};
+                      {"refit_stop", pipe.model->stop_reason()}, {"trained_as", final_model}};
   summary["validation_score"] = best ? nlohmann::json(best->score) : nlohmann::json(nullptr);
   summary["n_trials"] = result.trials.size();
   int failed = 0;

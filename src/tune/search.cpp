@@ -31,11 +31,12 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
   if (it != cache_.end()) return it->second;
   std::vector<FoldData> folds;
   for (const auto& s : plan_.splits) {
-    Preprocessor pre(enc);
-    pre.fit(table_, features_, s.train);
+    auto pre = std::make_shared<Preprocessor>(enc);
+    pre->fit(table_, features_, s.train);
     FoldData d;
-    d.train_x = pre.transform(table_, &s.train);
-    d.valid_x = pre.transform(table_, &s.valid);
+    d.pre = pre;
+    d.train_x = pre->transform(table_, &s.train);
+    d.valid_x = pre->transform(table_, &s.valid);
     for (auto r : s.train) d.train_y.push_back(target_.y[r]);
     for (auto r : s.valid) d.valid_y.push_back(target_.y[r]);
     folds.push_back(std::move(d));
@@ -66,6 +67,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       std::string stop;
       FoldLog log;
       std::string error;
+      std::shared_ptr<Model> model;
     };
     std::vector<FoldOutcome> outcomes(n_folds);
     std::atomic<std::size_t> next{0};
@@ -90,8 +92,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
             o.log.seconds.push_back(it.seconds);
             return true;
           };
-          auto model = entry.create(full, target_.task);
+          std::shared_ptr<Model> model = entry.create(full, target_.task);
           model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
+          if (k == 0) o.model = model;
           o.score = compute_metric(metric_, target_, d.valid_y, model->predict(d.valid_x));
           o.iterations = model->iterations();
           o.stop = model->stop_reason();
@@ -109,6 +112,10 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
 
     double iterations = 0;
     bool deadline_hit = false;
+    if (outcomes[0].done) {
+      t.fold_model = outcomes[0].model;
+      t.fold_preprocessor = folds[0].pre;
+    }
     for (auto& o : outcomes) {
       if (!o.error.empty()) throw Error(ErrorKind::kInternal, o.error);
       if (!o.done || o.stop == "deadline") {
@@ -259,12 +266,20 @@ class Search {
   int add(TrialResult t) {
     t.id = static_cast<int>(result_.trials.size());
     result_.trials.push_back(std::move(t));
-    const TrialResult& added = result_.trials.back();
+    TrialResult& added = result_.trials.back();
     if (added.usable() && (result_.best < 0 || metric_better(ev_.metric(), added.score, result_.trials[result_.best].score))) {
+      if (result_.best >= 0) release(&result_.trials[result_.best]);
       result_.best = added.id;
+    } else {
+      release(&added);  // only the best trial keeps its fitted fold model
     }
     if (cb_) cb_(added, result_.best >= 0 ? &result_.trials[result_.best] : nullptr);
     return added.id;
+  }
+
+  static void release(TrialResult* t) {
+    t->fold_model.reset();
+    t->fold_preprocessor.reset();
   }
 
   Evaluator& ev_;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what automl-gpt needs to build and test, from Debian 12's archive only.
+# Safe to run again: it installs nothing when everything is already there.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblinear-dev nlohmann-json3-dev libcli11-dev
+  libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev)
+test_pkgs=(googletest libgtest-dev npm sqlite3)
+bench_pkgs=(python3-xgboost python3-sklearn python3-optuna python3-pandas)
+
+want=("${build_pkgs[@]}")
+case "${1:-build}" in
+  build) ;;
+  test) want+=("${test_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm only matters when node's own npm is absent (it fetches the csv-spectrum test files).
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm/}")
+fi
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | grep -v '^$' || true)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo_cmd=()
+[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,211 @@
+// End-to-end: the built automl-gpt program, as a user runs it.
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+#include "helpers.h"
+
+namespace automl {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_cli;
+
+const fs::path kPenguins = testing::source_dir() / "examples" / "data" / "penguins";
+
+// One real run shared by the tests that inspect its folder.
+class PenguinRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = testing::temp_dir("penguin-run");
+    auto r = run_cli("run " + (kPenguins / "train.csv").string() + " --target species --test " +
+                     (kPenguins / "test.csv").string() + " --budget 12s --out " + (dir_ / "run").string() +
+                     " --store " + (dir_ / "store.sqlite").string());
+    output_ = r.out;
+    exit_code_ = r.exit_code;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static nlohmann::json summary() { return nlohmann::json::parse(testing::read_file(dir_ / "run" / "summary.json")); }
+
+  static fs::path dir_;
+  static std::string output_;
+  static int exit_code_;
+};
+fs::path PenguinRun::dir_;
+std::string PenguinRun::output_;
+int PenguinRun::exit_code_ = -1;
+
+TEST_F(PenguinRun, FinishesWithinBudgetAndScoresWell) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  auto s = summary();
+  EXPECT_EQ(s["metric"], "accuracy");
+  EXPECT_GE(s["test_score"].get<double>(), 0.95) << s.dump(2);
+  EXPECT_LE(s["seconds"].get<double>(), 12 * 1.05);
+  EXPECT_GT(s["n_trials"].get<int>(), 3);
+  EXPECT_TRUE(s["model"].contains("hyperparameters"));
+  EXPECT_GT(s["peak_memory_mb"].get<double>(), 0);
+  EXPECT_NE(output_.find("best="), std::string::npos) << "no progress lines:\n" << output_;
+}
+
+TEST_F(PenguinRun, LeavesAReadableFolder) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  for (const char* f : {"data_card.json", "leaderboard.csv", "training_logs.jsonl", "summary.json",
+                        "model/pipeline.json", "model_cards/xgboost.json", "test_predictions.csv"}) {
+    EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
+  }
+  auto card = nlohmann::json::parse(testing::read_file(dir_ / "run" / "data_card.json"));
+  EXPECT_EQ(card["task"], "multiclass");
+  EXPECT_EQ(card["label_space"].size(), 3u);
+  std::string board = testing::read_file(dir_ / "run" / "leaderboard.csv");
+  EXPECT_EQ(board.rfind("trial_id,family,hyperparameters,", 0), 0u) << board.substr(0, 200);
+  EXPECT_NE(board.find(",xgboost,\"{"), std::string::npos);
+  EXPECT_NE(board.find("finished"), std::string::npos);
+  // Each training log line is a real per-iteration curve.
+  std::istringstream logs(testing::read_file(dir_ / "run" / "training_logs.jsonl"));
+  std::string line;
+  ASSERT_TRUE(std::getline(logs, line));
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["metric"], "mlogloss");
+  EXPECT_GT(j["valid"].size(), 1u);
+  EXPECT_EQ(j["valid"].size(), j["train"].size());
+}
+
+TEST_F(PenguinRun, StoreHoldsEveryTrialAndLog) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "store.sqlite").c_str(), &db), SQLITE_OK);
+  auto count = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    sqlite3_step(st);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), summary()["n_trials"].get<int>());
+  EXPECT_GT(count("SELECT COUNT(*) FROM training_logs"), 0);
+  sqlite3_close(db);
+}
+
+TEST_F(PenguinRun, PredictReloadsTheModelAndGivesTheSamePredictions) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  auto out = dir_ / "again.csv";
+  auto r = run_cli("predict " + (dir_ / "run").string() + " " + (kPenguins / "test.csv").string() + " --out " +
+                   out.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(testing::read_file(out), testing::read_file(dir_ / "run" / "test_predictions.csv"));
+  // Without the target column too.
+  std::string test = testing::read_file(kPenguins / "test.csv");
+  EXPECT_NE(test.find("species"), std::string::npos);
+}
+
+TEST_F(PenguinRun, RefusesToOverwriteAnExistingRunFolder) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  std::string before = testing::read_file(dir_ / "run" / "summary.json");
+  auto r = run_cli("run " + (kPenguins / "train.csv").string() + " --target species --budget 5s --out " +
+                   (dir_ / "run").string() + " --store " + (dir_ / "store.sqlite").string());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("already exists"), std::string::npos) << r.out;
+  EXPECT_EQ(testing::read_file(dir_ / "run" / "summary.json"), before);
+}
+
+// Bad input: one clear line, a non-zero exit.
+struct BadInput {
+  const char* name;
+  const char* csv;      // written to bad.csv ("" = no file at all)
+  const char* flags;    // after "run bad.csv"
+  int exit_code;
+  std::vector<std::string> fragments;
+};
+
+class BadInputCase : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputCase, FailsWithOneClearLine) {
+  const auto& c = GetParam();
+  auto dir = testing::temp_dir(std::string("bad-") + c.name);
+  auto file = dir / "bad.csv";
+  if (std::string(c.csv) != "<none>") testing::write_file(file, c.csv);
+  std::string flags = c.flags;
+  if (flags.find("--budget") == std::string::npos) flags += " --budget 5s";
+  auto r = run_cli("run " + file.string() + " " + flags + " --out " + (dir / "run").string() +
+                   " --store " + (dir / "s.sqlite").string());
+  EXPECT_EQ(r.exit_code, c.exit_code) << r.out;
+  EXPECT_NE(r.out.find("automl-gpt: error: "), std::string::npos) << r.out;
+  for (const auto& f : c.fragments) EXPECT_NE(r.out.find(f), std::string::npos) << "missing \"" << f << "\" in:\n" << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << "more than one line:\n" << r.out;
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cli, BadInputCase,
+    ::testing::Values(
+        BadInput{"missing_file", "<none>", "--target y", 3, {"no such file", "bad.csv"}},
+        BadInput{"empty_file", "", "--target y", 2, {"bad.csv", "empty"}},
+        BadInput{"unknown_target", "income,age\n1,2\n0,3\n1,4\n0,5\n", "--target incme", 3, {"incme", "income"}},
+        BadInput{"one_class", "a,y\n1,x\n2,x\n3,x\n4,x\n", "--target y", 2, {"single class", "\"x\""}},
+        BadInput{"ragged_rows", "a,b,y\n1,2,0\n3,4\n5,6,1\n", "--target y", 2, {"bad.csv:3", "2 fields", "3"}},
+        BadInput{"text_in_numeric", "age,y\n31,0\n40,1\nforty,0\n22,1\n", "--target y --type age=numeric", 2,
+                 {"bad.csv:4", "\"age\"", "numeric", "forty"}},
+        BadInput{"bad_metric", "a,y\n1,0\n2,1\n3,0\n4,1\n", "--target y --metric rmse", 2, {"rmse", "roc_auc"}},
+        BadInput{"bad_budget", "a,y\n1,0\n2,1\n3,0\n4,1\n", "--target y --budget soon", 2, {"soon", "60s"}},
+        BadInput{"unknown_model", "a,y\n1,0\n2,1\n3,0\n4,1\n", "--target y --models xgbost", 3, {"xgbost", "xgboost"}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Cli, CardPrintsYamlAndJson) {
+  auto yaml = run_cli("card " + (kPenguins / "train.csv").string() + " --target species");
+  ASSERT_EQ(yaml.exit_code, 0) << yaml.out;
+  EXPECT_NE(yaml.out.find("task: \"multiclass\""), std::string::npos) << yaml.out;
+  EXPECT_NE(yaml.out.find("label_space:"), std::string::npos);
+  EXPECT_NE(yaml.out.find("meta_features:"), std::string::npos);
+  auto json = run_cli("card " + (kPenguins / "train.csv").string() + " --target species --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.out;
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_EQ(j["metric"], "accuracy");
+  EXPECT_EQ(j["feature_types"]["island"], "categorical");
+}
+
+TEST(Cli, ModelsMarkdownMatchesTheDocs) {
+  auto r = run_cli("models --format markdown");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, testing::read_file(testing::source_dir() / "docs" / "models.md"))
+      << "docs/models.md is stale: regenerate it with `automl-gpt models --format markdown > docs/models.md`";
+}
+
+TEST(Cli, EveryCommandDocumentsItsFlags) {
+  std::map<std::string, std::vector<std::string>> expected = {
+      {"run", {"--target", "--test", "--card", "--metric", "--budget", "--out", "--store", "--seed", "--threads",
+               "--max-trials", "--folds", "--models", "--missing", "--type", "--quiet", "--json"}},
+      {"card", {"--target", "--card", "--format", "--missing", "--type"}},
+      {"models", {"--format", "--task"}},
+      {"predict", {"--out", "--missing"}},
+      {"bench", {"--budget", "--seed", "--out"}}};
+  for (const auto& [cmd, flags] : expected) {
+    auto r = run_cli(cmd + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    for (const auto& f : flags) EXPECT_NE(r.out.find(f), std::string::npos) << cmd << " --help lacks " << f;
+  }
+}
+
+// A score floor on real public data (skipped when ../shared is not beside the repo).
+TEST(Cli, BenchOnARealDatasetBeatsAFloor) {
+  auto data = testing::shared_datasets() / "breast_cancer_wdbc";
+  if (!fs::exists(data)) GTEST_SKIP() << "no shared datasets";
+  auto dir = testing::temp_dir("bench");
+  auto r = run_cli("bench " + data.string() + " --budget 10s --out " + (dir / "run").string() + " --store " +
+                   (dir / "s.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto at = r.out.rfind("{\"");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  auto line = r.out.substr(r.out.rfind('\n', at) == std::string::npos ? 0 : r.out.rfind('\n', at) + 1);
+  auto j = nlohmann::json::parse(line);
+  EXPECT_EQ(j["peer"], "automl-gpt");
+  EXPECT_EQ(j["metric"], "roc_auc");
+  EXPECT_GE(j["score"].get<double>(), 0.98) << line;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace automl
