@@ -63,6 +63,10 @@ struct TrialResult {
   double iterations = 0;  // mean kept iterations (boosting rounds)
   bool capped = false;    // hit the iteration cap (could improve with more)
   std::vector<FoldLog> logs;
+  // The model fitted on the first fold and its preprocessing, kept for the best
+  // trial only: the fallback when the budget leaves no time to refit.
+  std::shared_ptr<Model> fold_model;
+  std::shared_ptr<const Preprocessor> fold_preprocessor;
 
   bool usable() const { return status != "failed" && !fold_scores.empty(); }
 };
@@ -83,6 +87,7 @@ class Evaluator {
 
  private:
   struct FoldData {
+    std::shared_ptr<const Preprocessor> pre;
     FeatureMatrix train_x, valid_x;
     std::vector<double> train_y, valid_y;
   };

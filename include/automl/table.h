@@ -73,6 +73,11 @@ struct CsvOptions {
 // doubled quotes, embedded newlines, CRLF, a UTF-8 BOM and empty fields.
 // Throws automl::Error: kNotFound (no file), kInvalidInput (empty file, ragged
 // row, bad declared value) with "file:line: ..." messages.
+// Details: blank lines are skipped; header names are trimmed of spaces, an empty
+// name becomes "column_N" (N = 1-based position) and a repeated name is an
+// error; a column with no values at all reads as numeric (all NaN); numbers may
+// carry surrounding spaces but "inf"/"nan" are text; a declared type naming no
+// column throws kNotFound with the closest names.
 Table read_csv(const std::string& path, const CsvOptions& options = {});
 // Same, from an in-memory buffer; `source` names it in error messages.
 Table read_csv_buffer(std::string_view data, const std::string& source, const CsvOptions& options = {});
