@@ -3,7 +3,7 @@
 # Safe to run again: it installs nothing when everything is already there.
 set -euo pipefail
 
-build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblinear-dev nlohmann-json3-dev libcli11-dev
+build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblbfgs-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev)
 test_pkgs=(googletest libgtest-dev npm sqlite3)
 bench_pkgs=(python3-xgboost python3-sklearn python3-optuna python3-pandas)
