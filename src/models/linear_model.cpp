@@ -37,33 +37,62 @@ void softmax_rows(Matrix* s) {
   }
 }
 
-// C * sum of log losses + ||W||^2 / 2; the intercepts are not penalised.
+// C * sum of log losses + ||W||^2 / 2; the intercepts are not penalised. With two
+// classes one row of weights suffices (the logistic loss); with k > 2, one per class.
 struct SoftmaxProblem {
   const Matrix* x;
   const std::vector<double>* y;
-  int k;
+  int rows;  // rows of weights: 1 for two classes, k otherwise
   double c;
+  Clock::time_point deadline;
+  bool out_of_time = false;
 };
 
-lbfgsfloatval_t softmax_objective(void* instance, const lbfgsfloatval_t* w, lbfgsfloatval_t* g, int n, lbfgsfloatval_t) {
+lbfgsfloatval_t softmax_objective(void* instance, const lbfgsfloatval_t* w, lbfgsfloatval_t* g, int, lbfgsfloatval_t) {
   const auto& p = *static_cast<SoftmaxProblem*>(instance);
-  const Eigen::Index d = p.x->cols(), k = p.k;
+  const Eigen::Index d = p.x->cols(), k = p.rows, n = p.x->rows();
   Eigen::Map<const Matrix> weights(w, k, d + 1);  // last column: intercepts
-  Matrix scores = (*p.x) * weights.leftCols(d).transpose();
-  scores.rowwise() += weights.col(d).transpose();
-  double loss = 0;
-  for (Eigen::Index i = 0; i < scores.rows(); ++i) {
-    double m = scores.row(i).maxCoeff();
-    double lse = m + std::log((scores.row(i).array() - m).exp().sum());
-    loss += lse - scores(i, static_cast<Eigen::Index>((*p.y)[i]));
-  }
-  softmax_rows(&scores);
-  for (Eigen::Index i = 0; i < scores.rows(); ++i) scores(i, static_cast<Eigen::Index>((*p.y)[i])) -= 1.0;
   Eigen::Map<Matrix> grad(g, k, d + 1);
-  grad.leftCols(d) = p.c * scores.transpose() * (*p.x) + weights.leftCols(d);
-  grad.col(d) = p.c * scores.colwise().sum().transpose();
-  (void)n;
-  return p.c * loss + 0.5 * weights.leftCols(d).squaredNorm();
+  double loss = 0;
+  if (k == 1) {
+    Eigen::VectorXd s = (*p.x) * weights.row(0).head(d).transpose();
+    s.array() += weights(0, d);
+    Eigen::VectorXd r(n);  // d loss / d score
+    for (Eigen::Index i = 0; i < n; ++i) {
+      double z = (*p.y)[i] > 0.5 ? s(i) : -s(i);  // margin of the true class
+      loss += z > 0 ? std::log1p(std::exp(-z)) : -z + std::log1p(std::exp(z));
+      double prob1 = 1.0 / (1.0 + std::exp(-s(i)));
+      r(i) = prob1 - ((*p.y)[i] > 0.5 ? 1.0 : 0.0);
+    }
+    grad.row(0).head(d) = p.c * (p.x->transpose() * r).transpose() + weights.row(0).head(d);
+    grad(0, d) = p.c * r.sum();
+  } else {
+    Matrix scores = (*p.x) * weights.leftCols(d).transpose();
+    scores.rowwise() += weights.col(d).transpose();
+    for (Eigen::Index i = 0; i < n; ++i) {
+      double m = scores.row(i).maxCoeff();
+      scores.row(i) = (scores.row(i).array() - m).exp();
+      double total = scores.row(i).sum();
+      auto yi = static_cast<Eigen::Index>((*p.y)[i]);
+      loss += std::log(total) - std::log(std::max(scores(i, yi), 1e-300));
+      scores.row(i) /= total;
+      scores(i, yi) -= 1.0;
+    }
+    grad.leftCols(d) = p.c * scores.transpose() * (*p.x) + weights.leftCols(d);
+    grad.col(d) = p.c * scores.colwise().sum().transpose();
+  }
+  // Divided by C * n: the same minimum, but a gradient on the scale of a mean loss, so
+  // the stopping tolerance means the same thing for 100 rows and for 100,000.
+  const double scale = 1.0 / (p.c * static_cast<double>(n));
+  grad *= scale;
+  return scale * (p.c * loss + 0.5 * weights.leftCols(d).squaredNorm());
+}
+
+int softmax_progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t*, const lbfgsfloatval_t,
+                     const lbfgsfloatval_t, const lbfgsfloatval_t, const lbfgsfloatval_t, int, int, int) {
+  auto& p = *static_cast<SoftmaxProblem*>(instance);
+  p.out_of_time = Clock::now() >= p.deadline;
+  return p.out_of_time ? 1 : 0;  // non-zero stops L-BFGS where it is
 }
 
 class LinearModel final : public Model {
@@ -78,7 +107,7 @@ class LinearModel final : public Model {
     if (task_ == Task::kRegression) {
       fit_ridge(a, y, 1.0 / c);
     } else {
-      fit_softmax(a, y, ctx.n_classes, c, static_cast<int>(param_int(params_, "max_iterations")));
+      fit_softmax(a, y, ctx.n_classes, c, static_cast<int>(param_int(params_, "max_iterations")), ctx.deadline);
     }
   }
 
@@ -89,7 +118,16 @@ class LinearModel final : public Model {
     Matrix a = to_eigen(x);
     Matrix s = a * weights_.leftCols(cols_).transpose();
     s.rowwise() += weights_.col(cols_).transpose();
-    if (task_ != Task::kRegression) softmax_rows(&s);
+    if (task_ == Task::kRegression) return std::vector<double>(s.data(), s.data() + s.size());
+    if (k == 1) {  // two classes: the row holds the score of the second
+      std::vector<double> out(x.rows * 2);
+      for (std::size_t i = 0; i < x.rows; ++i) {
+        out[i * 2 + 1] = 1.0 / (1.0 + std::exp(-s(static_cast<Eigen::Index>(i), 0)));
+        out[i * 2] = 1.0 - out[i * 2 + 1];
+      }
+      return out;
+    }
+    softmax_rows(&s);
     return std::vector<double>(s.data(), s.data() + s.size());
   }
 
@@ -113,20 +151,22 @@ class LinearModel final : public Model {
   std::string stop_reason() const override { return stop_reason_; }
 
  private:
-  void fit_softmax(const Matrix& a, const std::vector<double>& y, int k, double c, int max_iterations) {
+  void fit_softmax(const Matrix& a, const std::vector<double>& y, int k, double c, int max_iterations,
+                   Clock::time_point deadline) {
+    if (task_ == Task::kBinary || k == 2) k = 1;
     const int n = k * (static_cast<int>(a.cols()) + 1);
     lbfgsfloatval_t* w = lbfgs_malloc(n);
     for (int i = 0; i < n; ++i) w[i] = 0.0;
-    SoftmaxProblem problem{&a, &y, k, c};
+    SoftmaxProblem problem{&a, &y, k, c, deadline};
     lbfgs_parameter_t param;
     lbfgs_parameter_init(&param);
     param.max_iterations = max_iterations;
-    param.epsilon = 1e-5;
-    param.past = 5;
-    param.delta = 1e-7;
+    param.epsilon = 1e-4;
+    param.past = 3;
+    param.delta = 1e-5;
     lbfgsfloatval_t fx = 0;
-    int rc = lbfgs(n, w, &fx, softmax_objective, nullptr, &problem, &param);
-    stop_reason_ = rc == LBFGSERR_MAXIMUMITERATION ? "iteration limit" : "converged";
+    int rc = lbfgs(n, w, &fx, softmax_objective, softmax_progress, &problem, &param);
+    stop_reason_ = problem.out_of_time ? "deadline" : rc == LBFGSERR_MAXIMUMITERATION ? "iteration limit" : "converged";
     weights_ = Eigen::Map<Matrix>(w, k, a.cols() + 1);
     lbfgs_free(w);
   }

@@ -145,6 +145,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.seed = req.seed;
   opt.max_trials = req.max_trials;
   opt.families = req.families;
+  if (features.empty()) {
+    card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
+    opt.families = {"constant"};
+  }
   auto search_deadline = [&] {
     return hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve));
   };

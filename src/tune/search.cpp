@@ -189,6 +189,7 @@ class Search {
       std::vector<int> rung;  // trial indices alive in this rung
       for (int i = 0; i < opt_.bracket_size && can_continue(); ++i) {
         std::string family = pick_family(&linear_samples);
+        if (family.empty()) return std::move(result_);  // nothing left worth searching
         const ModelEntry& e = model_registry().get(family);
         auto params = sample_params(e.params, rng_);
         for (const auto& s : e.params) {
@@ -254,7 +255,7 @@ class Search {
       if (f == "linear" && *linear_samples >= 6) continue;  // one knob: a few samples cover it
       pool.push_back(f);
     }
-    if (pool.empty()) return families_.front();
+    if (pool.empty()) return "";
     std::uniform_real_distribution<double> u(0.0, 1.0);
     // Boosted trees have the larger space and usually the higher ceiling.
     bool has_xgb = std::find(pool.begin(), pool.end(), "xgboost") != pool.end();
