@@ -61,8 +61,9 @@ nlohmann::json load_card_file(const std::string& path);
 std::map<std::string, ColumnType> declared_feature_types(const nlohmann::json& overrides);
 
 // Encodes the target column of `table` by the card (classes sorted as the card
-// lists them). Rows whose target is missing get NaN. Unknown classes throw.
-Target encode_target(const Table& table, const DataCard& card);
+// lists them). Rows whose target is missing get NaN. A class the card does not
+// list throws, unless `unknown_to_nan` (scoring a test file): then it is NaN too.
+Target encode_target(const Table& table, const DataCard& card, bool unknown_to_nan = false);
 
 // JSON to YAML text, for people.
 std::string to_yaml(const nlohmann::json& j);

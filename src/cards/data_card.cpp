@@ -388,7 +388,7 @@ std::map<std::string, ColumnType> declared_feature_types(const nlohmann::json& o
   return out;
 }
 
-Target encode_target(const Table& table, const DataCard& card) {
+Target encode_target(const Table& table, const DataCard& card, bool unknown_to_nan) {
   const Column& col = table.column(card.target);
   Target t;
   t.name = card.target;
@@ -411,6 +411,7 @@ Target encode_target(const Table& table, const DataCard& card) {
     if (col.is_missing(i)) continue;
     std::string v = col.type == ColumnType::kNumeric ? number_text(col.numeric[i]) : col.cell_string(i);
     auto it = index.find(v);
+    if (it == index.end() && unknown_to_nan) continue;
     if (it == index.end()) {
       throw_invalid(fmt::format("{}: row {}: target \"{}\" has class {} that the training data does not have "
                                 "(classes: {})",

@@ -36,5 +36,6 @@ Command add_bench(CLI::App& app);
 Command add_card(CLI::App& app);
 Command add_models(CLI::App& app);
 Command add_predict(CLI::App& app);
+Command add_prompt(CLI::App& app);
 
 }  // namespace automl::cli

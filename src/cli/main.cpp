@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "automl-gpt 0.1.0");
   const std::vector<automl::cli::Command> commands = {
       automl::cli::add_run(app),     automl::cli::add_card(app),  automl::cli::add_models(app),
-      automl::cli::add_predict(app), automl::cli::add_bench(app),
+      automl::cli::add_predict(app), automl::cli::add_bench(app),   automl::cli::add_prompt(app),
   };
   try {
     app.parse(argc, argv);

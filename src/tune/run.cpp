@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "automl/error.h"
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
+#include "automl/prompt.h"
 #include "automl/search.h"
 #include "automl/store.h"
 
@@ -130,8 +132,16 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   folder.write_json("data_card.json", card.to_json());
   folder.write_json("request.json", request);
   fs::create_directories(dir / "model_cards");
+  std::vector<const ModelEntry*> candidates;
   for (const auto* e : model_registry().entries()) {
-    if (e->supports(card.task)) folder.write_json("model_cards/" + e->name + ".json", e->card());
+    bool wanted = req.families.empty() || std::find(req.families.begin(), req.families.end(), e->name) != req.families.end();
+    if (!e->supports(card.task) || !wanted) continue;
+    candidates.push_back(e);
+    folder.write_json("model_cards/" + e->name + ".json", e->card());
+  }
+  {
+    std::ofstream prompt(dir / "prompt.md");
+    prompt << compose_prompt(card, candidates, {card.metric, budget, ""});
   }
 
   // 3. Search within the budget, keeping back what the refit will need.
@@ -243,19 +253,26 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     }
     summary["test_predictions"] = (dir / "test_predictions.csv").string();
     if (test.find(target) >= 0) {
-      Target ty = encode_target(test, card);
+      // A class the training rows never showed cannot be predicted: such rows are
+      // left out of the score and counted.
+      Target ty = encode_target(test, card, true);
       std::vector<double> yv, pv;
       const int k = y.n_outputs();
+      std::size_t unscored = 0;
       for (std::size_t i = 0; i < test.n_rows; ++i) {
-        if (std::isnan(ty.y[i])) continue;
+        if (std::isnan(ty.y[i])) {
+          unscored += !test.column(target).is_missing(i);
+          continue;
+        }
         yv.push_back(ty.y[i]);
         pv.insert(pv.end(), pred.begin() + i * k, pred.begin() + (i + 1) * k);
       }
-      summary["test_score"] = compute_metric(card.metric, y, yv, pv);
+      if (unscored) summary["test_rows_with_unknown_class"] = unscored;
+      summary["test_score"] = yv.empty() ? nlohmann::json(nullptr) : nlohmann::json(compute_metric(card.metric, y, yv, pv));
       nlohmann::json all = nlohmann::json::object();
       for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
       summary["test_scores"] = all;
-      say(fmt::format("test {} = {:.5f}", card.metric, summary["test_score"].get<double>()));
+      if (!yv.empty()) say(fmt::format("test {} = {:.5f}", card.metric, summary["test_score"].get<double>()));
     }
   }
   summary["seconds"] = seconds_since(start);

@@ -52,7 +52,7 @@ TEST_F(PenguinRun, FinishesWithinBudgetAndScoresWell) {
 TEST_F(PenguinRun, LeavesAReadableFolder) {
   ASSERT_EQ(exit_code_, 0) << output_;
   for (const char* f : {"data_card.json", "leaderboard.csv", "training_logs.jsonl", "summary.json",
-                        "model/pipeline.json", "model_cards/xgboost.json", "test_predictions.csv"}) {
+                        "model/pipeline.json", "model_cards/xgboost.json", "test_predictions.csv", "prompt.md"}) {
     EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
   }
   auto card = nlohmann::json::parse(testing::read_file(dir_ / "run" / "data_card.json"));
@@ -100,6 +100,16 @@ TEST_F(PenguinRun, PredictReloadsTheModelAndGivesTheSamePredictions) {
   // Without the target column too.
   std::string test = testing::read_file(kPenguins / "test.csv");
   EXPECT_NE(test.find("species"), std::string::npos);
+}
+
+TEST_F(PenguinRun, PromptShowsTheComposedParagraph) {
+  ASSERT_EQ(exit_code_, 0) << output_;
+  auto r = run_cli("prompt " + (dir_ / "run").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, testing::read_file(dir_ / "run" / "prompt.md"));
+  EXPECT_NE(r.out.find("multiclass classification of the target column \"species\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("### xgboost"), std::string::npos);
+  EXPECT_EQ(run_cli("prompt " + (dir_ / "nope").string()).exit_code, 3);
 }
 
 TEST_F(PenguinRun, RefusesToOverwriteAnExistingRunFolder) {
@@ -181,7 +191,8 @@ TEST(Cli, EveryCommandDocumentsItsFlags) {
       {"card", {"--target", "--card", "--format", "--missing", "--type"}},
       {"models", {"--format", "--task"}},
       {"predict", {"--out", "--missing"}},
-      {"bench", {"--budget", "--seed", "--out"}}};
+      {"bench", {"--budget", "--seed", "--out"}},
+      {"prompt", {"run"}}};
   for (const auto& [cmd, flags] : expected) {
     auto r = run_cli(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
@@ -204,6 +215,28 @@ TEST(Cli, BenchOnARealDatasetBeatsAFloor) {
   EXPECT_EQ(j["peer"], "automl-gpt");
   EXPECT_EQ(j["metric"], "roc_auc");
   EXPECT_GE(j["score"].get<double>(), 0.98) << line;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace automl
+
+namespace automl {
+namespace {
+
+TEST(Cli, TestRowsOfAClassNeverSeenInTrainingAreLeftOutOfTheScore) {
+  auto dir = testing::temp_dir("unseen-class");
+  testing::write_file(dir / "train.csv", testing::make_csv("multiclass", 300, 2));
+  std::string test = testing::make_csv("multiclass", 60, 3);
+  test += "0.5,0.5,red,extreme\n";
+  testing::write_file(dir / "test.csv", test);
+  auto r = run_cli("run " + (dir / "train.csv").string() + " --target y --test " + (dir / "test.csv").string() +
+                   " --budget 5s --max-trials 4 --out " + (dir / "run").string() + " --store " +
+                   (dir / "s.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = nlohmann::json::parse(testing::read_file(dir / "run" / "summary.json"));
+  EXPECT_EQ(s["test_rows_with_unknown_class"], 1);
+  EXPECT_GT(s["test_score"].get<double>(), 0.6);
   fs::remove_all(dir);
 }
 
