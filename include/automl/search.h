@@ -23,6 +23,13 @@
 
 namespace automl {
 
+// A proposal the planner makes: which family, which setting.
+struct Proposal {
+  std::string family;
+  nlohmann::json params;
+  std::string why;
+};
+
 // Rows to train on and rows to score on, indices into the table.
 struct Split {
   std::vector<std::size_t> train, valid;
@@ -63,6 +70,8 @@ struct TrialResult {
   double iterations = 0;  // mean kept iterations (boosting rounds)
   bool capped = false;    // hit the iteration cap (could improve with more)
   std::vector<FoldLog> logs;
+  // The training log the planner predicted before the trial ran (null if none).
+  nlohmann::json predicted;
   // The model fitted on the first fold and its preprocessing, kept for the best
   // trial only: the fallback when the budget leaves no time to refit.
   std::shared_ptr<Model> fold_model;
@@ -107,6 +116,11 @@ class Evaluator {
 struct SearchOptions {
   Clock::time_point deadline = Clock::time_point::max();  // no trial runs past this
   std::function<Clock::time_point()> deadline_fn;         // when set, re-read before each trial
+  // First settings to try (empty = default_portfolio).
+  std::vector<Proposal> initial;
+  // Called before each trial with the trials so far: the planner's predicted log.
+  std::function<nlohmann::json(const std::string& family, const nlohmann::json& params,
+                               const std::vector<TrialResult>& history)> predict;
   uint64_t seed = 0;
   int max_trials = -1;                  // stop after this many trials (-1 = budget only)
   std::vector<std::string> families;    // empty = every registered family for the task
@@ -123,13 +137,6 @@ struct SearchResult {
 using TrialCallback = std::function<void(const TrialResult& trial, const TrialResult* best)>;
 
 SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial);
-
-// A proposal the planner makes: which family, which setting.
-struct Proposal {
-  std::string family;
-  nlohmann::json params;
-  std::string why;
-};
 
 // The built-in planner's starting portfolio: settings that work across many
 // datasets, cheap first.

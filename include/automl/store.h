@@ -40,6 +40,7 @@ class RunStore {
 };
 
 // The folder of one run: data_card.json, leaderboard.csv, training_logs.jsonl,
+// predicted_logs.jsonl,
 // summary.json, model/. Rows are appended as trials finish.
 class RunFolder {
  public:
@@ -50,7 +51,7 @@ class RunFolder {
 
  private:
   std::filesystem::path dir_;
-  std::ofstream leaderboard_, logs_;
+  std::ofstream leaderboard_, logs_, predicted_;
 };
 
 // One leaderboard.csv row (without the newline), and its header.

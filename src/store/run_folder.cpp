@@ -26,17 +26,23 @@ nlohmann::json json_numbers(const std::vector<double>& v) {
 }  // namespace
 
 std::string leaderboard_header() {
-  return "trial_id,family,hyperparameters,rung,parent,resource,validation_score,fold_scores,seconds,iterations,status,"
-         "reason";
+  return "trial_id,family,hyperparameters,rung,parent,resource,validation_score,predicted_score,predicted_uncertainty,"
+         "fold_scores,seconds,iterations,status,reason";
 }
 
 std::string leaderboard_row(const TrialResult& t) {
   std::vector<std::string> folds;
   for (double s : t.fold_scores) folds.push_back(fmt::format("{:.6g}", s));
-  return fmt::format("{},{},{},{},{},{},{},{},{:.3f},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
+  auto predicted = [&](const char* key) {
+    return t.predicted.is_object() && t.predicted.contains(key) && t.predicted[key].is_number()
+               ? num(t.predicted[key].get<double>())
+               : std::string();
+  };
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.3f},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
                      t.parent >= 0 ? std::to_string(t.parent) : std::string(),
                      t.resource >= 0 ? std::to_string(t.resource) : std::string(),
-                     t.usable() ? num(t.score) : std::string(), csv_quote(fmt::format("{}", fmt::join(folds, " "))),
+                     t.usable() ? num(t.score) : std::string(), predicted("final_score"), predicted("uncertainty"),
+                     csv_quote(fmt::format("{}", fmt::join(folds, " "))),
                      t.seconds, t.iterations > 0 ? fmt::format("{:.1f}", t.iterations) : std::string(),
                      t.status, csv_quote(t.reason));
 }
@@ -45,7 +51,8 @@ RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(dir_);
   leaderboard_.open(dir_ / "leaderboard.csv");
   logs_.open(dir_ / "training_logs.jsonl");
-  if (!leaderboard_ || !logs_) throw_io("cannot write to run folder " + dir_.string());
+  predicted_.open(dir_ / "predicted_logs.jsonl");
+  if (!leaderboard_ || !logs_ || !predicted_) throw_io("cannot write to run folder " + dir_.string());
   leaderboard_ << leaderboard_header() << "\n" << std::flush;
 }
 
@@ -70,6 +77,11 @@ void RunFolder::add_trial(const TrialResult& t) {
     logs_ << j.dump() << "\n";
   }
   logs_ << std::flush;
+  if (!t.predicted.is_null()) {
+    nlohmann::json p = {{"trial_id", t.id}, {"family", t.family}, {"hyperparameters", t.params},
+                        {"predicted", t.predicted}, {"real_score", t.usable() ? nlohmann::json(t.score) : nlohmann::json()}};
+    predicted_ << p.dump() << "\n" << std::flush;
+  }
 }
 
 }  // namespace automl

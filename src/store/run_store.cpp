@@ -70,8 +70,14 @@ RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
   exec(R"(CREATE TABLE IF NOT EXISTS trials (
       run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, family TEXT NOT NULL, params TEXT NOT NULL,
       rung INTEGER NOT NULL, parent INTEGER, resource INTEGER, status TEXT NOT NULL, reason TEXT,
-      valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL,
+      valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL, predicted TEXT,
       PRIMARY KEY (run_id, trial_id)))");
+  // Stores written before trials had a predicted log gain the column.
+  try {
+    exec("ALTER TABLE trials ADD COLUMN predicted TEXT");
+  } catch (const Error&) {
+    // the column is there already
+  }
   exec(R"(CREATE TABLE IF NOT EXISTS training_logs (
       run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
       train TEXT NOT NULL, valid TEXT NOT NULL, seconds TEXT NOT NULL,
@@ -101,10 +107,11 @@ void RunStore::add_trial(const std::string& run_id, const TrialResult& t) {
   exec("BEGIN");
   try {
     Statement s(db_, R"(INSERT OR REPLACE INTO trials (run_id, trial_id, family, params, rung, parent, resource,
-        status, reason, valid_score, fold_scores, seconds, iterations) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?))");
+        status, reason, valid_score, fold_scores, seconds, iterations, predicted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?))");
     s.bind(1, run_id).bind(2, t.id).bind(3, t.family).bind(4, t.params.dump()).bind(5, t.rung).bind(6, t.parent);
     s.bind(7, t.resource).bind(8, t.status).bind(9, t.reason).bind(10, t.score);
     s.bind(11, nlohmann::json(t.fold_scores).dump()).bind(12, t.seconds).bind(13, t.iterations);
+    s.bind(14, t.predicted.dump());
     s.step();
     for (const auto& log : t.logs) {
       Statement l(db_, R"(INSERT OR REPLACE INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)

@@ -14,6 +14,7 @@
 #include "automl/error.h"
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
+#include "automl/planner.h"
 #include "automl/prompt.h"
 #include "automl/search.h"
 #include "automl/store.h"
@@ -144,9 +145,38 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     prompt << compose_prompt(card, candidates, {card.metric, budget, ""});
   }
 
+  // The plan: the planner's answers for each stage, saved before any training.
+  auto planner = make_builtin_planner();
+  auto assignment = planner->assign_models(card, candidates);
+  auto proposals = planner->propose(card, assignment);
+
   // 3. Search within the budget, keeping back what the refit will need.
   ValidationPlan plan = make_validation_plan(y, rows, req.folds, req.seed);
   say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
+  {
+    nlohmann::json pj;
+    pj["planner"] = planner->name();
+    pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
+                                          {"task", task_name(card.task)}, {"metric", card.metric},
+                                          {"budget_s", budget}}});
+    pj["model_assignment"] = nlohmann::json::array();
+    pj["preprocessing"] = nlohmann::json::object();
+    for (const auto& a : assignment) {
+      pj["model_assignment"].push_back({{"family", a.family}, {"reason", a.reason}});
+      nlohmann::json steps = nlohmann::json::array();
+      for (const auto& st : planner->design_preprocessing(card, model_registry().get(a.family))) {
+        steps.push_back({{"op", st.op}, {"columns", st.columns}});
+      }
+      pj["preprocessing"][a.family] = steps;
+    }
+    pj["hyperparameter_proposals"] = nlohmann::json::array();
+    for (const auto& p : proposals) {
+      pj["hyperparameter_proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
+    }
+    pj["search"] = {{"after_proposals", "random settings from the declared spaces, successive halving on boosting rounds"},
+                    {"validation", plan.method}, {"fits_per_trial", plan.splits.size()}};
+    folder.write_json("plan.json", pj);
+  }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
   const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
   const double growth = static_cast<double>(rows.size()) / n_fit_rows;
@@ -154,7 +184,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   SearchOptions opt;
   opt.seed = req.seed;
   opt.max_trials = req.max_trials;
-  opt.families = req.families;
+  for (const auto& a : assignment) opt.families.push_back(a.family);
+  opt.initial = proposals;
+  opt.predict = [&](const std::string& family, const nlohmann::json& params, const std::vector<TrialResult>& history) {
+    return planner->predict_log(card, family, params, history).to_json();
+  };
   if (features.empty()) {
     card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
     opt.families = {"constant"};

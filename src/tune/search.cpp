@@ -178,10 +178,11 @@ class Search {
   }
 
   SearchResult run() {
-    for (const auto& p : default_portfolio(ev_.target().task, ev_.n_rows(), families_)) {
+    auto initial = opt_.initial.empty() ? default_portfolio(ev_.target().task, ev_.n_rows(), families_) : opt_.initial;
+    for (const auto& p : initial) {
       if (!supported(p.family)) continue;
       if (!can_continue()) return std::move(result_);
-      add(ev_.evaluate(p.family, p.params, -1, deadline()));
+      add(trial(p.family, p.params, -1));
     }
     // Successive-halving brackets over random settings.
     int linear_samples = 0;
@@ -196,7 +197,7 @@ class Search {
           if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
         }
         int resource = e.resource_param.empty() ? -1 : rung_resource(0);
-        rung.push_back(add(ev_.evaluate(family, params, resource, deadline())));
+        rung.push_back(add(trial(family, params, resource)));
       }
       for (int level = 1; level <= levels() && can_continue(); ++level) {
         // Promote the best 1/eta that could still improve with more rounds.
@@ -214,7 +215,7 @@ class Search {
           const TrialResult& t = result_.trials[idx];
           if (!t.capped) continue;  // early stopping already ended it: more rounds change nothing
           if (!can_continue()) break;
-          auto promoted = ev_.evaluate(t.family, t.params, rung_resource(level), deadline());
+          auto promoted = trial(t.family, t.params, rung_resource(level));
           promoted.rung = level;
           promoted.parent = t.id;
           next.push_back(add(std::move(promoted)));
@@ -228,6 +229,14 @@ class Search {
 
  private:
   bool supported(const std::string& f) const { return std::find(families_.begin(), families_.end(), f) != families_.end(); }
+
+  // The planner's prediction first, from the trials so far; then the real training.
+  TrialResult trial(const std::string& family, const nlohmann::json& params, int resource) {
+    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, result_.trials) : nlohmann::json();
+    TrialResult t = ev_.evaluate(family, params, resource, deadline());
+    t.predicted = std::move(predicted);
+    return t;
+  }
 
   Clock::time_point deadline() const { return opt_.deadline_fn ? opt_.deadline_fn() : opt_.deadline; }
 

@@ -52,7 +52,8 @@ TEST_F(PenguinRun, FinishesWithinBudgetAndScoresWell) {
 TEST_F(PenguinRun, LeavesAReadableFolder) {
   ASSERT_EQ(exit_code_, 0) << output_;
   for (const char* f : {"data_card.json", "leaderboard.csv", "training_logs.jsonl", "summary.json",
-                        "model/pipeline.json", "model_cards/xgboost.json", "test_predictions.csv", "prompt.md"}) {
+                        "model/pipeline.json", "model_cards/xgboost.json", "test_predictions.csv", "prompt.md", "plan.json",
+                        "predicted_logs.jsonl"}) {
     EXPECT_TRUE(fs::exists(dir_ / "run" / f)) << f;
   }
   auto card = nlohmann::json::parse(testing::read_file(dir_ / "run" / "data_card.json"));
@@ -62,6 +63,16 @@ TEST_F(PenguinRun, LeavesAReadableFolder) {
   EXPECT_EQ(board.rfind("trial_id,family,hyperparameters,", 0), 0u) << board.substr(0, 200);
   EXPECT_NE(board.find(",xgboost,\"{"), std::string::npos);
   EXPECT_NE(board.find("finished"), std::string::npos);
+  EXPECT_NE(board.find(",validation_score,predicted_score,predicted_uncertainty,"), std::string::npos);
+  auto plan = nlohmann::json::parse(testing::read_file(dir_ / "run" / "plan.json"));
+  EXPECT_EQ(plan["planner"], "builtin");
+  EXPECT_FALSE(plan["model_assignment"].empty());
+  EXPECT_TRUE(plan["preprocessing"].contains("xgboost"));
+  EXPECT_FALSE(plan["hyperparameter_proposals"].empty());
+  std::istringstream predicted(testing::read_file(dir_ / "run" / "predicted_logs.jsonl"));
+  std::string first;
+  ASSERT_TRUE(std::getline(predicted, first));
+  EXPECT_TRUE(nlohmann::json::parse(first)["predicted"].contains("final_score")) << first;
   // Each training log line is a real per-iteration curve.
   std::istringstream logs(testing::read_file(dir_ / "run" / "training_logs.jsonl"));
   std::string line;

@@ -1,0 +1,171 @@
+// The built-in planner: rules over the Data Card for assignment and preprocessing,
+// the portfolio for first proposals, and a running estimate from the trials already
+// finished for predicted training logs. It needs no network and no knowledge base.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "automl/metrics.h"
+#include "automl/planner.h"
+
+namespace automl {
+
+nlohmann::json PredictedLog::to_json() const {
+  return {{"checkpoints", checkpoints}, {"metric", metric}, {"final_score", final_score},
+          {"uncertainty", uncertainty}, {"seconds", seconds}, {"basis", basis}};
+}
+
+const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary() {
+  static const std::vector<std::pair<std::string, std::string>> v = {
+      {"keep_numeric", "numbers as they are; missing stays missing for the model to route"},
+      {"impute_median", "missing numbers become the training median"},
+      {"missing_indicator", "a 0/1 column marking where a number was missing"},
+      {"standardize", "numbers scaled to mean 0 and standard deviation 1 on the training rows"},
+      {"category_codes", "categories as integer codes for native categorical splits; unseen levels are missing"},
+      {"one_hot", "one 0/1 column per category (the 100 most frequent); unseen levels are all zeros"},
+      {"drop_text", "free-text columns are left out (no text model in this family)"},
+      {"drop_identifier", "columns with a distinct value in almost every row are left out"},
+  };
+  return v;
+}
+
+namespace {
+
+std::vector<std::string> columns_of(const DataCard& card, ColumnType type) {
+  std::vector<std::string> out;
+  for (const auto& c : card.columns) {
+    if (c.type == type) out.push_back(c.name);
+  }
+  return out;
+}
+
+class BuiltinPlanner final : public Planner {
+ public:
+  std::string name() const override { return "builtin"; }
+
+  std::vector<ModelAssignment> assign_models(const DataCard& card,
+                                             const std::vector<const ModelEntry*>& candidates) override {
+    const double rows = card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0.0;
+    const double width = card.meta_features.count("features_per_row") ? card.meta_features.at("features_per_row") : 0.0;
+    std::vector<std::pair<int, ModelAssignment>> ranked;
+    for (const auto* e : candidates) {
+      if (!e->supports(card.task)) continue;
+      if (e->name == "xgboost") {
+        ranked.push_back({0, {e->name, "boosted trees handle mixed types, missing values and interactions; the usual "
+                                       "best on tables"}});
+      } else if (e->name == "linear") {
+        bool small = rows < 2000 || width > 0.1;
+        ranked.push_back({small ? 0 : 1, {e->name, small ? fmt::format("{:.0f} rows: a regularised linear model often "
+                                                                       "wins on small or wide data", rows)
+                                                         : "a fast, well-calibrated reference"}});
+      } else if (e->name == "constant") {
+        ranked.push_back({3, {e->name, "the baseline every model must beat"}});
+      } else {
+        ranked.push_back({2, {e->name, "registered family that supports the task"}});
+      }
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ModelAssignment> out;
+    for (auto& [r, a] : ranked) out.push_back(a);
+    return out;
+  }
+
+  std::vector<PreprocessingStep> design_preprocessing(const DataCard& card, const ModelEntry& family) override {
+    auto nums = columns_of(card, ColumnType::kNumeric);
+    auto cats = columns_of(card, ColumnType::kCategorical);
+    auto texts = columns_of(card, ColumnType::kText);
+    std::vector<PreprocessingStep> out;
+    if (family.encoding == Encoding::kNative) {
+      if (!nums.empty()) out.push_back({"keep_numeric", nums});
+      if (!cats.empty()) out.push_back({"category_codes", cats});
+    } else {
+      std::vector<std::string> with_missing;
+      for (const auto& c : card.columns) {
+        if (c.type == ColumnType::kNumeric && c.missing_share > 0) with_missing.push_back(c.name);
+      }
+      if (!nums.empty()) out.push_back({"impute_median", nums});
+      if (!with_missing.empty()) out.push_back({"missing_indicator", with_missing});
+      if (!nums.empty()) out.push_back({"standardize", nums});
+      if (!cats.empty()) out.push_back({"one_hot", cats});
+    }
+    if (!texts.empty()) out.push_back({"drop_text", texts});
+    return out;
+  }
+
+  std::vector<Proposal> propose(const DataCard& card, const std::vector<ModelAssignment>& families) override {
+    std::vector<std::string> names;
+    for (const auto& a : families) names.push_back(a.family);
+    const auto rows = static_cast<std::size_t>(card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0);
+    return default_portfolio(card.task, rows, names);
+  }
+
+  // The guess for a new trial: the trials of the same family seen so far (their
+  // mean and spread), else every finished trial, else the metric's neutral value.
+  PredictedLog predict_log(const DataCard& card, const std::string& family, const nlohmann::json& params,
+                           const std::vector<TrialResult>& history) override {
+    PredictedLog p;
+    std::vector<double> same, all, secs, iters;
+    double baseline = std::nan("");
+    for (const auto& t : history) {
+      if (!t.usable()) continue;
+      if (t.family == "constant") baseline = t.score;
+      if (t.family == "constant") continue;
+      all.push_back(t.score);
+      if (t.family == family) {
+        same.push_back(t.score);
+        secs.push_back(t.seconds);
+        if (t.iterations > 0) iters.push_back(t.iterations * t.params.value("learning_rate", 0.1));
+      }
+    }
+    auto mean = [](const std::vector<double>& v) {
+      double s = 0;
+      for (double x : v) s += x;
+      return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
+    };
+    auto spread = [&](const std::vector<double>& v) {
+      double m = mean(v), s = 0;
+      for (double x : v) s += (x - m) * (x - m);
+      return v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : std::nan("");
+    };
+    const auto& info = metric_info(card.metric);
+    if (same.size() >= 2) {
+      p.final_score = mean(same);
+      p.uncertainty = spread(same);
+      p.basis = fmt::format("mean of {} finished {} trials", same.size(), family);
+    } else if (!all.empty()) {
+      p.final_score = mean(all);
+      p.uncertainty = all.size() > 1 ? spread(all) * 1.5 : std::abs(p.final_score) * 0.1;
+      p.basis = fmt::format("mean of {} finished trials of any family", all.size());
+    } else if (!std::isnan(baseline)) {
+      p.final_score = baseline;
+      p.uncertainty = std::abs(baseline) * 0.2 + 0.05;
+      p.basis = "the constant baseline (nothing else finished yet)";
+    } else {
+      p.final_score = info.name == "roc_auc" ? 0.5 : info.higher_is_better ? 0.5 : 1.0;
+      p.uncertainty = 0.5;
+      p.basis = "no trial finished yet: a neutral prior";
+    }
+    p.seconds = secs.empty() ? 0.0 : mean(secs);
+    if (family == "xgboost") {
+      // Rounds needed scale with 1 / learning rate; the curve rises from the baseline
+      // towards the final score, fast at first.
+      double lr = params.value("learning_rate", 0.1);
+      double budget_rounds = iters.empty() ? 20.0 : mean(iters);
+      int n = std::max(5, static_cast<int>(std::lround(budget_rounds / std::max(lr, 1e-4))));
+      double start = std::isnan(baseline) ? p.final_score : baseline;
+      for (double frac : {0.1, 0.25, 0.5, 1.0}) {
+        int it = std::max(1, static_cast<int>(std::lround(frac * n)));
+        p.checkpoints.push_back(it);
+        p.metric.push_back(start + (p.final_score - start) * (1.0 - std::exp(-4.0 * frac)) / (1.0 - std::exp(-4.0)));
+      }
+    }
+    return p;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Planner> make_builtin_planner() { return std::make_unique<BuiltinPlanner>(); }
+
+}  // namespace automl
