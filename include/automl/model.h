@@ -87,6 +87,7 @@ struct ModelEntry {
   std::vector<ParamSpec> params;
   Encoding encoding = Encoding::kNative;
   std::string resource_param;  // the iteration count successive halving scales ("" if none)
+  bool explainable = false;    // a person can read how it decides (coefficients, a constant)
   std::function<std::unique_ptr<Model>(const nlohmann::json& params, Task task)> create;
 
   bool supports(Task t) const;

@@ -26,6 +26,7 @@ struct RunRequest {
   std::string out_dir;       // "" = runs/<run id>
   std::string store_path;    // "" = runs/store.sqlite
   std::string name;          // dataset name ("" = from the file or card)
+  std::string requirements;  // free text: "ROC AUC; train within 2 minutes; model under 5 MB; must be explainable"
   double budget_s = 60;
   uint64_t seed = 0;
   int threads = 2;

@@ -88,6 +88,12 @@ class Evaluator {
   // Trains and scores one setting on every fold.
   TrialResult evaluate(const std::string& family, const nlohmann::json& params, int resource,
                        Clock::time_point deadline);
+  // Requirements every trial must meet: the fitted model's saved size and its
+  // prediction time per row (<= 0 = no limit). A trial that breaks one fails.
+  void set_limits(double max_model_mb, double max_predict_ms_per_row) {
+    max_model_mb_ = max_model_mb;
+    max_predict_ms_per_row_ = max_predict_ms_per_row;
+  }
   const ValidationPlan& plan() const { return plan_; }
   const std::string& metric() const { return metric_; }
   const Target& target() const { return target_; }
@@ -101,6 +107,8 @@ class Evaluator {
     std::vector<double> train_y, valid_y;
   };
   const std::vector<FoldData>& folds_for(Encoding enc);
+  // "" when `model` meets the limits, else what it breaks.
+  std::string check_limits(const Model& model, const FeatureMatrix& sample) const;
 
   const Table& table_;
   const Target& target_;
@@ -110,6 +118,7 @@ class Evaluator {
   int threads_;
   uint64_t seed_;
   std::size_t n_rows_ = 0;
+  double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   std::map<Encoding, std::vector<FoldData>> cache_;
 };
 

@@ -38,6 +38,10 @@ Command add_run(CLI::App& app) {
                   "data, holdout above 10,000 rows)");
   cmd->add_option("--models", f->models,
                   "comma-separated model families to consider (default: all; see `automl-gpt models`)");
+  cmd->add_option("--require", f->req.requirements,
+                  "requirements in words, separated by ';': a metric (\"ROC AUC\"), \"train within 2 minutes\" (caps "
+                  "the budget), \"model under 5 MB\", \"predict under 1 ms per row\" (trials that break them fail), "
+                  "\"must be explainable\" (linear models only)");
   cmd->add_option("--name", f->req.name, "dataset name for the Data Card (default: from the file or its folder)");
   cmd->add_flag("-q,--quiet", f->req.quiet, "no progress lines on stderr");
   cmd->add_flag("--json", f->json, "print summary.json to stdout when done");

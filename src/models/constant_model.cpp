@@ -52,6 +52,7 @@ ModelEntry constant_entry() {
   e.description = "Baseline that ignores the features; a run's models must beat it to be worth anything.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kNative;
+  e.explainable = true;
   e.create = [](const nlohmann::json&, Task task) { return std::make_unique<ConstantModel>(task); };
   return e;
 }

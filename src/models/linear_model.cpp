@@ -209,6 +209,7 @@ ModelEntry linear_entry() {
       ParamSpec::integer("max_iterations", 500).range(10, 100000).fixed()
           .describe("most L-BFGS iterations for logistic regression"),
   };
+  e.explainable = true;
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<LinearModel>(p, task); };
   return e;
 }

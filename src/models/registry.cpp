@@ -40,6 +40,7 @@ nlohmann::json ModelEntry::card() const {
   j["preprocessing"] = encoding == Encoding::kNative ? "native (numbers as-is, categories as codes)"
                                                      : "one-hot categories, imputed and standardised numbers";
   if (!resource_param.empty()) j["resource"] = resource_param;
+  j["explainable"] = explainable;
   j["hyperparameters"] = nlohmann::json::array();
   for (const auto& p : params) j["hyperparameters"].push_back(p.to_json());
   return j;

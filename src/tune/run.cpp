@@ -16,6 +16,7 @@
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/prompt.h"
+#include "automl/requirements.h"
 #include "automl/search.h"
 #include "automl/store.h"
 
@@ -90,7 +91,10 @@ std::vector<std::string> choose_features(const Table& table, DataCard* card) {
 
 nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   const auto start = req.start;
-  const double budget = req.budget_s;
+  // The user's requirements become constraints: a metric, a time cap, limits on the
+  // model's size and speed, explainable families only.
+  const Requirements wants = parse_requirements(req.requirements);
+  const double budget = wants.max_train_s > 0 ? std::min(req.budget_s, wants.max_train_s) : req.budget_s;
   const auto hard_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget * 0.985));
   auto say = [&](const std::string& line) {
     if (!req.quiet) progress << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start), budget) << line << "\n" << std::flush;
@@ -101,6 +105,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   std::string target = req.target.empty() ? overrides.value("target", std::string()) : req.target;
   if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
   if (!req.metric.empty()) overrides["metric"] = req.metric;
+  else if (!wants.metric.empty()) overrides["metric"] = wants.metric;
   CsvOptions csv = req.csv;
   for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
   Table table = read_csv(req.train_path, csv);
@@ -118,6 +123,13 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
   say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
 
+  std::vector<const ModelEntry*> candidates;
+  for (const auto* e : model_registry().entries()) {
+    bool wanted = req.families.empty() || std::find(req.families.begin(), req.families.end(), e->name) != req.families.end();
+    if (e->supports(card.task) && wanted && (!wants.explainable || e->explainable)) candidates.push_back(e);
+  }
+  if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
+
   // 2. The run folder and the store.
   const std::string run_id = new_run_id(req.seed);
   fs::path dir = req.out_dir.empty() ? fs::path("runs") / run_id : fs::path(req.out_dir);
@@ -127,22 +139,17 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   RunFolder folder(dir);
   RunStore store(req.store_path.empty() ? fs::path("runs") / "store.sqlite" : fs::path(req.store_path));
   nlohmann::json request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
+                            {"requirements", req.requirements},
                             {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
                             {"threads", req.threads}, {"card", req.card_path}, {"families", req.families}};
   store.begin_run(run_id, dir.string(), request);
   folder.write_json("data_card.json", card.to_json());
   folder.write_json("request.json", request);
   fs::create_directories(dir / "model_cards");
-  std::vector<const ModelEntry*> candidates;
-  for (const auto* e : model_registry().entries()) {
-    bool wanted = req.families.empty() || std::find(req.families.begin(), req.families.end(), e->name) != req.families.end();
-    if (!e->supports(card.task) || !wanted) continue;
-    candidates.push_back(e);
-    folder.write_json("model_cards/" + e->name + ".json", e->card());
-  }
+  for (const auto* e : candidates) folder.write_json("model_cards/" + e->name + ".json", e->card());
   {
     std::ofstream prompt(dir / "prompt.md");
-    prompt << compose_prompt(card, candidates, {card.metric, budget, ""});
+    prompt << compose_prompt(card, candidates, {card.metric, budget, req.requirements});
   }
 
   // The plan: the planner's answers for each stage, saved before any training.
@@ -156,6 +163,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   {
     nlohmann::json pj;
     pj["planner"] = planner->name();
+    pj["requirements"] = wants.to_json();
     pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
                                           {"task", task_name(card.task)}, {"metric", card.metric},
                                           {"budget_s", budget}}});
@@ -178,6 +186,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
+  evaluator.set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
+  for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
   const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
   const double growth = static_cast<double>(rows.size()) / n_fit_rows;
   double refit_reserve = std::max(0.5, 0.03 * budget);

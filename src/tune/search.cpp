@@ -1,6 +1,8 @@
 #include "automl/search.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <unistd.h>
 #include <atomic>
 #include <thread>
 #include <cmath>
@@ -129,6 +131,17 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
         t.logs.push_back(std::move(o.log));
       }
     }
+    if ((max_model_mb_ > 0 || max_predict_ms_per_row_ > 0) && outcomes[0].done) {
+      std::string broken = check_limits(*outcomes[0].model, folds[0].valid_x);
+      if (!broken.empty()) {
+        t.status = "failed";
+        t.reason = "violates a requirement: " + broken;
+        t.fold_scores.clear();
+        t.fold_model.reset();
+        t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        return t;
+      }
+    }
     if (t.fold_scores.empty()) {
       t.status = "stopped early";
       t.reason = "budget ran out before a fold finished";
@@ -161,6 +174,30 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
   }
   t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return t;
+}
+
+std::string Evaluator::check_limits(const Model& model, const FeatureMatrix& sample) const {
+  if (max_model_mb_ > 0) {
+    static std::atomic<int> counter{0};
+    auto dir = std::filesystem::temp_directory_path() /
+               fmt::format("automl-size-{}-{}", ::getpid(), counter.fetch_add(1));
+    std::filesystem::create_directories(dir);
+    model.save(dir);
+    double bytes = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) bytes += static_cast<double>(f.file_size());
+    std::filesystem::remove_all(dir);
+    double mb = bytes / (1024.0 * 1024.0);
+    if (mb > max_model_mb_) return fmt::format("model is {:.2f} MB, the limit is {} MB", mb, max_model_mb_);
+  }
+  if (max_predict_ms_per_row_ > 0 && sample.rows > 0) {
+    auto t0 = Clock::now();
+    model.predict(sample);
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count() / static_cast<double>(sample.rows);
+    if (ms > max_predict_ms_per_row_) {
+      return fmt::format("prediction takes {:.4f} ms per row, the limit is {} ms", ms, max_predict_ms_per_row_);
+    }
+  }
+  return "";
 }
 
 namespace {

@@ -198,7 +198,7 @@ TEST(Cli, ModelsMarkdownMatchesTheDocs) {
 TEST(Cli, EveryCommandDocumentsItsFlags) {
   std::map<std::string, std::vector<std::string>> expected = {
       {"run", {"--target", "--test", "--card", "--metric", "--budget", "--out", "--store", "--seed", "--threads",
-               "--max-trials", "--folds", "--models", "--missing", "--type", "--quiet", "--json"}},
+               "--max-trials", "--folds", "--models", "--missing", "--type", "--quiet", "--json", "--require"}},
       {"card", {"--target", "--card", "--format", "--missing", "--type"}},
       {"models", {"--format", "--task"}},
       {"predict", {"--out", "--missing"}},
@@ -248,6 +248,39 @@ TEST(Cli, TestRowsOfAClassNeverSeenInTrainingAreLeftOutOfTheScore) {
   auto s = nlohmann::json::parse(testing::read_file(dir / "run" / "summary.json"));
   EXPECT_EQ(s["test_rows_with_unknown_class"], 1);
   EXPECT_GT(s["test_score"].get<double>(), 0.6);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace automl
+
+namespace automl {
+namespace {
+
+TEST(Cli, RequirementsBecomeConstraints) {
+  auto dir = testing::temp_dir("require");
+  testing::write_file(dir / "train.csv", testing::make_csv("binary", 300, 5));
+  auto base = "run " + (dir / "train.csv").string() + " --target y --budget 6s --store " + (dir / "s.sqlite").string();
+  // Explainable: only the linear model (and the baseline) may be chosen.
+  auto r = run_cli(base + " --out " + (dir / "a").string() + " --require 'log loss; must be explainable'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = nlohmann::json::parse(testing::read_file(dir / "a" / "summary.json"));
+  EXPECT_EQ(s["metric"], "log_loss");
+  EXPECT_EQ(s["model"]["family"], "linear");
+  EXPECT_EQ(testing::read_file(dir / "a" / "leaderboard.csv").find("xgboost"), std::string::npos);
+  // A size limit that boosted trees cannot meet: their trials fail with the reason.
+  r = run_cli(base + " --out " + (dir / "b").string() + " --require 'model under 2 KB' --max-trials 6");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::string board = testing::read_file(dir / "b" / "leaderboard.csv");
+  EXPECT_NE(board.find("violates a requirement: model is"), std::string::npos) << board;
+  auto plan = nlohmann::json::parse(testing::read_file(dir / "b" / "plan.json"));
+  EXPECT_DOUBLE_EQ(plan["requirements"]["max_model_mb"].get<double>(), 2.0 / 1024);
+  // The prompt quotes the requirements; nothing can meet an impossible request.
+  EXPECT_NE(testing::read_file(dir / "b" / "prompt.md").find("\"model under 2 KB\""), std::string::npos);
+  r = run_cli(base + " --out " + (dir / "c").string() + " --models xgboost --require 'interpretable'");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("no model family meets the request"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "c"));  // refused before anything was written
   fs::remove_all(dir);
 }
 
