@@ -65,6 +65,10 @@ std::map<std::string, ColumnType> declared_feature_types(const nlohmann::json& o
 // list throws, unless `unknown_to_nan` (scoring a test file): then it is NaN too.
 Target encode_target(const Table& table, const DataCard& card, bool unknown_to_nan = false);
 
+// A dataset's name from its file: the file's stem, or its folder's name when the
+// file is called train.csv or data.csv.
+std::string dataset_name_from_path(const std::string& path);
+
 // JSON to YAML text, for people.
 std::string to_yaml(const nlohmann::json& j);
 

@@ -422,6 +422,13 @@ Target encode_target(const Table& table, const DataCard& card, bool unknown_to_n
   return t;
 }
 
+std::string dataset_name_from_path(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string stem = p.stem().string();
+  if ((stem == "train" || stem == "data") && p.has_parent_path()) stem = p.parent_path().filename().string();
+  return stem;
+}
+
 std::string to_yaml(const nlohmann::json& j) {
   YAML::Emitter out;
   emit(out, j);

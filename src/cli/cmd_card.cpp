@@ -1,4 +1,3 @@
-#include <filesystem>
 #include <iostream>
 
 #include "automl/data_card.h"
@@ -28,11 +27,7 @@ Command add_card(CLI::App& app) {
             CsvOptions csv = f->read.options();
             for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
             Table table = read_csv(f->file, csv);
-            std::filesystem::path p(f->file);
-            std::string name = f->name.empty() ? p.stem().string() : f->name;
-            if (f->name.empty() && (name == "train" || name == "data") && p.has_parent_path()) {
-              name = p.parent_path().filename().string();
-            }
+            std::string name = f->name.empty() ? dataset_name_from_path(f->file) : f->name;
             DataCard card = infer_data_card(table, target, name, overrides);
             if (f->format == "json") std::cout << card.to_json().dump(2) << "\n";
             else std::cout << to_yaml(card.to_json());

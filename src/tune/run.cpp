@@ -60,13 +60,6 @@ std::string new_run_id(uint64_t seed) {
   return fmt::format("{}-{:04x}", buf, (rd() ^ seed) & 0xffff);
 }
 
-std::string stem_of(const std::string& path) {
-  fs::path p(path);
-  std::string stem = p.stem().string();
-  if ((stem == "train" || stem == "data") && p.has_parent_path()) stem = p.parent_path().filename().string();
-  return stem;
-}
-
 // Features the models use: every column but the target, minus free text (no text
 // family yet) and identifier-like columns (one distinct value per row).
 std::vector<std::string> choose_features(const Table& table, DataCard* card) {
@@ -109,7 +102,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   CsvOptions csv = req.csv;
   for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
   Table table = read_csv(req.train_path, csv);
-  std::string name = !req.name.empty() ? req.name : stem_of(req.train_path);
+  std::string name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
   DataCard card = infer_data_card(table, target, name, overrides);
   Target y = encode_target(table, card);
   std::vector<std::size_t> rows;
@@ -120,6 +113,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     card.notes.push_back(fmt::format("{} rows have no target value and are left out of training", table.n_rows - rows.size()));
   }
   std::vector<std::string> features = choose_features(table, &card);
+  if (features.empty()) card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
   say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
   say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
 
@@ -199,10 +193,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.predict = [&](const std::string& family, const nlohmann::json& params, const std::vector<TrialResult>& history) {
     return planner->predict_log(card, family, params, history).to_json();
   };
-  if (features.empty()) {
-    card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
-    opt.families = {"constant"};
-  }
+  if (features.empty()) opt.families = {"constant"};
   auto search_deadline = [&] {
     return hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve));
   };
