@@ -1,7 +1,7 @@
 // The run store (SQLite, embedded) and the run folder a person reads.
 //
 //   RunStore store("runs/store.sqlite");
-//   store.begin_run(id, folder, request_json);
+//   store.begin_run(id, folder, request_json, data_card_json);
 //   store.add_trial(id, trial);          // each trial as it finishes: a killed run keeps them
 //   store.finish_run(id, summary_json);
 #pragma once
@@ -25,7 +25,10 @@ class RunStore {
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
 
-  void begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request);
+  // The run with its request and Data Card (meta-features and card text): with the
+  // trials and their predicted and real logs, the experience later runs learn from.
+  void begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
+                 const nlohmann::json& data_card);
   void add_trial(const std::string& run_id, const TrialResult& trial);
   void finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary);
 

@@ -66,17 +66,19 @@ RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
   exec("PRAGMA journal_mode=WAL");
   exec(R"(CREATE TABLE IF NOT EXISTS runs (
       run_id TEXT PRIMARY KEY, folder TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
-      request TEXT NOT NULL, summary TEXT))");
+      request TEXT NOT NULL, summary TEXT, data_card TEXT))");
   exec(R"(CREATE TABLE IF NOT EXISTS trials (
       run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, family TEXT NOT NULL, params TEXT NOT NULL,
       rung INTEGER NOT NULL, parent INTEGER, resource INTEGER, status TEXT NOT NULL, reason TEXT,
       valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL, predicted TEXT,
       PRIMARY KEY (run_id, trial_id)))");
-  // Stores written before trials had a predicted log gain the column.
-  try {
-    exec("ALTER TABLE trials ADD COLUMN predicted TEXT");
-  } catch (const Error&) {
-    // the column is there already
+  // Stores written by earlier versions gain the newer columns.
+  for (const char* sql : {"ALTER TABLE trials ADD COLUMN predicted TEXT", "ALTER TABLE runs ADD COLUMN data_card TEXT"}) {
+    try {
+      exec(sql);
+    } catch (const Error&) {
+      // the column is there already
+    }
   }
   exec(R"(CREATE TABLE IF NOT EXISTS training_logs (
       run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
@@ -97,9 +99,12 @@ void RunStore::exec(const std::string& sql) {
   }
 }
 
-void RunStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request) {
-  Statement s(db_, "INSERT OR REPLACE INTO runs (run_id, folder, created_at, status, request) VALUES (?,?,?,?,?)");
+void RunStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
+                         const nlohmann::json& data_card) {
+  Statement s(db_,
+              "INSERT OR REPLACE INTO runs (run_id, folder, created_at, status, request, data_card) VALUES (?,?,?,?,?,?)");
   s.bind(1, run_id).bind(2, folder).bind(3, now_iso()).bind(4, std::string("running")).bind(5, request.dump());
+  s.bind(6, data_card.dump());
   s.step();
 }
 

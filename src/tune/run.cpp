@@ -136,7 +136,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                             {"requirements", req.requirements},
                             {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
                             {"threads", req.threads}, {"card", req.card_path}, {"families", req.families}};
-  store.begin_run(run_id, dir.string(), request);
+  store.begin_run(run_id, dir.string(), request, card.to_json());
   folder.write_json("data_card.json", card.to_json());
   folder.write_json("request.json", request);
   fs::create_directories(dir / "model_cards");

@@ -96,6 +96,9 @@ TEST_F(PenguinRun, StoreHoldsEveryTrialAndLog) {
     return n;
   };
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'finished'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE json_extract(data_card, '$.meta_features.n_rows') = 258"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials WHERE json_extract(predicted, '$.final_score') IS NOT NULL"),
+            summary()["n_trials"].get<int>());
   EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), summary()["n_trials"].get<int>());
   EXPECT_GT(count("SELECT COUNT(*) FROM training_logs"), 0);
   sqlite3_close(db);
