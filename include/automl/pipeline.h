@@ -54,7 +54,7 @@ class Pipeline {
   std::map<std::string, ColumnType> schema;  // every feature column's type, as trained
   std::vector<std::string> features;         // the columns the model uses
   Preprocessor preprocessor;
-  std::unique_ptr<Model> model;
+  std::shared_ptr<Model> model;  // shared: the best trial's fold model can become the pipeline's
 
   // How to read a new file so its columns type as the training file's did.
   CsvOptions read_options(const CsvOptions& base = {}) const;

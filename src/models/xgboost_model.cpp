@@ -65,6 +65,7 @@ class XgboostModel final : public Model {
            const std::vector<double>* valid_y, const FitContext& ctx) override {
     const auto start = Clock::now();
     n_classes_ = ctx.n_classes;
+    threads_ = ctx.threads;
     DMatrix train(x, &y, ctx.threads);
     std::unique_ptr<DMatrix> valid;
     if (valid_x && valid_y && ctx.fixed_iterations < 0) valid = std::make_unique<DMatrix>(*valid_x, valid_y, ctx.threads);
@@ -148,7 +149,7 @@ class XgboostModel final : public Model {
 
   std::vector<double> predict(const FeatureMatrix& x) const override {
     if (!booster_) throw_internal("xgboost model used before fit or load");
-    DMatrix d(x, nullptr, 2);
+    DMatrix d(x, nullptr, threads_);
     std::string config = fmt::format(
         R"({{"type": 0, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": false}})",
         best_iteration_ + 1);
@@ -220,6 +221,7 @@ class XgboostModel final : public Model {
   BoosterHandle booster_ = nullptr;
   int best_iteration_ = -1;
   int n_classes_ = 0;
+  int threads_ = 2;  // for prediction: as many as training used (2 after a load)
   std::string eval_metric_;
   std::string stop_reason_ = "completed";
 };

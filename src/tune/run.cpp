@@ -248,13 +248,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   if (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
       pipe.model->iterations() < 0.9 * refit_rounds) {
     // The budget ran out mid-refit: the best trial's own fold model is the better choice.
-    pipe.model.reset();
-    pipe.model = std::unique_ptr<Model>(entry.create(with_defaults(entry.params, pipe.params), y.task));
-    fs::path tmp = dir / "model.fold";
-    fs::create_directories(tmp);
-    best->fold_model->save(tmp);
-    pipe.model->load(tmp);
-    fs::remove_all(tmp);
+    pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
     final_model = "the best trial's first-fold model (the budget ran out during the refit)";
     say("refit ran out of budget: keeping the best trial's validation-fold model");

@@ -232,11 +232,6 @@ TEST(Cli, BenchOnARealDatasetBeatsAFloor) {
   fs::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace automl
-
-namespace automl {
-namespace {
 
 TEST(Cli, TestRowsOfAClassNeverSeenInTrainingAreLeftOutOfTheScore) {
   auto dir = testing::temp_dir("unseen-class");
@@ -254,11 +249,6 @@ TEST(Cli, TestRowsOfAClassNeverSeenInTrainingAreLeftOutOfTheScore) {
   fs::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace automl
-
-namespace automl {
-namespace {
 
 TEST(Cli, RequirementsBecomeConstraints) {
   auto dir = testing::temp_dir("require");
