@@ -4,8 +4,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblbfgs-dev nlohmann-json3-dev libcli11-dev
-  libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev)
-test_pkgs=(googletest libgtest-dev npm sqlite3)
+  libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev)
+test_pkgs=(googletest libgtest-dev npm sqlite3 libcpp-httplib-dev)
 bench_pkgs=(python3-xgboost python3-sklearn python3-optuna python3-pandas)
 
 want=("${build_pkgs[@]}")

@@ -13,6 +13,7 @@ enum class ErrorKind {
   kUnsupported,   // valid, but not something we can do
   kIo,            // reading or writing failed
   kBudget,        // the time budget cannot be met
+  kExternal,      // a service we call (an LLM server) failed or refused
   kInternal,      // our own bug
 };
 

@@ -1,14 +1,18 @@
-// The planner answers the stages of the article: which model families suit the
-// task (in-context task-model assignment), how to prepare the data for each,
-// which settings to try first, and what training log each setting will produce
-// before it is trained. The built-in planner answers offline; an LLM planner is to
-// answer the same questions with the same types.
+// The planner answers the stages of the article: which tasks a request holds (input
+// decomposition), which model families suit each task (in-context task-model
+// assignment), how to prepare the data for each, which settings to try first, what
+// training log each setting will produce before it is trained, and, once real logs
+// exist, which settings to try next (refinement). The built-in planner answers
+// offline; the LLM planner asks a chat-completions server the same questions,
+// checks every answer against the registry and the Model Cards, and falls back to
+// the built-in answer for any stage it cannot get right.
 //
 //   auto planner = make_builtin_planner();
 //   auto families = planner->assign_models(card, candidates);
-//   PredictedLog p = planner->predict_log(card, proposal, history_so_far);
+//   PredictedLog p = planner->predict_log(card, family, params, history_so_far);
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +24,22 @@
 #include "automl/search.h"
 
 namespace automl {
+
+class LlmClient;
+
+// One task of a request: a dataset, its target, how to judge and limit it.
+struct TaskSpec {
+  std::string name;          // unique within the request; names the task's run folder
+  std::string train;         // CSV path (relative paths are relative to the request file)
+  std::string test;          // optional
+  std::string target;
+  std::string card;          // optional Data Card file
+  std::string metric;        // "" = from the requirements or the task's default
+  std::string requirements;  // free text, as for --require
+  double budget_s = 0;       // 0 = an equal share of what is left
+
+  nlohmann::json to_json() const;
+};
 
 struct ModelAssignment {
   std::string family;
@@ -51,18 +71,43 @@ class Planner {
  public:
   virtual ~Planner() = default;
   virtual std::string name() const = 0;
+  // Input decomposition: the tasks a request written in words asks for. `files`
+  // maps each data file the text names and that exists (path as written) to its
+  // column names; every task's train file and target must come from it.
+  virtual std::vector<TaskSpec> decompose(const std::string& text,
+                                          const std::map<std::string, std::vector<std::string>>& files) = 0;
+  // Before a task's stages: the prompt paragraph (Data Card, Model Cards, request)
+  // the answers are to rest on, and when the planner must stop spending time.
+  virtual void begin_task(const std::string& prompt_paragraph, Clock::time_point deadline) {
+    (void)prompt_paragraph;
+    (void)deadline;
+  }
   // Ranked families with reasons, chosen only among `candidates`.
   virtual std::vector<ModelAssignment> assign_models(const DataCard& card,
                                                      const std::vector<const ModelEntry*>& candidates) = 0;
-  // The preprocessing a family gets, from the vocabulary.
-  virtual std::vector<PreprocessingStep> design_preprocessing(const DataCard& card, const ModelEntry& family) = 0;
+  // The preprocessing each assigned family gets, from the vocabulary.
+  virtual std::map<std::string, std::vector<PreprocessingStep>> design_preprocessing(
+      const DataCard& card, const std::vector<ModelAssignment>& families) = 0;
   // Settings to try first, cheap first.
   virtual std::vector<Proposal> propose(const DataCard& card, const std::vector<ModelAssignment>& families) = 0;
   // The training log a setting will produce, from the trials finished so far.
   virtual PredictedLog predict_log(const DataCard& card, const std::string& family, const nlohmann::json& params,
                                    const std::vector<TrialResult>& history) = 0;
+  // Refinement: given the real logs so far and the seconds left, the settings to
+  // try next (empty = nothing worth adding; the search goes on by itself).
+  virtual std::vector<Proposal> refine(const DataCard& card, const std::vector<ModelAssignment>& families,
+                                       const std::vector<TrialResult>& history, double seconds_left) = 0;
+  // What the planner did beyond its answers (calls, repairs, fallbacks), for plan.json.
+  virtual nlohmann::json report() const { return nlohmann::json::object(); }
 };
 
 std::unique_ptr<Planner> make_builtin_planner();
+
+// The LLM planner: every stage asked of `client` (shared, not owned), each answer
+// validated; one repair round quoting the error, then the built-in answer.
+std::unique_ptr<Planner> make_llm_planner(LlmClient& client);
+
+// Data files (.csv, .tsv, .txt) a request in words mentions, in order, as written.
+std::vector<std::string> files_mentioned(const std::string& text);
 
 }  // namespace automl

@@ -5,17 +5,26 @@
 //   nlohmann::json summary = run_automl(req, std::cerr);
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "automl/llm.h"
 #include "automl/model.h"
 #include "automl/table.h"
 
 namespace automl {
+
+// Where the calls of an LLM client shared by several tasks are recorded: each task
+// points it at its own run folder while it runs.
+struct LlmCallSink {
+  std::function<void(const LlmCall&)> target;
+};
 
 struct RunRequest {
   std::string train_path;
@@ -36,10 +45,16 @@ struct RunRequest {
   CsvOptions csv;
   Clock::time_point start = Clock::now();  // the budget counts from here
   bool quiet = false;
+  LlmConfig llm;                           // --llm (disabled = the built-in planner)
+  LlmClient* llm_client = nullptr;         // a client shared across a request's tasks, with its sink
+  std::shared_ptr<LlmCallSink> llm_sink;
 };
 
 // Runs everything; returns summary.json's content. Progress goes to `progress`.
 nlohmann::json run_automl(const RunRequest& request, std::ostream& progress);
+
+// A new run id: the local time and a random suffix ("20261127-101502-3fa1").
+std::string new_run_id(uint64_t seed);
 
 // Peak resident memory of this process so far, in MB.
 double peak_memory_mb();

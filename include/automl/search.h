@@ -130,6 +130,11 @@ struct SearchOptions {
   // Called before each trial with the trials so far: the planner's predicted log.
   std::function<nlohmann::json(const std::string& family, const nlohmann::json& params,
                                const std::vector<TrialResult>& history)> predict;
+  // Refinement: called with the real trials so far and the seconds left, after the
+  // first proposals and after each successive-halving bracket; what it returns is
+  // trained next (at most max_refinements calls).
+  std::function<std::vector<Proposal>(const std::vector<TrialResult>& history, double seconds_left)> refine;
+  int max_refinements = 3;
   uint64_t seed = 0;
   int max_trials = -1;                  // stop after this many trials (-1 = budget only)
   std::vector<std::string> families;    // empty = every registered family for the task

@@ -12,16 +12,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "automl/llm.h"
 #include "automl/search.h"
 
 struct sqlite3;
 
 namespace automl {
 
-class RunStore {
+// It is also the LLM planner's reply cache: the same question gets the same answer
+// without a call, across runs.
+class RunStore : public LlmCache {
  public:
   explicit RunStore(const std::filesystem::path& path);
-  ~RunStore();
+  ~RunStore() override;
   RunStore(const RunStore&) = delete;
   RunStore& operator=(const RunStore&) = delete;
 
@@ -31,6 +34,11 @@ class RunStore {
                  const nlohmann::json& data_card);
   void add_trial(const std::string& run_id, const TrialResult& trial);
   void finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary);
+  // One LLM call (or cache hit) made for a run, as LlmCall::to_json() gives it.
+  void add_llm_call(const std::string& run_id, const nlohmann::json& call);
+
+  std::optional<std::string> get(const std::string& key) override;
+  void put(const std::string& key, const std::string& model, const std::string& reply) override;
 
   // Counts, for tests and tools.
   int count(const std::string& table, const std::string& run_id);
@@ -51,10 +59,12 @@ class RunFolder {
   const std::filesystem::path& dir() const { return dir_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
   void add_trial(const TrialResult& trial);
+  // One line of llm_calls.jsonl.
+  void add_llm_call(const nlohmann::json& call);
 
  private:
   std::filesystem::path dir_;
-  std::ofstream leaderboard_, logs_, predicted_;
+  std::ofstream leaderboard_, logs_, predicted_, llm_calls_;
 };
 
 // One leaderboard.csv row (without the newline), and its header.

@@ -1,6 +1,9 @@
 #include <iostream>
 #include <thread>
 
+#include "automl/error.h"
+#include "automl/llm.h"
+#include "automl/request.h"
 #include "automl/run.h"
 #include "cli/commands.h"
 
@@ -13,11 +16,21 @@ Command add_run(CLI::App& app) {
     std::string budget = "60s";
     std::string models;
     bool json = false;
+    std::string request;
+    std::string llm = "builtin";
+    std::string llm_model;
     ReadFlags read;
   };
   auto f = std::make_shared<Flags>();
   f->req.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  cmd->add_option("train", f->req.train_path, "training data: a CSV or TSV file with a header row")->required();
+  cmd->add_option("train", f->req.train_path, "training data: a CSV or TSV file with a header row (or use --request)");
+  cmd->add_option("--request", f->request,
+                  "a request file (YAML) with several tasks, as fields and/or in words; each task gets its own run "
+                  "folder under tasks/ (see README, \"Several tasks in one request\")");
+  cmd->add_option("--llm", f->llm,
+                  "the planner: builtin (default, offline), openai:MODEL, ollama:MODEL, or the base URL of any "
+                  "OpenAI-compatible server (with --llm-model). The key comes from AUTOML_GPT_API_KEY or OPENAI_API_KEY");
+  cmd->add_option("--llm-model", f->llm_model, "the model name to ask for at an --llm URL (overrides a shorthand's)");
   cmd->add_option("-t,--target", f->req.target, "the column to predict (or give it in --card)");
   cmd->add_option("--test", f->req.test_path, "a held-out file with the same columns: the final model is scored on it");
   cmd->add_option("--card", f->req.card_path,
@@ -57,7 +70,16 @@ Command add_run(CLI::App& app) {
                 f->req.families.push_back(m);
               }
             }
-            auto summary = run_automl(f->req, std::cerr);
+            // A missing key or model fails here, before any data is read.
+            f->req.llm = resolve_llm(f->llm, f->llm_model);
+            nlohmann::json summary;
+            if (!f->request.empty()) {
+              if (!f->req.train_path.empty()) throw_invalid("give either a training file or --request, not both");
+              summary = run_request(f->request, f->req, std::cerr);
+            } else {
+              if (f->req.train_path.empty()) throw_invalid("no training data: give a CSV file or --request FILE");
+              summary = run_automl(f->req, std::cerr);
+            }
             if (f->json) std::cout << summary.dump(2) << "\n";
             else std::cout << summary.at("run_folder").get<std::string>() << "\n";
             return 0;

@@ -1,6 +1,6 @@
 // automl-gpt: the command-line program. Every error reaches the user as one line
 // and an exit code by category (2 invalid input, 3 not found, 4 unsupported,
-// 5 i/o, 6 budget, 70 internal).
+// 5 i/o, 6 budget, 7 external service, 70 internal).
 #include <iostream>
 
 #include <fmt/format.h>
@@ -17,6 +17,7 @@ int exit_code(automl::ErrorKind kind) {
     case automl::ErrorKind::kUnsupported: return 4;
     case automl::ErrorKind::kIo: return 5;
     case automl::ErrorKind::kBudget: return 6;
+    case automl::ErrorKind::kExternal: return 7;
     case automl::ErrorKind::kInternal: return 70;
   }
   return 1;

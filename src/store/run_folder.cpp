@@ -84,4 +84,12 @@ void RunFolder::add_trial(const TrialResult& t) {
   }
 }
 
+void RunFolder::add_llm_call(const nlohmann::json& call) {
+  if (!llm_calls_.is_open()) {
+    llm_calls_.open(dir_ / "llm_calls.jsonl", std::ios::app);
+    if (!llm_calls_) throw_io("cannot write to run folder " + dir_.string());
+  }
+  llm_calls_ << call.dump() << "\n" << std::flush;
+}
+
 }  // namespace automl

@@ -84,6 +84,11 @@ RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
       run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
       train TEXT NOT NULL, valid TEXT NOT NULL, seconds TEXT NOT NULL,
       PRIMARY KEY (run_id, trial_id, fold)))");
+  exec(R"(CREATE TABLE IF NOT EXISTS llm_cache (
+      cache_key TEXT PRIMARY KEY, model TEXT NOT NULL, reply TEXT NOT NULL, created_at TEXT NOT NULL))");
+  exec(R"(CREATE TABLE IF NOT EXISTS llm_calls (
+      run_id TEXT NOT NULL, seq INTEGER NOT NULL, stage TEXT, cached INTEGER, prompt_tokens INTEGER,
+      completion_tokens INTEGER, call TEXT NOT NULL, PRIMARY KEY (run_id, seq)))");
 }
 
 RunStore::~RunStore() {
@@ -139,8 +144,32 @@ void RunStore::finish_run(const std::string& run_id, const std::string& status, 
   s.step();
 }
 
+void RunStore::add_llm_call(const std::string& run_id, const nlohmann::json& call) {
+  Statement s(db_, R"(INSERT INTO llm_calls (run_id, seq, stage, cached, prompt_tokens, completion_tokens, call)
+      VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM llm_calls WHERE run_id = ?), ?, ?, ?, ?, ?))");
+  s.bind(1, run_id).bind(2, run_id).bind(3, call.value("stage", std::string()));
+  s.bind(4, call.value("cached", false) ? 1 : 0);
+  s.bind(5, static_cast<double>(call.value("prompt_tokens", 0L)));
+  s.bind(6, static_cast<double>(call.value("completion_tokens", 0L)));
+  s.bind(7, call.dump());
+  s.step();
+}
+
+std::optional<std::string> RunStore::get(const std::string& key) {
+  Statement s(db_, "SELECT reply FROM llm_cache WHERE cache_key = ?");
+  s.bind(1, key);
+  if (!s.step()) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)));
+}
+
+void RunStore::put(const std::string& key, const std::string& model, const std::string& reply) {
+  Statement s(db_, "INSERT OR REPLACE INTO llm_cache (cache_key, model, reply, created_at) VALUES (?,?,?,?)");
+  s.bind(1, key).bind(2, model).bind(3, reply).bind(4, now_iso());
+  s.step();
+}
+
 int RunStore::count(const std::string& table, const std::string& run_id) {
-  if (table != "trials" && table != "training_logs" && table != "runs") throw_internal("unknown store table " + table);
+  if (table != "trials" && table != "training_logs" && table != "runs" && table != "llm_calls") throw_internal("unknown store table " + table);
   Statement s(db_, ("SELECT COUNT(*) FROM " + table + " WHERE run_id = ?").c_str());
   s.bind(1, run_id);
   s.step();

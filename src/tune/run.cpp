@@ -12,6 +12,7 @@
 
 #include "automl/data_card.h"
 #include "automl/error.h"
+#include "automl/llm.h"
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
 #include "automl/planner.h"
@@ -46,10 +47,6 @@ double parse_duration(const std::string& text) {
   return v * scale;
 }
 
-namespace {
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 std::string new_run_id(uint64_t seed) {
   auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -59,6 +56,10 @@ std::string new_run_id(uint64_t seed) {
   std::random_device rd;
   return fmt::format("{}-{:04x}", buf, (rd() ^ seed) & 0xffff);
 }
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Features the models use: every column but the target, minus free text (no text
 // family yet) and identifier-like columns (one distinct value per row).
@@ -135,27 +136,72 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   nlohmann::json request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
                             {"requirements", req.requirements},
                             {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
-                            {"threads", req.threads}, {"card", req.card_path}, {"families", req.families}};
+                            {"threads", req.threads}, {"card", req.card_path}, {"families", req.families},
+                            {"planner", req.llm.enabled() ? nlohmann::json{{"llm", req.llm.spec},
+                                                                            {"base_url", req.llm.base_url},
+                                                                            {"model", req.llm.model}}
+                                                          : nlohmann::json("builtin")}};
   store.begin_run(run_id, dir.string(), request, card.to_json());
   folder.write_json("data_card.json", card.to_json());
   folder.write_json("request.json", request);
   fs::create_directories(dir / "model_cards");
   for (const auto* e : candidates) folder.write_json("model_cards/" + e->name + ".json", e->card());
+  const std::string prompt_text = compose_prompt(card, candidates, {card.metric, budget, req.requirements});
   {
     std::ofstream prompt(dir / "prompt.md");
-    prompt << compose_prompt(card, candidates, {card.metric, budget, req.requirements});
+    prompt << prompt_text;
   }
 
+  // The planner: the LLM when one is configured (its calls recorded in this run's
+  // folder and store, its replies cached in the store), else the built-in one.
+  std::shared_ptr<LlmCallSink> sink = req.llm_sink;
+  std::unique_ptr<LlmClient> own_client;
+  LlmClient* client = req.llm_client;
+  if (!client && req.llm.enabled()) {
+    sink = std::make_shared<LlmCallSink>();
+    own_client = std::make_unique<LlmClient>(req.llm, &store, [sink](const LlmCall& c) {
+      if (sink->target) sink->target(c);
+    });
+    client = own_client.get();
+  }
+  nlohmann::json llm_use = {{"calls", 0}, {"cached", 0}, {"failed", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}};
+  if (sink) {
+    sink->target = [&](const LlmCall& c) {
+      nlohmann::json j = c.to_json();
+      folder.add_llm_call(j);
+      store.add_llm_call(run_id, j);
+      llm_use[c.cached ? "cached" : "calls"] = llm_use[c.cached ? "cached" : "calls"].get<int>() + 1;
+      if (!c.error.empty()) llm_use["failed"] = llm_use["failed"].get<int>() + 1;
+      llm_use["prompt_tokens"] = llm_use["prompt_tokens"].get<long>() + c.prompt_tokens;
+      llm_use["completion_tokens"] = llm_use["completion_tokens"].get<long>() + c.completion_tokens;
+      say(fmt::format("llm {}: {}", c.stage,
+                      c.cached ? std::string("cached reply, no call")
+                      : !c.error.empty() ? "failed: " + c.error
+                                         : fmt::format("{}+{} tokens, {:.1f}s{}", c.prompt_tokens, c.completion_tokens,
+                                                       c.seconds, c.retries.empty() ? "" : fmt::format(", {} retries", c.retries.size()))));
+    };
+  }
+  // The sink points into this function's locals: it must not outlive them.
+  struct SinkReset {
+    std::shared_ptr<LlmCallSink> s;
+    ~SinkReset() {
+      if (s) s->target = nullptr;
+    }
+  } sink_reset{sink};
+  auto planner = client ? make_llm_planner(*client) : make_builtin_planner();
+  // LLM calls stop once 70% of the budget is spent: the rest is for training.
+  planner->begin_task(prompt_text, start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.7 * budget)));
+  if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
+
   // The plan: the planner's answers for each stage, saved before any training.
-  auto planner = make_builtin_planner();
   auto assignment = planner->assign_models(card, candidates);
   auto proposals = planner->propose(card, assignment);
 
   // 3. Search within the budget, keeping back what the refit will need.
   ValidationPlan plan = make_validation_plan(y, rows, req.folds, req.seed);
   say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
+  nlohmann::json pj;
   {
-    nlohmann::json pj;
     pj["planner"] = planner->name();
     pj["requirements"] = wants.to_json();
     pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
@@ -165,18 +211,23 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     pj["preprocessing"] = nlohmann::json::object();
     for (const auto& a : assignment) {
       pj["model_assignment"].push_back({{"family", a.family}, {"reason", a.reason}});
-      nlohmann::json steps = nlohmann::json::array();
-      for (const auto& st : planner->design_preprocessing(card, model_registry().get(a.family))) {
-        steps.push_back({{"op", st.op}, {"columns", st.columns}});
-      }
-      pj["preprocessing"][a.family] = steps;
     }
+    for (const auto& [family, family_steps] : planner->design_preprocessing(card, assignment)) {
+      nlohmann::json steps = nlohmann::json::array();
+      for (const auto& st : family_steps) steps.push_back({{"op", st.op}, {"columns", st.columns}});
+      pj["preprocessing"][family] = steps;
+    }
+    pj["preprocessing_note"] = "each family's executor applies its own encoding (native categories for trees, one-hot "
+                               "and standardised numbers for linear models); these steps record the design";
     pj["hyperparameter_proposals"] = nlohmann::json::array();
     for (const auto& p : proposals) {
       pj["hyperparameter_proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
     }
-    pj["search"] = {{"after_proposals", "random settings from the declared spaces, successive halving on boosting rounds"},
+    pj["search"] = {{"after_proposals", "refinement by the planner from the real logs, then random settings from the "
+                                        "declared spaces with successive halving on boosting rounds, in turns"},
                     {"validation", plan.method}, {"fits_per_trial", plan.splits.size()}};
+    pj["refinements"] = nlohmann::json::array();
+    pj["llm"] = planner->report();
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
@@ -192,6 +243,14 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.initial = proposals;
   opt.predict = [&](const std::string& family, const nlohmann::json& params, const std::vector<TrialResult>& history) {
     return planner->predict_log(card, family, params, history).to_json();
+  };
+  opt.refine = [&](const std::vector<TrialResult>& history, double seconds_left) {
+    auto next = planner->refine(card, assignment, history, seconds_left);
+    nlohmann::json r = {{"after_trials", history.size()}, {"proposals", nlohmann::json::array()}};
+    for (const auto& p : next) r["proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
+    pj["refinements"].push_back(r);
+    if (!next.empty()) say(fmt::format("planner refines: {} new setting{}", next.size(), next.size() == 1 ? "" : "s"));
+    return next;
   };
   if (features.empty()) opt.families = {"constant"};
   auto search_deadline = [&] {
@@ -210,6 +269,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
   };
   SearchResult result = run_search(evaluator, opt, on_trial);
+  pj["llm"] = planner->report();
+  folder.write_json("plan.json", pj);
 
   // 4. Refit the best on all training rows.
   const TrialResult* best = result.best >= 0 ? &result.trials[result.best] : nullptr;
@@ -272,6 +333,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   int failed = 0;
   for (const auto& t : result.trials) failed += t.status == "failed";
   summary["n_trials_failed"] = failed;
+  summary["planner"] = planner->name();
+  if (sink) summary["llm"] = llm_use;
   if (!req.test_path.empty()) {
     CsvOptions test_csv = pipe.read_options(csv);
     Table test = read_csv(req.test_path, test_csv);

@@ -221,9 +221,19 @@ class Search {
       if (!can_continue()) return std::move(result_);
       add(trial(p.family, p.params, -1));
     }
-    // Successive-halving brackets over random settings.
+    // Successive-halving brackets over random settings, each after a refinement.
     int linear_samples = 0;
+    int refinements = 0;
     while (can_continue()) {
+      if (opt_.refine && refinements < opt_.max_refinements) {
+        ++refinements;
+        double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+        for (const auto& p : opt_.refine(result_.trials, left)) {
+          if (!supported(p.family) || !can_continue()) continue;
+          add(trial(p.family, p.params, -1));
+        }
+        if (!can_continue()) break;
+      }
       std::vector<int> rung;  // trial indices alive in this rung
       for (int i = 0; i < opt_.bracket_size && can_continue(); ++i) {
         std::string family = pick_family(&linear_samples);

@@ -9,6 +9,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::kUnsupported: return "unsupported";
     case ErrorKind::kIo: return "i/o error";
     case ErrorKind::kBudget: return "budget";
+    case ErrorKind::kExternal: return "external service";
     case ErrorKind::kInternal: return "internal error";
   }
   return "error";

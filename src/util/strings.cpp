@@ -60,4 +60,45 @@ std::string quote_value(std::string_view value, std::size_t max_len) {
   return out + "\"";
 }
 
+std::string trim(std::string_view s) {
+  std::size_t a = 0, b = s.size();
+  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
+  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
+  return std::string(s.substr(a, b - a));
+}
+
+std::vector<std::string> split_any(std::string_view s, std::string_view seps) {
+  std::vector<std::string> out(1);
+  for (char c : s) {
+    if (seps.find(c) != std::string_view::npos) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
+}
+
+std::vector<std::string> split_words_on(std::string_view s, const std::vector<std::string>& seps) {
+  std::string lower(s);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<std::string> out;
+  std::size_t start = 0, i = 0;
+  while (i < lower.size()) {
+    std::size_t hit = std::string::npos;
+    for (const auto& w : seps) {
+      if (!w.empty() && lower.compare(i, w.size(), w) == 0) {
+        hit = w.size();
+        break;
+      }
+    }
+    if (hit != std::string::npos) {
+      out.emplace_back(s.substr(start, i - start));
+      i += hit;
+      start = i;
+    } else {
+      ++i;
+    }
+  }
+  out.emplace_back(s.substr(start));
+  return out;
+}
+
 }  // namespace automl

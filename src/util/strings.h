@@ -23,4 +23,13 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep);
 // Quotes a value for an error message, cutting it to `max_len` characters.
 std::string quote_value(std::string_view value, std::size_t max_len = 60);
 
+// Without leading and trailing whitespace.
+std::string trim(std::string_view s);
+
+// Pieces between any of the characters in `seps` (empty pieces kept).
+std::vector<std::string> split_any(std::string_view s, std::string_view seps);
+
+// Pieces between any of the words in `seps`, matched case-insensitively.
+std::vector<std::string> split_words_on(std::string_view s, const std::vector<std::string>& seps);
+
 }  // namespace automl

@@ -36,14 +36,57 @@ TEST(BuiltinPlanner, PreprocessingUsesTheVocabulary) {
   DataCard card = toy_card("regression");
   std::set<std::string> vocabulary;
   for (const auto& [op, doc] : preprocessing_vocabulary()) vocabulary.insert(op);
+  auto plan = planner->design_preprocessing(card, {{"xgboost", ""}, {"linear", ""}});
   for (const char* family : {"xgboost", "linear"}) {
-    auto steps = planner->design_preprocessing(card, model_registry().get(family));
+    const auto& steps = plan[family];
     ASSERT_FALSE(steps.empty()) << family;
     for (const auto& s : steps) EXPECT_TRUE(vocabulary.count(s.op)) << family << ": " << s.op;
   }
-  auto linear = planner->design_preprocessing(card, model_registry().get("linear"));
+  const auto& linear = plan["linear"];
   EXPECT_EQ(linear.back().op, "one_hot");
   EXPECT_EQ(linear.back().columns, std::vector<std::string>{"colour"});
+}
+
+TEST(BuiltinPlanner, DecomposesARequestInWords) {
+  auto planner = make_builtin_planner();
+  std::map<std::string, std::vector<std::string>> files = {
+      {"adult/train.csv", {"age", "income"}}, {"adult/test.csv", {"age", "income"}}, {"penguins.csv", {"bill", "species"}}};
+  std::string text = "ROC AUC. Predict income from adult/train.csv and score it on adult/test.csv, train within 30 "
+                     "seconds.\nOn penguins.csv predict the column Species; must be explainable.";
+  ASSERT_EQ(files_mentioned(text), (std::vector<std::string>{"adult/train.csv", "adult/test.csv", "penguins.csv"}));
+  auto tasks = planner->decompose(text, files);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].train, "adult/train.csv");
+  EXPECT_EQ(tasks[0].test, "adult/test.csv");
+  EXPECT_EQ(tasks[0].target, "income");
+  EXPECT_EQ(tasks[0].requirements, "ROC AUC; train within 30 seconds");
+  EXPECT_EQ(tasks[1].train, "penguins.csv");
+  EXPECT_EQ(tasks[1].target, "species");  // the file's spelling
+  EXPECT_EQ(tasks[1].requirements, "ROC AUC; must be explainable");
+  EXPECT_NE(tasks[0].name, tasks[1].name);
+}
+
+TEST(BuiltinPlanner, RefinesTheBestBoostedSettingOnce) {
+  auto planner = make_builtin_planner();
+  DataCard card = toy_card("binary");
+  std::vector<TrialResult> history(2);
+  history[0].family = "constant";
+  history[0].score = 0.5;
+  history[1].family = "xgboost";
+  history[1].params = {{"learning_rate", 0.1}, {"max_depth", 4}};
+  history[1].score = 0.9;
+  history[1].seconds = 1;
+  for (auto& t : history) {
+    t.status = "finished";
+    t.fold_scores = {t.score};
+  }
+  history[1].id = 1;
+  auto next = planner->refine(card, {}, history, 60);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].family, "xgboost");
+  EXPECT_DOUBLE_EQ(next[0].params["learning_rate"].get<double>(), 0.05);
+  EXPECT_EQ(next[0].params["max_depth"], 4);
+  EXPECT_TRUE(planner->refine(card, {}, history, 60).empty());
 }
 
 TEST(BuiltinPlanner, PredictsFromTheTrialsSoFar) {

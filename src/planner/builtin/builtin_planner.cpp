@@ -3,13 +3,34 @@
 // finished for predicted training logs. It needs no network and no knowledge base.
 #include <algorithm>
 #include <cmath>
+#include <regex>
+#include <set>
 
 #include <fmt/format.h>
 
+#include "automl/data_card.h"
+#include "automl/error.h"
 #include "automl/metrics.h"
 #include "automl/planner.h"
+#include "automl/requirements.h"
+#include "util/strings.h"
 
 namespace automl {
+
+nlohmann::json TaskSpec::to_json() const {
+  return {{"name", name}, {"train", train}, {"test", test}, {"target", target}, {"card", card},
+          {"metric", metric}, {"requirements", requirements}, {"budget_s", budget_s}};
+}
+
+std::vector<std::string> files_mentioned(const std::string& text) {
+  static const std::regex file_re(R"([^\s"'`,;()<>]+\.(csv|tsv|txt))", std::regex::icase);
+  std::vector<std::string> out;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), file_re); it != std::sregex_iterator(); ++it) {
+    std::string f = it->str();
+    if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+  }
+  return out;
+}
 
 nlohmann::json PredictedLog::to_json() const {
   return {{"checkpoints", checkpoints}, {"metric", metric}, {"final_score", final_score},
@@ -71,7 +92,127 @@ class BuiltinPlanner final : public Planner {
     return out;
   }
 
-  std::vector<PreprocessingStep> design_preprocessing(const DataCard& card, const ModelEntry& family) override {
+  // Sentences that name a data file start a task; the words around the file say
+  // the target ("predict income") and the requirements ("ROC AUC", "within 30s");
+  // sentences without a file add requirements to the task before them, or to
+  // every task when they come first.
+  std::vector<TaskSpec> decompose(const std::string& text,
+                                  const std::map<std::string, std::vector<std::string>>& files) override {
+    std::vector<std::string> sentences;
+    std::string cur;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      bool end = c == '\n' || (c == '.' && (i + 1 == text.size() || std::isspace(static_cast<unsigned char>(text[i + 1]))));
+      if (end) {
+        sentences.push_back(cur);
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    sentences.push_back(cur);
+    static const std::regex target_re(
+        R"((?:predict|predicting|forecast|classify|target(?:\s+column)?(?:\s+is)?|label(?:\s+is)?)\s*[:=]?\s*(?:the\s+)?(?:column\s+)?["'`]?([A-Za-z0-9_.\-]+)["'`]?)",
+        std::regex::icase);
+    std::vector<TaskSpec> tasks;
+    std::vector<std::string> shared;  // requirements stated before the first task
+    auto keep_requirements = [](const std::string& sentence) {
+      std::vector<std::string> kept;
+      for (const auto& part : split_any(sentence, ",;")) {
+        for (const auto& clause : split_words_on(part, {" with ", " and ", " in under ", " using "})) {
+          std::string c = trim(clause);
+          if (c.empty()) continue;
+          Requirements r;
+          try {
+            r = parse_requirements(c);
+          } catch (const Error&) {
+            continue;  // a limit with an unreadable number: the run will say so if it is kept elsewhere
+          }
+          bool understood = r.unrecognised.empty() &&
+                            (!r.metric.empty() || r.max_train_s > 0 || r.max_model_mb > 0 ||
+                             r.max_predict_ms_per_row > 0 || r.explainable);
+          if (understood) kept.push_back(c);
+        }
+      }
+      return kept;
+    };
+    for (const auto& s : sentences) {
+      // The files this sentence names, in the order it names them.
+      std::vector<std::pair<std::size_t, std::string>> named;
+      for (const auto& [f, cols] : files) {
+        if (auto at = s.find(f); at != std::string::npos) named.push_back({at, f});
+      }
+      std::sort(named.begin(), named.end());
+      std::string file = named.empty() ? std::string() : named[0].second;
+      if (file.empty()) {
+        auto r = keep_requirements(s);
+        if (tasks.empty()) shared.insert(shared.end(), r.begin(), r.end());
+        else if (!r.empty()) tasks.back().requirements += (tasks.back().requirements.empty() ? "" : "; ") + join(r, "; ");
+        continue;
+      }
+      TaskSpec t;
+      t.train = file;
+      if (named.size() > 1) t.test = named[1].second;  // "train on a.csv, score on b.csv"
+      std::string rest = s;
+      for (const auto& [at, f] : named) {
+        if (auto pos = rest.find(f); pos != std::string::npos) rest.erase(pos, f.size());
+      }
+      std::smatch m;
+      if (std::regex_search(rest, m, target_re)) {
+        t.target = m[1].str();
+        while (!t.target.empty() && t.target.back() == '.') t.target.pop_back();
+        rest.erase(static_cast<std::size_t>(m.position(0)), static_cast<std::size_t>(m.length(0)));
+      }
+      // The column as the file spells it, when the text differs only in case.
+      for (const auto& c : files.at(file)) {
+        if (c != t.target && edit_distance(c, t.target) == 0 && c.size() == t.target.size()) t.target = c;
+      }
+      auto r = keep_requirements(rest);
+      r.insert(r.begin(), shared.begin(), shared.end());
+      t.requirements = join(r, "; ");
+      t.name = dataset_name_from_path(file);
+      tasks.push_back(t);
+    }
+    std::set<std::string> seen;
+    for (auto& t : tasks) {
+      std::string base = t.name.empty() ? "task" : t.name;
+      for (int k = 2; !seen.insert(t.name).second; ++k) t.name = fmt::format("{}-{}", base, k);
+    }
+    return tasks;
+  }
+
+  std::map<std::string, std::vector<PreprocessingStep>> design_preprocessing(
+      const DataCard& card, const std::vector<ModelAssignment>& families) override {
+    std::map<std::string, std::vector<PreprocessingStep>> out;
+    for (const auto& a : families) out[a.family] = preprocessing_for(card, model_registry().get(a.family));
+    return out;
+  }
+
+  // One refinement, once the search has a best boosted model: the same setting at
+  // half the learning rate, which usually ends a little better with twice the
+  // rounds, when that fits comfortably in the time left.
+  std::vector<Proposal> refine(const DataCard& card, const std::vector<ModelAssignment>& families,
+                               const std::vector<TrialResult>& history, double seconds_left) override {
+    (void)families;
+    if (refined_) return {};
+    const TrialResult* best = nullptr;
+    for (const auto& t : history) {
+      if (t.usable() && (!best || metric_better(card.metric, t.score, best->score))) best = &t;
+    }
+    if (!best || best->family != "xgboost") return {};
+    double lr = best->params.value("learning_rate", 0.1);
+    if (lr < 0.03 || best->seconds * 2.5 > seconds_left * 0.4) return {};
+    refined_ = true;
+    nlohmann::json params = best->params;
+    params["learning_rate"] = lr / 2;
+    return {{"xgboost", params, fmt::format("trial {} at half the learning rate ({:.3g}): a slower, finer fit of the best "
+                                            "setting so far", best->id, lr / 2)}};
+  }
+
+ private:
+  bool refined_ = false;
+
+  static std::vector<PreprocessingStep> preprocessing_for(const DataCard& card, const ModelEntry& family) {
     auto nums = columns_of(card, ColumnType::kNumeric);
     auto cats = columns_of(card, ColumnType::kCategorical);
     auto texts = columns_of(card, ColumnType::kText);
@@ -93,6 +234,8 @@ class BuiltinPlanner final : public Planner {
     return out;
   }
 
+
+ public:
   std::vector<Proposal> propose(const DataCard& card, const std::vector<ModelAssignment>& families) override {
     std::vector<std::string> names;
     for (const auto& a : families) names.push_back(a.family);
