@@ -15,6 +15,7 @@
 // token: it is never part of a cache key, a record, an error or a log line.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -103,6 +104,10 @@ class LlmClient {
   // cause, never the key.
   ChatReply chat(const ChatRequest& request);
 
+  // No attempt starts after `deadline`, none waits past it, and no retry sleeps
+  // beyond it: the run's budget bounds the LLM too (default: none).
+  void set_deadline(std::chrono::steady_clock::time_point deadline) { deadline_ = deadline; }
+
   const LlmConfig& config() const { return config_; }
   int calls() const { return calls_; }
   long tokens() const { return tokens_; }
@@ -114,6 +119,7 @@ class LlmClient {
   std::string mode_ = "json_schema";  // downgraded to json_object, then text, when refused
   int calls_ = 0;
   long tokens_ = 0;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
 };
 
 // The cache key: a hex digest over base URL, model, mode-independent request

@@ -43,7 +43,7 @@ RequestFile load_request(const std::string& path);
 std::vector<std::string> read_header(const std::filesystem::path& path);
 
 // Decomposes the request, runs each task with `defaults` for what the task leaves
-// open, and writes the request's folder: request.json, plan.json (the
+// open (defaults.budget_s > 0 overrides the file's budget), and writes the request's folder: request.json, plan.json (the
 // decomposition), summary.json (one result per task) and tasks/<name>/ (each a
 // full run folder). Tasks that fail are recorded and the others still run; then
 // the first failure is thrown.

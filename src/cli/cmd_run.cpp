@@ -19,6 +19,9 @@ Command add_run(CLI::App& app) {
     std::string request;
     std::string llm = "builtin";
     std::string llm_model;
+    int llm_max_calls = 30;
+    long llm_max_tokens = 150000;
+    double llm_timeout = 0;  // 0 = AUTOML_GPT_LLM_TIMEOUT, else 60
     ReadFlags read;
   };
   auto f = std::make_shared<Flags>();
@@ -31,6 +34,14 @@ Command add_run(CLI::App& app) {
                   "the planner: builtin (default, offline), openai:MODEL, ollama:MODEL, or the base URL of any "
                   "OpenAI-compatible server (with --llm-model). The key comes from AUTOML_GPT_API_KEY or OPENAI_API_KEY");
   cmd->add_option("--llm-model", f->llm_model, "the model name to ask for at an --llm URL (overrides a shorthand's)");
+  cmd->add_option("--llm-max-calls", f->llm_max_calls,
+                  "most HTTP calls to the LLM for the whole command; stages after the cap get the built-in answer "
+                  "(default 30)");
+  cmd->add_option("--llm-max-tokens", f->llm_max_tokens,
+                  "most prompt + completion tokens for the whole command (default 150000)");
+  cmd->add_option("--llm-timeout", f->llm_timeout,
+                  "seconds to wait for one LLM reply before retrying (default: $AUTOML_GPT_LLM_TIMEOUT, else 60; "
+                  "retries back off on 429 and 5xx, honouring Retry-After)");
   cmd->add_option("-t,--target", f->req.target, "the column to predict (or give it in --card)");
   cmd->add_option("--test", f->req.test_path, "a held-out file with the same columns: the final model is scored on it");
   cmd->add_option("--card", f->req.card_path,
@@ -40,7 +51,8 @@ Command add_run(CLI::App& app) {
                   "what to optimise: roc_auc, accuracy, log_loss, macro_f1, rmse, mae or r2 (default: roc_auc for "
                   "binary, accuracy for multiclass, rmse for regression)");
   cmd->add_option("-b,--budget", f->budget,
-                  "wall-clock budget for the whole command, refit included: 60s, 5m, 1h (default 60s)");
+                  "wall-clock budget for the whole command, refit included: 60s, 5m, 1h (default 60s, or a request "
+                  "file's budget)");
   cmd->add_option("-o,--out", f->req.out_dir, "run folder to create (default runs/<run id>); must not exist or be empty");
   cmd->add_option("--store", f->req.store_path, "SQLite run store to record into (default runs/store.sqlite)");
   cmd->add_option("--seed", f->req.seed, "random seed: the same seed gives the same sequence of trials (default 0)");
@@ -59,7 +71,7 @@ Command add_run(CLI::App& app) {
   cmd->add_flag("-q,--quiet", f->req.quiet, "no progress lines on stderr");
   cmd->add_flag("--json", f->json, "print summary.json to stdout when done");
   f->read.add_to(cmd);
-  return {cmd, [f] {
+  return {cmd, [f, cmd] {
             f->req.budget_s = parse_duration(f->budget);
             f->req.csv = f->read.options();
             std::stringstream ss(f->models);
@@ -72,9 +84,17 @@ Command add_run(CLI::App& app) {
             }
             // A missing key or model fails here, before any data is read.
             f->req.llm = resolve_llm(f->llm, f->llm_model);
+            if (f->llm_max_calls < 0 || f->llm_max_tokens < 0 || f->llm_timeout < 0) {
+              throw_invalid("--llm-max-calls, --llm-max-tokens and --llm-timeout must be 0 or more");
+            }
+            f->req.llm.max_calls = f->llm_max_calls;
+            f->req.llm.max_tokens = f->llm_max_tokens;
+            if (f->llm_timeout > 0) f->req.llm.timeout_s = f->llm_timeout;
             nlohmann::json summary;
             if (!f->request.empty()) {
               if (!f->req.train_path.empty()) throw_invalid("give either a training file or --request, not both");
+              // The request file's budget holds unless --budget is given.
+              if (cmd->count("--budget") == 0) f->req.budget_s = 0;
               summary = run_request(f->request, f->req, std::cerr);
             } else {
               if (f->req.train_path.empty()) throw_invalid("no training data: give a CSV file or --request FILE");

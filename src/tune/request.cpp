@@ -136,7 +136,8 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
   RequestFile rf = load_request(request_path);
   const fs::path base = rf.path.parent_path();
   auto resolve = [&](const std::string& p) { return p.empty() || fs::path(p).is_absolute() ? fs::path(p) : base / p; };
-  const double budget = rf.budget_s > 0 ? rf.budget_s : defaults.budget_s;
+  // The caller's budget wins when set (> 0), then the file's, then 60 s.
+  const double budget = defaults.budget_s > 0 ? defaults.budget_s : rf.budget_s > 0 ? rf.budget_s : 60.0;
   auto say = [&](const std::string& line) {
     if (!defaults.quiet) progress << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start), budget) << line << "\n" << std::flush;
   };

@@ -277,5 +277,45 @@ TEST(Cli, RequirementsBecomeConstraints) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, ARequestFileRunsEachTaskInItsOwnFolder) {
+  auto dir = testing::temp_dir("request");
+  auto r = run_cli("run --request " + (testing::source_dir() / "examples" / "request.yaml").string() +
+                   " --budget 12s --out " + (dir / "run").string() + " --store " + (dir / "s.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = nlohmann::json::parse(testing::read_file(dir / "run" / "summary.json"));
+  ASSERT_EQ(s["tasks"].size(), 2u);
+  // The structured task, then the one decomposed from words.
+  EXPECT_EQ(s["tasks"][0]["name"], "species");
+  EXPECT_EQ(s["tasks"][0]["model"], "linear");  // "must be explainable"
+  EXPECT_GT(s["tasks"][0]["test_score"].get<double>(), 0.9);
+  EXPECT_EQ(s["tasks"][1]["target"], "body_mass_g");
+  EXPECT_EQ(s["tasks"][1]["metric"], "rmse");
+  EXPECT_TRUE(s["tasks"][1]["test_score"].is_number());
+  for (const char* t : {"species", "penguins"}) {
+    EXPECT_TRUE(fs::exists(dir / "run" / "tasks" / t / "model")) << t;
+    EXPECT_TRUE(fs::exists(dir / "run" / "tasks" / t / "plan.json")) << t;
+  }
+  auto plan = nlohmann::json::parse(testing::read_file(dir / "run" / "plan.json"));
+  EXPECT_EQ(plan["decomposition"]["tasks"][0]["test"], "data/penguins/test.csv");
+  // `prompt` on the request's folder shows every task's paragraph.
+  auto p = run_cli("prompt " + (dir / "run").string());
+  EXPECT_EQ(p.exit_code, 0);
+  EXPECT_NE(p.out.find("\"body_mass_g\""), std::string::npos);
+  EXPECT_NE(p.out.find("\"species\""), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, ABadRequestFileNamesTheLine) {
+  auto dir = testing::temp_dir("bad-request");
+  testing::write_file(dir / "r.yaml", "tasks:\n  - train: a.csv\n    targt: y\n");
+  auto r = run_cli("run --request " + (dir / "r.yaml").string() + " --out " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("r.yaml:3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("targt"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("target"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "run"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace automl

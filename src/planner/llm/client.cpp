@@ -394,10 +394,15 @@ ChatReply LlmClient::chat(const ChatRequest& request) {
       throw fail(fmt::format("LLM call cap reached ({} calls / {} tokens per run) before stage \"{}\": {} calls and {} "
                              "tokens used so far",
                              config_.max_calls, config_.max_tokens, request.name, calls_, tokens_));
+    const double left = std::chrono::duration<double>(deadline_ - std::chrono::steady_clock::now()).count();
+    if (left < 0.5) {
+      throw fail(fmt::format("{}: the run's time for LLM calls is spent after {} attempts", where, call.attempts));
+    }
+    const double timeout = std::min(config_.timeout_s, left);
     const std::string body = request_body(config_, request, mode).dump();
     ++calls_;
     ++call.attempts;
-    HttpResult r = post_json(url, config_.api_key, body, config_.timeout_s);
+    HttpResult r = post_json(url, config_.api_key, body, timeout);
     call.http_status = static_cast<int>(r.status);
 
     std::string retry_reason;
@@ -406,9 +411,9 @@ ChatReply LlmClient::chat(const ChatRequest& request) {
       retry_reason = r.code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "connection error: " + r.curl_error;
       if (retries_used >= config_.max_retries) {
         if (r.code == CURLE_OPERATION_TIMEDOUT)
-          throw fail(fmt::format("{}: timeout, no answer within {:g} s after {} attempts; raise AUTOML_GPT_LLM_TIMEOUT "
-                                 "(seconds) or use a faster model",
-                                 where, config_.timeout_s, call.attempts));
+          throw fail(fmt::format("{}: timeout, no answer within {:g} s after {} attempts; raise --llm-timeout "
+                                 "(or AUTOML_GPT_LLM_TIMEOUT) or use a faster model",
+                                 where, timeout, call.attempts));
         throw fail(fmt::format("{}: cannot reach the server after {} attempts ({}); check that it is running and the "
                                "URL is right",
                                where, call.attempts, r.curl_error));
@@ -436,6 +441,7 @@ ChatReply LlmClient::chat(const ChatRequest& request) {
 
     if (!retry_reason.empty()) {
       double wait = std::min(config_.max_backoff_s, retry_after ? *retry_after : 0.5 * std::pow(2.0, retries_used));
+      wait = std::min(wait, std::chrono::duration<double>(deadline_ - std::chrono::steady_clock::now()).count());
       call.retries.push_back(retry_reason);
       ++retries_used;
       std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, wait)));

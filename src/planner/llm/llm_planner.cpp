@@ -98,6 +98,7 @@ class LlmPlanner final : public Planner {
   void begin_task(const std::string& prompt_paragraph, Clock::time_point deadline) override {
     paragraph_ = prompt_paragraph;
     deadline_ = deadline;
+    client_.set_deadline(deadline);
     builtin_ = make_builtin_planner();
     predicted_.clear();
     refinements_ = 0;
