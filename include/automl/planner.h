@@ -9,7 +9,7 @@
 //
 //   auto planner = make_builtin_planner();
 //   auto families = planner->assign_models(card, candidates);
-//   PredictedLog p = planner->predict_log(card, family, params, history_so_far);
+//   PredictedLog p = planner->predict_log(card, family, params, resource, history_so_far);
 #pragma once
 
 #include <map>
@@ -26,6 +26,7 @@
 namespace automl {
 
 class LlmClient;
+class KnowledgeBase;
 
 // One task of a request: a dataset, its target, how to judge and limit it.
 struct TaskSpec {
@@ -91,8 +92,9 @@ class Planner {
   // Settings to try first, cheap first.
   virtual std::vector<Proposal> propose(const DataCard& card, const std::vector<ModelAssignment>& families) = 0;
   // The training log a setting will produce, from the trials finished so far.
+  // `resource` is the trial's cap on boosting rounds (-1 = early stopping only).
   virtual PredictedLog predict_log(const DataCard& card, const std::string& family, const nlohmann::json& params,
-                                   const std::vector<TrialResult>& history) = 0;
+                                   int resource, const std::vector<TrialResult>& history) = 0;
   // Refinement: given the real logs so far and the seconds left, the settings to
   // try next (empty = nothing worth adding; the search goes on by itself).
   virtual std::vector<Proposal> refine(const DataCard& card, const std::vector<ModelAssignment>& families,
@@ -101,11 +103,16 @@ class Planner {
   virtual nlohmann::json report() const { return nlohmann::json::object(); }
 };
 
-std::unique_ptr<Planner> make_builtin_planner();
+// The built-in planner. With a knowledge base it warm-starts from the nearest known
+// datasets and predicts training logs with a model learned from the experience;
+// without one it uses its fixed portfolio and a running estimate.
+std::unique_ptr<Planner> make_builtin_planner(std::shared_ptr<const KnowledgeBase> knowledge = nullptr);
 
 // The LLM planner: every stage asked of `client` (shared, not owned), each answer
-// validated; one repair round quoting the error, then the built-in answer.
-std::unique_ptr<Planner> make_llm_planner(LlmClient& client);
+// validated; one repair round quoting the error, then the built-in answer (which
+// uses `knowledge` as the built-in planner does; its nearest datasets also become
+// in-context examples in the questions).
+std::unique_ptr<Planner> make_llm_planner(LlmClient& client, std::shared_ptr<const KnowledgeBase> knowledge = nullptr);
 
 // Data files (.csv, .tsv, .txt) a request in words mentions, in order, as written.
 std::vector<std::string> files_mentioned(const std::string& text);

@@ -45,6 +45,8 @@ struct RunRequest {
   CsvOptions csv;
   Clock::time_point start = Clock::now();  // the budget counts from here
   bool quiet = false;
+  std::string knowledge;                   // knowledge base file ("" = the default if present, "none" = off)
+  std::string knowledge_exclude;           // a dataset name to leave out of it (leave-one-out benchmarks)
   LlmConfig llm;                           // --llm (disabled = the built-in planner)
   LlmClient* llm_client = nullptr;         // a client shared across a request's tasks, with its sink
   std::shared_ptr<LlmCallSink> llm_sink;

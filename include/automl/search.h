@@ -90,6 +90,11 @@ class Evaluator {
                        Clock::time_point deadline);
   // Requirements every trial must meet: the fitted model's saved size and its
   // prediction time per row (<= 0 = no limit). A trial that breaks one fails.
+  // Pruning: called every 10 rounds of an iterative fit with the fold and its
+  // validation curve so far; a non-empty answer (the reason) stops that fit, and
+  // the trial ends "stopped early" with the reason.
+  using Pruner = std::function<std::string(int fold, const std::string& log_metric, const std::vector<double>& valid)>;
+  void set_pruner(Pruner p) { pruner_ = std::move(p); }
   void set_limits(double max_model_mb, double max_predict_ms_per_row) {
     max_model_mb_ = max_model_mb;
     max_predict_ms_per_row_ = max_predict_ms_per_row;
@@ -119,6 +124,7 @@ class Evaluator {
   uint64_t seed_;
   std::size_t n_rows_ = 0;
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
+  Pruner pruner_;
   std::map<Encoding, std::vector<FoldData>> cache_;
 };
 
@@ -128,8 +134,14 @@ struct SearchOptions {
   // First settings to try (empty = default_portfolio).
   std::vector<Proposal> initial;
   // Called before each trial with the trials so far: the planner's predicted log.
-  std::function<nlohmann::json(const std::string& family, const nlohmann::json& params,
+  std::function<nlohmann::json(const std::string& family, const nlohmann::json& params, int resource,
                                const std::vector<TrialResult>& history)> predict;
+  // When set, each bracket draws `rank_pool` times more random settings than it
+  // starts and keeps the ones with the highest utility (the planner's expected
+  // improvement per predicted second), with a third still picked at random.
+  std::function<std::vector<double>(const std::vector<Proposal>& candidates, int resource,
+                                    const std::vector<TrialResult>& history)> rank;
+  int rank_pool = 8;
   // Refinement: called with the real trials so far and the seconds left, after the
   // first proposals and after each successive-halving bracket; what it returns is
   // trained next (at most max_refinements calls).

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,12 @@ class RunStore : public LlmCache {
 
   std::optional<std::string> get(const std::string& key) override;
   void put(const std::string& key, const std::string& model, const std::string& reply) override;
+
+  // Everything kept of one run: request, data_card, summary (parsed JSON) and
+  // trials (each with its fold logs), for the knowledge base. Throws kNotFound.
+  nlohmann::json run_record(const std::string& run_id);
+  // Ids of the finished runs, oldest first.
+  std::vector<std::string> finished_runs();
 
   // Counts, for tests and tools.
   int count(const std::string& table, const std::string& run_id);

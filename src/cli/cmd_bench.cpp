@@ -18,6 +18,8 @@ Command add_bench(CLI::App& app) {
     std::string dir, budget = "60s", out, store;
     uint64_t seed = 0;
     int threads = 0;
+    std::string knowledge;
+    bool keep_own = false;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("dataset", f->dir, "the dataset folder")->required();
@@ -26,6 +28,10 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->add_option("-o,--out", f->out, "run folder (default runs/<run id>)");
   cmd->add_option("--store", f->store, "SQLite run store (default runs/store.sqlite)");
+  cmd->add_option("--knowledge", f->knowledge, "knowledge base file or none (default: the shipped one)");
+  cmd->add_flag("--keep-own-experience", f->keep_own,
+                "keep this dataset's own experience in the knowledge base (by default it is left out, so the score "
+                "is that of an unseen dataset)");
   return {cmd, [f] {
             namespace fs = std::filesystem;
             fs::path dir(f->dir);
@@ -44,6 +50,8 @@ Command add_bench(CLI::App& app) {
             req.csv.missing_tokens = {""};  // the benchmark format: an empty field and nothing else is missing
             auto card = load_card_file(req.card_path);
             req.name = card.value("name", dir.filename().string());
+            req.knowledge = f->knowledge;
+            if (!f->keep_own) req.knowledge_exclude = req.name;
             auto s = run_automl(req, std::cerr);
             nlohmann::json line = {{"dataset", req.name},
                                    {"peer", "automl-gpt"},

@@ -30,6 +30,11 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--request", f->request,
                   "a request file (YAML) with several tasks, as fields and/or in words; each task gets its own run "
                   "folder under tasks/ (see README, \"Several tasks in one request\")");
+  cmd->add_option("--knowledge", f->req.knowledge,
+                  "knowledge base for warm starts and learned log predictions: a file from `automl-gpt learn`, or "
+                  "none (default: the shipped one, or $AUTOML_GPT_KNOWLEDGE)");
+  cmd->add_option("--knowledge-exclude", f->req.knowledge_exclude,
+                  "leave this dataset's experience out of the knowledge base (for honest benchmarks)");
   cmd->add_option("--llm", f->llm,
                   "the planner: builtin (default, offline), openai:MODEL, ollama:MODEL, or the base URL of any "
                   "OpenAI-compatible server (with --llm-model). The key comes from AUTOML_GPT_API_KEY or OPENAI_API_KEY");

@@ -37,5 +37,7 @@ Command add_card(CLI::App& app);
 Command add_models(CLI::App& app);
 Command add_predict(CLI::App& app);
 Command add_prompt(CLI::App& app);
+Command add_learn(CLI::App& app);
+Command add_similar(CLI::App& app);
 
 }  // namespace automl::cli

@@ -1,6 +1,7 @@
 #include "automl/store.h"
 
 #include <chrono>
+#include <map>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -166,6 +167,63 @@ void RunStore::put(const std::string& key, const std::string& model, const std::
   Statement s(db_, "INSERT OR REPLACE INTO llm_cache (cache_key, model, reply, created_at) VALUES (?,?,?,?)");
   s.bind(1, key).bind(2, model).bind(3, reply).bind(4, now_iso());
   s.step();
+}
+
+namespace {
+
+std::string column_text(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+nlohmann::json column_json(sqlite3_stmt* st, int i) {
+  std::string t = column_text(st, i);
+  return t.empty() ? nlohmann::json() : nlohmann::json::parse(t, nullptr, false);
+}
+
+}  // namespace
+
+nlohmann::json RunStore::run_record(const std::string& run_id) {
+  nlohmann::json r;
+  {
+    Statement s(db_, "SELECT request, data_card, summary, status FROM runs WHERE run_id = ?");
+    s.bind(1, run_id);
+    if (!s.step()) throw_not_found("run store " + path_.string() + " has no run " + run_id);
+    r = {{"run_id", run_id}, {"request", column_json(s.get(), 0)}, {"data_card", column_json(s.get(), 1)},
+         {"summary", column_json(s.get(), 2)}, {"status", column_text(s.get(), 3)}, {"trials", nlohmann::json::array()}};
+  }
+  std::map<int, std::size_t> index;
+  {
+    Statement s(db_, R"(SELECT trial_id, family, params, rung, resource, status, reason, valid_score, seconds, iterations,
+        predicted FROM trials WHERE run_id = ? ORDER BY trial_id)");
+    s.bind(1, run_id);
+    while (s.step()) {
+      auto* st = s.get();
+      index[sqlite3_column_int(st, 0)] = r["trials"].size();
+      r["trials"].push_back({{"trial_id", sqlite3_column_int(st, 0)}, {"family", column_text(st, 1)},
+                             {"params", column_json(st, 2)}, {"rung", sqlite3_column_int(st, 3)},
+                             {"resource", sqlite3_column_int(st, 4)}, {"status", column_text(st, 5)},
+                             {"reason", column_text(st, 6)}, {"score", sqlite3_column_double(st, 7)},
+                             {"seconds", sqlite3_column_double(st, 8)}, {"iterations", sqlite3_column_double(st, 9)},
+                             {"predicted", column_json(st, 10)}, {"logs", nlohmann::json::array()}});
+    }
+  }
+  Statement s(db_, "SELECT trial_id, fold, metric, valid FROM training_logs WHERE run_id = ? ORDER BY trial_id, fold");
+  s.bind(1, run_id);
+  while (s.step()) {
+    auto it = index.find(sqlite3_column_int(s.get(), 0));
+    if (it == index.end()) continue;
+    r["trials"][it->second]["logs"].push_back(
+        {{"fold", sqlite3_column_int(s.get(), 1)}, {"metric", column_text(s.get(), 2)}, {"valid", column_json(s.get(), 3)}});
+  }
+  return r;
+}
+
+std::vector<std::string> RunStore::finished_runs() {
+  Statement s(db_, "SELECT run_id FROM runs WHERE status = 'finished' ORDER BY created_at, run_id");
+  std::vector<std::string> out;
+  while (s.step()) out.push_back(column_text(s.get(), 0));
+  return out;
 }
 
 int RunStore::count(const std::string& table, const std::string& run_id) {

@@ -12,6 +12,7 @@
 
 #include "automl/data_card.h"
 #include "automl/error.h"
+#include "automl/knowledge.h"
 #include "automl/llm.h"
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
@@ -188,7 +189,18 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       if (s) s->target = nullptr;
     }
   } sink_reset{sink};
-  auto planner = client ? make_llm_planner(*client) : make_builtin_planner();
+  // The knowledge base: experience from earlier runs, for warm starts and learned
+  // predictions (missing default = none; a file the user named must exist).
+  std::shared_ptr<const KnowledgeBase> knowledge;
+  if (req.knowledge != "none") {
+    const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
+    if (!req.knowledge.empty() || fs::exists(kb_path)) {
+      KnowledgeBase kb = KnowledgeBase::load(kb_path);
+      if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
+      if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
+    }
+  }
+  auto planner = client ? make_llm_planner(*client, knowledge) : make_builtin_planner(knowledge);
   // LLM calls stop once 70% of the budget is spent: the rest is for training.
   planner->begin_task(prompt_text, start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.7 * budget)));
   if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
@@ -231,6 +243,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
+  const TrialResult* current_best = nullptr;  // the search's best so far, for pruning
   evaluator.set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
   for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
   const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
@@ -241,9 +254,59 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.max_trials = req.max_trials;
   for (const auto& a : assignment) opt.families.push_back(a.family);
   opt.initial = proposals;
-  opt.predict = [&](const std::string& family, const nlohmann::json& params, const std::vector<TrialResult>& history) {
-    return planner->predict_log(card, family, params, history).to_json();
+  opt.predict = [&](const std::string& family, const nlohmann::json& params, int resource,
+                    const std::vector<TrialResult>& history) {
+    return planner->predict_log(card, family, params, resource, history).to_json();
   };
+  if (knowledge) {
+    // Candidates ranked by expected improvement over the best so far per predicted
+    // second (improvement in the metric's better direction).
+    const bool higher = metric_info(card.metric).higher_is_better;
+    opt.rank = [&, higher](const std::vector<Proposal>& pool, int resource, const std::vector<TrialResult>& history) {
+      double best = std::nan("");
+      for (const auto& t : history) {
+        if (t.usable() && (std::isnan(best) || metric_better(card.metric, t.score, best))) best = t.score;
+      }
+      std::vector<double> utility;
+      for (const auto& c : pool) {
+        PredictedLog p = planner->predict_log(card, c.family, c.params, resource, history);
+        double sd = std::max(p.uncertainty, 1e-6);
+        double gain = std::isnan(best) ? 1.0 : (higher ? p.final_score - best : best - p.final_score);
+        double z = gain / sd;
+        double ei = sd * (z * 0.5 * std::erfc(-z / std::sqrt(2.0)) + std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI));
+        utility.push_back(ei / std::max(p.seconds, 0.01));
+      }
+      return utility;
+    };
+    // A fit whose curve, even improving at its recent pace, cannot reach the best
+    // trial's curve on the same fold is stopped and its time given to others. Only
+    // with 1,000 validation rows or more: smaller folds give curves too noisy to
+    // judge a trial by (and fits too quick for pruning to save much).
+    if (plan.splits[0].valid.size() >= 1000) evaluator.set_pruner([&](int fold, const std::string& log_metric, const std::vector<double>& valid) -> std::string {
+      const TrialResult* leader = current_best;
+      if (!leader || static_cast<int>(leader->logs.size()) <= fold || valid.size() < 50) return "";
+      const FoldLog& ref = leader->logs[static_cast<std::size_t>(fold)];
+      if (ref.metric != log_metric || ref.valid.empty()) return "";
+      const bool up = log_metric == "auc";
+      auto best_of = [&](const std::vector<double>& v, std::size_t n) {
+        double b = v[0];
+        for (std::size_t i = 1; i < n; ++i) b = up ? std::max(b, v[i]) : std::min(b, v[i]);
+        return b;
+      };
+      // Conservative on purpose: a fold's curve is noisy, so the gap must exceed a
+      // third of the leader's own climb on this fold (and 1% of its level).
+      const double target = best_of(ref.valid, ref.valid.size());
+      const double now = best_of(valid, valid.size()), half = best_of(valid, valid.size() / 2);
+      const double pace = std::abs(now - half);
+      const double reachable = up ? now + 4 * pace : now - 4 * pace;
+      const double tolerance = std::max(0.01 * std::abs(target), std::abs(target - ref.valid.front()) / 3.0);
+      if (up ? reachable + tolerance < target : reachable - tolerance > target) {
+        return fmt::format("at round {} its validation {} is {:.4f}; at its recent pace it cannot reach trial {}'s {:.4f}",
+                           valid.size(), log_metric, now, leader->id, target);
+      }
+      return "";
+    });
+  }
   opt.refine = [&](const std::vector<TrialResult>& history, double seconds_left) {
     auto next = planner->refine(card, assignment, history, seconds_left);
     nlohmann::json r = {{"after_trials", history.size()}, {"proposals", nlohmann::json::array()}};
@@ -258,6 +321,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   };
   opt.deadline_fn = search_deadline;
   auto on_trial = [&](const TrialResult& t, const TrialResult* best) {
+    current_best = best;
     folder.add_trial(t);
     store.add_trial(run_id, t);
     if (best) {

@@ -66,7 +66,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     struct FoldOutcome {
       bool done = false;
       double score = 0, iterations = 0;
-      std::string stop;
+      std::string stop, pruned;
       FoldLog log;
       std::string error;
       std::shared_ptr<Model> model;
@@ -88,13 +88,17 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           ctx.deadline = deadline;
           ctx.max_iterations = resource;
           o.log.fold = static_cast<int>(k);
-          ctx.on_iteration = [&o](const IterationLog& it) {
+          std::shared_ptr<Model> model = entry.create(full, target_.task);
+          ctx.on_iteration = [&o, &model, k, this](const IterationLog& it) {
             o.log.train.push_back(it.train_metric);
             o.log.valid.push_back(it.valid_metric);
             o.log.seconds.push_back(it.seconds);
+            if (pruner_ && o.log.valid.size() % 10 == 0) {
+              o.pruned = pruner_(static_cast<int>(k), model->log_metric(), o.log.valid);
+              if (!o.pruned.empty()) return false;
+            }
             return true;
           };
-          std::shared_ptr<Model> model = entry.create(full, target_.task);
           model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
           if (k == 0) o.model = model;
           o.score = compute_metric(metric_, target_, d.valid_y, model->predict(d.valid_x));
@@ -114,6 +118,10 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
 
     double iterations = 0;
     bool deadline_hit = false;
+    std::string pruned;
+    for (const auto& o : outcomes) {
+      if (!o.pruned.empty() && pruned.empty()) pruned = o.pruned;
+    }
     if (outcomes[0].done) {
       t.fold_model = outcomes[0].model;
       t.fold_preprocessor = folds[0].pre;
@@ -127,7 +135,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.fold_scores.push_back(o.score);
       iterations += o.iterations;
       if (!entry.resource_param.empty()) {
-        if (o.stop == "completed") t.capped = true;
+        if (o.stop == "completed" && pruned.empty()) t.capped = true;
         t.logs.push_back(std::move(o.log));
       }
     }
@@ -156,6 +164,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.status = "stopped early";
       t.reason = fmt::format("budget ran out after {} of {} folds", t.fold_scores.size(), folds.size());
       if (t.fold_scores.size() < folds.size()) t.fold_scores.clear();  // not comparable with full trials
+    } else if (!pruned.empty()) {
+      t.status = "stopped early";
+      t.reason = "pruned: " + pruned;
     } else if (t.capped && resource > 0) {
       t.status = "stopped early";
       t.reason = fmt::format("successive halving: capped at {} rounds", resource);
@@ -235,17 +246,13 @@ class Search {
         if (!can_continue()) break;
       }
       std::vector<int> rung;  // trial indices alive in this rung
-      for (int i = 0; i < opt_.bracket_size && can_continue(); ++i) {
-        std::string family = pick_family(&linear_samples);
-        if (family.empty()) return std::move(result_);  // nothing left worth searching
-        const ModelEntry& e = model_registry().get(family);
-        auto params = sample_params(e.params, rng_);
-        for (const auto& s : e.params) {
-          if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
-        }
+      for (const auto& p : bracket_settings(&linear_samples)) {
+        if (!can_continue()) break;
+        const ModelEntry& e = model_registry().get(p.family);
         int resource = e.resource_param.empty() ? -1 : rung_resource(0);
-        rung.push_back(add(trial(family, params, resource)));
+        rung.push_back(add(trial(p.family, p.params, resource)));
       }
+      if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
         // Promote the best 1/eta that could still improve with more rounds.
         std::vector<int> alive;
@@ -275,11 +282,60 @@ class Search {
   }
 
  private:
+  // One random setting of a family drawn by pick_family ("" family = none left).
+  Proposal random_setting(int* linear_samples) {
+    std::string family = pick_family(linear_samples);
+    if (family.empty()) return {};
+    const ModelEntry& e = model_registry().get(family);
+    auto params = sample_params(e.params, rng_);
+    for (const auto& s : e.params) {
+      if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
+    }
+    return {family, params, "random"};
+  }
+
+  // The settings a bracket starts: random ones, or, when the planner ranks them,
+  // the most useful of a larger random pool (a third still purely random, so the
+  // search keeps exploring where the planner is wrong).
+  std::vector<Proposal> bracket_settings(int* linear_samples) {
+    std::vector<Proposal> out;
+    if (!opt_.rank) {
+      for (int i = 0; i < opt_.bracket_size; ++i) {
+        auto p = random_setting(linear_samples);
+        if (p.family.empty()) break;
+        out.push_back(p);
+      }
+      return out;
+    }
+    std::vector<Proposal> pool;
+    for (int i = 0; i < opt_.bracket_size * opt_.rank_pool; ++i) {
+      auto p = random_setting(linear_samples);
+      if (p.family.empty()) break;
+      pool.push_back(p);
+    }
+    if (pool.empty()) return out;
+    const int ranked = opt_.bracket_size - opt_.bracket_size / 3;
+    std::vector<double> utility = opt_.rank(pool, rung_resource(0), result_.trials);
+    std::vector<std::size_t> order(pool.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return utility[a] > utility[b]; });
+    std::vector<bool> used(pool.size(), false);
+    for (std::size_t i = 0; i < order.size() && static_cast<int>(out.size()) < ranked; ++i) {
+      used[order[i]] = true;
+      pool[order[i]].why = "ranked by predicted improvement per second";
+      out.push_back(pool[order[i]]);
+    }
+    for (std::size_t i = 0; i < pool.size() && static_cast<int>(out.size()) < opt_.bracket_size; ++i) {
+      if (!used[i]) out.push_back(pool[i]);
+    }
+    return out;
+  }
+
   bool supported(const std::string& f) const { return std::find(families_.begin(), families_.end(), f) != families_.end(); }
 
   // The planner's prediction first, from the trials so far; then the real training.
   TrialResult trial(const std::string& family, const nlohmann::json& params, int resource) {
-    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, result_.trials) : nlohmann::json();
+    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
     TrialResult t = ev_.evaluate(family, params, resource, deadline());
     t.predicted = std::move(predicted);
     return t;

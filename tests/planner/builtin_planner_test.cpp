@@ -92,7 +92,7 @@ TEST(BuiltinPlanner, RefinesTheBestBoostedSettingOnce) {
 TEST(BuiltinPlanner, PredictsFromTheTrialsSoFar) {
   auto planner = make_builtin_planner();
   DataCard card = toy_card("binary");
-  auto first = planner->predict_log(card, "xgboost", {{"learning_rate", 0.1}}, {});
+  auto first = planner->predict_log(card, "xgboost", {{"learning_rate", 0.1}}, -1, {});
   EXPECT_DOUBLE_EQ(first.final_score, 0.5);
   EXPECT_EQ(first.checkpoints.size(), 4u);
   std::vector<TrialResult> history(3);
@@ -106,7 +106,7 @@ TEST(BuiltinPlanner, PredictsFromTheTrialsSoFar) {
     history[i].iterations = 100;
     history[i].params = {{"learning_rate", 0.1}};
   }
-  auto p = planner->predict_log(card, "xgboost", {{"learning_rate", 0.05}}, history);
+  auto p = planner->predict_log(card, "xgboost", {{"learning_rate", 0.05}}, -1, history);
   EXPECT_NEAR(p.final_score, 0.92, 1e-12);
   EXPECT_GT(p.uncertainty, 0.0);
   ASSERT_EQ(p.metric.size(), 4u);

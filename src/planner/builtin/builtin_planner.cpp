@@ -10,6 +10,8 @@
 
 #include "automl/data_card.h"
 #include "automl/error.h"
+#include "automl/knowledge.h"
+#include "automl/params.h"
 #include "automl/metrics.h"
 #include "automl/planner.h"
 #include "automl/requirements.h"
@@ -63,7 +65,20 @@ std::vector<std::string> columns_of(const DataCard& card, ColumnType type) {
 
 class BuiltinPlanner final : public Planner {
  public:
-  std::string name() const override { return "builtin"; }
+  explicit BuiltinPlanner(std::shared_ptr<const KnowledgeBase> knowledge) : kb_(std::move(knowledge)) {}
+
+  std::string name() const override { return kb_ ? "builtin+knowledge" : "builtin"; }
+
+  nlohmann::json report() const override {
+    if (!kb_) return nlohmann::json::object();
+    nlohmann::json near = nlohmann::json::array();
+    for (const auto& n : nearest_) {
+      near.push_back({{"dataset", n.dataset->name}, {"distance", n.distance}, {"why", n.why}});
+    }
+    return {{"knowledge", {{"datasets", kb_->datasets.size()}, {"trials", kb_->n_trials()},
+                           {"predictor_examples", predictor_ ? predictor_->n_examples() : 0},
+                           {"nearest", near}}}};
+  }
 
   std::vector<ModelAssignment> assign_models(const DataCard& card,
                                              const std::vector<const ModelEntry*>& candidates) override {
@@ -240,13 +255,197 @@ class BuiltinPlanner final : public Planner {
     std::vector<std::string> names;
     for (const auto& a : families) names.push_back(a.family);
     const auto rows = static_cast<std::size_t>(card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0);
-    return default_portfolio(card.task, rows, names);
+    auto portfolio = default_portfolio(card.task, rows, names);
+    if (!kb_ || std::find(names.begin(), names.end(), "xgboost") == names.end()) return portfolio;
+    // Warm start: the best boosted settings of the nearest known datasets go right
+    // after the cheap opening (baseline, linear models, XGBoost's defaults).
+    nearest_ = nearest_datasets(*kb_, card, 3);
+    std::vector<Proposal> warm;
+    std::set<std::string> seen;
+    for (const auto& p : portfolio) seen.insert(p.family + p.params.dump());
+    for (const auto& n : nearest_) {
+      const KnownDataset& d = *n.dataset;
+      const bool higher = metric_info(d.metric).higher_is_better;
+      std::vector<const KnownTrial*> xgb;
+      for (const auto& t : d.trials) {
+        if (t.family == "xgboost" && !t.capped) xgb.push_back(&t);
+      }
+      std::sort(xgb.begin(), xgb.end(), [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
+      int taken = 0;
+      for (const auto* t : xgb) {
+        if (taken == (warm.empty() ? 2 : 1)) break;
+        nlohmann::json params = t->params;
+        try {
+          validate_params("xgboost", model_registry().get("xgboost").params, params);
+        } catch (const Error&) {
+          continue;  // a setting from an older registry
+        }
+        if (!seen.insert("xgboost" + params.dump()).second) continue;
+        warm.push_back({"xgboost", params, fmt::format("warm start: the best setting on {} (distance {:.2f}, {} {:.4f})",
+                                                       d.name, n.distance, d.metric, t->score)});
+        ++taken;
+      }
+    }
+    std::vector<Proposal> out;
+    std::size_t i = 0;
+    for (; i < portfolio.size(); ++i) {
+      out.push_back(portfolio[i]);
+      if (portfolio[i].family == "xgboost") {
+        ++i;
+        break;
+      }
+    }
+    out.insert(out.end(), warm.begin(), warm.end());
+    out.insert(out.end(), portfolio.begin() + static_cast<std::ptrdiff_t>(i), portfolio.end());
+    return out;
   }
 
-  // The guess for a new trial: the trials of the same family seen so far (their
-  // mean and spread), else every finished trial, else the metric's neutral value.
   PredictedLog predict_log(const DataCard& card, const std::string& family, const nlohmann::json& params,
-                           const std::vector<TrialResult>& history) override {
+                           int resource, const std::vector<TrialResult>& history) override {
+    if (const LogPredictor* brain = predictor()) return learned_log(*brain, card, family, params, resource, history);
+    return running_estimate(card, family, params, history);
+  }
+
+ private:
+  // The learned model's guess, put on this run's scale by the trials so far: the
+  // relative score (0 = baseline, 1 = best known) becomes a score through the
+  // baseline trial and a slope fitted to the finished trials; the family's mean
+  // residual and an earlier run of the same setting (a successive-halving parent,
+  // whose real log is this trial's partial curve) correct it.
+  PredictedLog learned_log(const LogPredictor& brain, const DataCard& card, const std::string& family,
+                           const nlohmann::json& params, int resource, const std::vector<TrialResult>& history) {
+    const auto& info = metric_info(card.metric);
+    const LogPredictor::Guess g = brain.guess(card, family, params, resource);
+    double s0 = std::nan("");
+    std::vector<double> r, y, speed;
+    std::vector<const TrialResult*> pts;
+    for (const auto& t : history) {
+      if (!t.usable()) continue;
+      if (t.family == "constant") {
+        s0 = t.score;
+        continue;
+      }
+      auto it = rel_cache_.find(t.id);
+      if (it == rel_cache_.end()) {
+        auto gt = brain.guess(card, t.family, t.params, t.resource);
+        it = rel_cache_.emplace(t.id, std::make_pair(gt.relative, gt.log_seconds)).first;
+      }
+      r.push_back(it->second.first);
+      y.push_back(t.score);
+      pts.push_back(&t);
+      speed.push_back(t.seconds / std::exp(it->second.second));
+    }
+    const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1";
+    double a = !std::isnan(s0) ? s0 : info.name == "roc_auc" ? 0.5 : info.name == "r2" ? 0.0 : y.empty() ? 0.5 : y[0];
+    double prior_b = bounded ? 0.8 * (1.0 - a) : info.name == "r2" ? 0.7 : -0.5 * std::abs(a);
+    // The slope through the baseline, shrunk towards the prior while points are few.
+    double num = 0.5 * prior_b, den = 0.5;
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      num += r[i] * (y[i] - a);
+      den += r[i] * r[i];
+    }
+    const double b = num / den;
+    // What this run has taught so far: the residuals of finished trials of the same
+    // family, weighted by how close their settings are (a kernel over the declared
+    // tuning ranges), shrunk towards zero while the evidence is thin.
+    double resid_all = 0, resid_near = 0, weight_near = 0;
+    const auto here = unit_params(family, params, resource);
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      double e = y[i] - (a + b * r[i]);
+      resid_all += e * e;
+      if (pts[i]->family != family) continue;
+      const auto there = unit_params(family, pts[i]->params, pts[i]->resource);
+      double d2 = 0;
+      for (std::size_t j = 0; j < here.size(); ++j) d2 += (here[j] - there[j]) * (here[j] - there[j]);
+      double w = std::exp(-d2 / (2 * 0.3 * 0.3));
+      resid_near += w * e;
+      weight_near += w;
+    }
+    PredictedLog p;
+    p.final_score = a + b * g.relative + resid_near / (weight_near + 1.0);
+    double resid_sd = r.size() >= 2 ? std::sqrt(resid_all / static_cast<double>(r.size())) : std::abs(0.15 * b);
+    p.uncertainty = std::sqrt(b * g.relative_sd * b * g.relative_sd + resid_sd * resid_sd);
+    p.basis = fmt::format("learned from {} known trials; {} trials of this run calibrate it", brain.n_examples(), r.size());
+    for (auto it = pts.rbegin(); it != pts.rend(); ++it) {
+      const TrialResult& t = **it;
+      if (t.family != family || t.params != params) continue;
+      if (!t.capped) {
+        p.final_score = t.score;
+        p.uncertainty = resid_sd * 0.1;
+        p.basis = fmt::format("trial {} ran this setting and early stopping ended it", t.id);
+      } else {
+        p.final_score = t.score + b * (g.relative - rel_cache_.at(t.id).first);
+        p.uncertainty = std::max(resid_sd * 0.5, std::abs(p.final_score - t.score));
+        p.basis = fmt::format("trial {}'s curve at {} rounds, extended by the learned gain of more rounds", t.id, t.resource);
+      }
+      break;
+    }
+    if (bounded) p.final_score = std::clamp(p.final_score, 0.0, 1.0);
+    std::sort(speed.begin(), speed.end());
+    const double ratio = speed.empty() ? 3.0 : speed[speed.size() / 2];
+    p.seconds = std::exp(g.log_seconds) * ratio;
+    if (family == "xgboost") {
+      const double lr = with_defaults(model_registry().get("xgboost").params, params).value("learning_rate", 0.3);
+      double n = std::exp(g.log_iterations) + 20;
+      if (resource > 0) n = std::min(n, static_cast<double>(resource));
+      n = std::max(n, 5.0);
+      const double start = a + brain.curve_start() * (p.final_score - a);
+      const double end_progress = std::max(brain.curve_progress(n, lr), 1e-6);
+      for (double frac : {0.0, 0.1, 0.25, 0.5, 1.0}) {
+        int it = std::max(1, static_cast<int>(std::lround(frac * n)));
+        if (!p.checkpoints.empty() && it <= p.checkpoints.back()) continue;
+        p.checkpoints.push_back(it);
+        double prog = std::min(1.0, brain.curve_progress(it, lr) / end_progress);
+        p.metric.push_back(start + (p.final_score - start) * prog);
+      }
+    }
+    return p;
+  }
+
+  // A setting as a point in the unit cube of its family's tuning ranges (log where
+  // declared), with the round cap as one more axis.
+  static std::vector<double> unit_params(const std::string& family, const nlohmann::json& params, int resource) {
+    const ModelEntry& e = model_registry().get(family);
+    const nlohmann::json full = with_defaults(e.params, params);
+    std::vector<double> out;
+    for (const auto& s : e.params) {
+      if (!s.tuned || (s.type != ParamType::kInt && s.type != ParamType::kReal)) continue;
+      double v = full.value(s.name, 0.0), lo = s.tune_lo, hi = s.tune_hi;
+      if (s.log_scale) {
+        v = std::log(std::max(v, 1e-12));
+        lo = std::log(std::max(lo, 1e-12));
+        hi = std::log(std::max(hi, 1e-12));
+      }
+      out.push_back(hi > lo ? (v - lo) / (hi - lo) : 0.0);
+    }
+    out.push_back(resource > 0 ? std::log(static_cast<double>(resource)) / std::log(2000.0) : 1.0);
+    return out;
+  }
+
+  // Lazily, since learning takes a moment and a planner may never be asked.
+  const LogPredictor* predictor() {
+    if (!kb_ || predictor_failed_) return nullptr;
+    if (!predictor_) {
+      try {
+        predictor_ = std::make_unique<LogPredictor>(*kb_);
+      } catch (const Error&) {
+        predictor_failed_ = true;  // an empty knowledge base: the running estimate answers
+        return nullptr;
+      }
+    }
+    return predictor_.get();
+  }
+
+  std::shared_ptr<const KnowledgeBase> kb_;
+  std::unique_ptr<LogPredictor> predictor_;
+  bool predictor_failed_ = false;
+  std::vector<Neighbour> nearest_;
+  std::map<int, std::pair<double, double>> rel_cache_;  // trial id -> (relative, log seconds) guesses
+
+  // Without knowledge: the trials of the same family seen so far (their mean and
+  // spread), else every finished trial, else the metric's neutral value.
+  PredictedLog running_estimate(const DataCard& card, const std::string& family, const nlohmann::json& params,
+                                const std::vector<TrialResult>& history) {
     PredictedLog p;
     std::vector<double> same, all, secs, iters;
     double baseline = std::nan("");
@@ -309,6 +508,8 @@ class BuiltinPlanner final : public Planner {
 
 }  // namespace
 
-std::unique_ptr<Planner> make_builtin_planner() { return std::make_unique<BuiltinPlanner>(); }
+std::unique_ptr<Planner> make_builtin_planner(std::shared_ptr<const KnowledgeBase> knowledge) {
+  return std::make_unique<BuiltinPlanner>(std::move(knowledge));
+}
 
 }  // namespace automl

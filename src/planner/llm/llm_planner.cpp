@@ -91,7 +91,8 @@ const json& array_member(const json& j, const std::string& key, const std::strin
 
 class LlmPlanner final : public Planner {
  public:
-  explicit LlmPlanner(LlmClient& client) : client_(client), builtin_(make_builtin_planner()) {}
+  LlmPlanner(LlmClient& client, std::shared_ptr<const KnowledgeBase> knowledge)
+      : client_(client), knowledge_(std::move(knowledge)), builtin_(make_builtin_planner(knowledge_)) {}
 
   std::string name() const override { return "llm:" + client_.config().model; }
 
@@ -99,7 +100,8 @@ class LlmPlanner final : public Planner {
     paragraph_ = prompt_paragraph;
     deadline_ = deadline;
     client_.set_deadline(deadline);
-    builtin_ = make_builtin_planner();
+    builtin_ = make_builtin_planner(knowledge_);
+    builtin_->begin_task(prompt_paragraph, deadline);
     predicted_.clear();
     refinements_ = 0;
   }
@@ -275,11 +277,11 @@ class LlmPlanner final : public Planner {
     return out;
   }
 
-  PredictedLog predict_log(const DataCard& card, const std::string& family, const json& params,
+  PredictedLog predict_log(const DataCard& card, const std::string& family, const json& params, int resource,
                            const std::vector<TrialResult>& history) override {
     auto it = predicted_.find(setting_key(family, params));
-    if (it != predicted_.end()) return it->second;
-    return builtin_->predict_log(card, family, params, history);
+    if (it != predicted_.end() && resource < 0) return it->second;
+    return builtin_->predict_log(card, family, params, resource, history);
   }
 
   std::vector<Proposal> refine(const DataCard& card, const std::vector<ModelAssignment>& families,
@@ -463,6 +465,7 @@ class LlmPlanner final : public Planner {
   }
 
   LlmClient& client_;
+  std::shared_ptr<const KnowledgeBase> knowledge_;
   std::unique_ptr<Planner> builtin_;
   std::string paragraph_;
   Clock::time_point deadline_ = Clock::time_point::max();
@@ -473,6 +476,8 @@ class LlmPlanner final : public Planner {
 
 }  // namespace
 
-std::unique_ptr<Planner> make_llm_planner(LlmClient& client) { return std::make_unique<LlmPlanner>(client); }
+std::unique_ptr<Planner> make_llm_planner(LlmClient& client, std::shared_ptr<const KnowledgeBase> knowledge) {
+  return std::make_unique<LlmPlanner>(client, std::move(knowledge));
+}
 
 }  // namespace automl

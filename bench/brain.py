@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+"""The offline brain, measured leaving each data set out of the knowledge base in turn.
+
+For every selected data set under --datasets (train.csv, test.csv, card.json) and every
+budget in --budgets, one after the other on this machine:
+
+  1. `automl-gpt bench DATASET --budget B` with the shipped knowledge base; `bench` leaves the
+     data set's own experience out, so the brain has never seen it (leave-one-dataset-out);
+  2. the same with `--knowledge none`: the core's plain search (portfolio, random settings,
+     successive halving), the reference the brain must beat;
+  3. `peers.py DATASET --peer optuna-xgb --budget B` (Optuna TPE over XGBoost).
+
+From each brain run's folder it computes:
+  * the Spearman rank correlation between the predicted final validation score
+    (leaderboard.csv, predicted_score) and the real one (validation_score), over the trials
+    that have both; pruned trials are left out (their final score was never observed);
+  * the mean absolute error of the predicted curves: for each trial whose executor logs the
+    run's metric (auc for roc_auc, rmse, logloss for log_loss), |predicted - real| at each
+    predicted checkpoint within the real curve, the real value being the mean over folds.
+
+Rows go to --out (JSON lines) as they arrive; a Markdown table and summary lines are printed
+at the end (ratios > 1 mean the brain is better: score/ref for roc_auc and accuracy, ref/score
+for rmse).
+
+  /usr/bin/python3 bench/brain.py --budgets 30 --out bench/results/brain-30s.jsonl
+  /usr/bin/python3 bench/brain.py --budgets 10,60 --only adult pima credit_data
+  /usr/bin/python3 bench/brain.py --table-only bench/results/brain-30s.jsonl
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOWER = {"rmse", "log_loss", "mae"}
+SAME_SCALE = {("auc", "roc_auc"), ("rmse", "rmse"), ("logloss", "log_loss"), ("mlogloss", "log_loss"), ("mae", "mae")}
+
+
+def ranks(a):
+    order = sorted(range(len(a)), key=lambda i: a[i])
+    r = [0.0] * len(a)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and a[order[j + 1]] == a[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2.0
+        i = j + 1
+    return r
+
+
+def spearman(x, y):
+    if len(x) < 3:
+        return None
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    c = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    vx = sum((a - mx) ** 2 for a in rx)
+    vy = sum((b - my) ** 2 for b in ry)
+    return c / (vx * vy) ** 0.5 if vx > 0 and vy > 0 else None
+
+
+def read_run(folder, metric):
+    """Spearman and curve MAE of one run folder."""
+    pred, real = [], []
+    with open(os.path.join(folder, "leaderboard.csv")) as f:
+        for row in csv.DictReader(f):
+            if row["validation_score"] and row["predicted_score"] and not row["reason"].startswith("pruned"):
+                pred.append(float(row["predicted_score"]))
+                real.append(float(row["validation_score"]))
+    curves = {}
+    with open(os.path.join(folder, "training_logs.jsonl")) as f:
+        for line in f:
+            j = json.loads(line)
+            if (j["metric"], metric) in SAME_SCALE:
+                curves.setdefault(j["trial_id"], []).append(j["valid"])
+    errors = []
+    with open(os.path.join(folder, "predicted_logs.jsonl")) as f:
+        for line in f:
+            j = json.loads(line)
+            folds = curves.get(j["trial_id"])
+            p = j.get("predicted") or {}
+            if not folds or not p.get("checkpoints"):
+                continue
+            for it, v in zip(p["checkpoints"], p["metric"]):
+                vals = [c[it - 1] for c in folds if len(c) >= it and c[it - 1] is not None]
+                if vals:
+                    errors.append(abs(v - sum(vals) / len(vals)))
+    return {"spearman": spearman(pred, real), "n_trials": len(pred),
+            "curve_mae": sum(errors) / len(errors) if errors else None, "curve_points": len(errors)}
+
+
+def run(cmd, timeout):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "timeout"
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return None, (out.stderr.strip().splitlines() or ["exit %d" % out.returncode])[-1]
+    return json.loads(lines[-1]), None
+
+
+def ratio(metric, score, ref):
+    if score is None or ref is None:
+        return None
+    if metric in LOWER:
+        return ref / score if score else None
+    return score / ref if ref else None
+
+
+def table(rows):
+    by = {}
+    for r in rows:
+        by.setdefault((r["dataset"], r["budget_s"]), {})[r["peer"]] = r
+    print("| dataset | budget | metric | brain | core search | optuna-xgb | brain/core | brain/optuna | spearman | trials | curve MAE |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    summary = {}
+    for (name, budget), peers in sorted(by.items()):
+        b, c, o = peers.get("automl-gpt"), peers.get("core-search"), peers.get("optuna-xgb")
+        metric = (b or c or o or {}).get("metric", "")
+        sb = b.get("score") if b else None
+        sc = c.get("score") if c else None
+        so = o.get("score") if o else None
+        rc, ro = ratio(metric, sb, sc), ratio(metric, sb, so)
+        sp = b.get("spearman") if b else None
+        mae = b.get("curve_mae") if b else None
+        fmt = lambda v, d=4: "-" if v is None else ("%.*f" % (d, v))
+        print("| %s | %ds | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            name, budget, metric, fmt(sb), fmt(sc), fmt(so), fmt(rc, 3), fmt(ro, 3), fmt(sp, 2),
+            b.get("n_trials", "-") if b else "-", fmt(mae)))
+        s = summary.setdefault(budget, {"rc": [], "ro": [], "sp": [], "mae": []})
+        if rc is not None:
+            s["rc"].append(rc)
+        if ro is not None:
+            s["ro"].append(ro)
+        if sp is not None:
+            s["sp"].append(sp)
+        if mae is not None:
+            s["mae"].append(mae)
+    print()
+    for budget, s in sorted(summary.items()):
+        wins = sum(1 for v in s["ro"] if v >= 1.0)
+        print("- %ds: mean brain/optuna-xgb %.4f (brain >= optuna on %d of %d); mean brain/core search %.4f (>= on %d of %d); "
+              "median Spearman %.2f over %d sets; median curve MAE %s" % (
+                  budget, statistics.mean(s["ro"]) if s["ro"] else float("nan"), wins, len(s["ro"]),
+                  statistics.mean(s["rc"]) if s["rc"] else float("nan"), sum(1 for v in s["rc"] if v >= 1.0), len(s["rc"]),
+                  statistics.median(s["sp"]) if s["sp"] else float("nan"), len(s["sp"]),
+                  "%.4f" % statistics.median(s["mae"]) if s["mae"] else "-"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default=os.path.join(REPO, "..", "shared", "datasets"))
+    ap.add_argument("--only", nargs="*", help="data set names (default: every tabular set)")
+    ap.add_argument("--budgets", default="30", help="comma-separated seconds (default 30)")
+    ap.add_argument("--binary", default=os.path.join(REPO, "build", "automl-gpt"))
+    ap.add_argument("--peers", default=os.path.join(REPO, "..", "shared", "bench", "peers.py"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", default=os.path.join(REPO, "runs", "brain"))
+    ap.add_argument("--out", default="brain.jsonl")
+    ap.add_argument("--no-peers", action="store_true", help="only the brain (for Spearman and curve MAE)")
+    ap.add_argument("--table-only", metavar="JSONL")
+    a = ap.parse_args()
+    if a.table_only:
+        table([json.loads(l) for l in open(a.table_only) if l.strip()])
+        return
+    names = a.only or sorted(
+        d for d in os.listdir(a.datasets)
+        if os.path.exists(os.path.join(a.datasets, d, "card.json"))
+        and json.load(open(os.path.join(a.datasets, d, "card.json"))).get("modality", "tabular") == "tabular")
+    rows = []
+    out = open(a.out, "a")
+    for budget in [int(b) for b in a.budgets.split(",")]:
+        for name in names:
+            ds = os.path.join(a.datasets, name)
+            for peer, extra in [("automl-gpt", []), ("core-search", ["--knowledge", "none"])]:
+                if peer == "core-search" and a.no_peers:
+                    continue
+                folder = os.path.join(a.runs, "%s-%ds-%s" % (name, budget, peer))
+                subprocess.run(["rm", "-rf", folder])
+                line, err = run([a.binary, "bench", ds, "--budget", "%ds" % budget, "--threads", str(a.threads),
+                                 "--out", folder, "--store", os.path.join(a.runs, "store.sqlite")] + extra,
+                                budget * 2 + 60)
+                row = {"dataset": name, "peer": peer, "budget_s": budget}
+                if line:
+                    row.update({k: line.get(k) for k in ("metric", "score", "fit_s", "trials", "model")})
+                    if peer == "automl-gpt":
+                        row.update(read_run(folder, line["metric"]))
+                else:
+                    row["error"] = err
+                rows.append(row)
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                print(json.dumps(row), file=sys.stderr)
+            if not a.no_peers:
+                line, err = run(["/usr/bin/python3", a.peers, ds, "--peer", "optuna-xgb", "--budget", str(budget),
+                                 "--threads", str(a.threads)], budget * 3 + 120)
+                row = {"dataset": name, "peer": "optuna-xgb", "budget_s": budget}
+                if line:
+                    row.update({k: line.get(k) for k in ("metric", "score", "fit_s", "trials")})
+                else:
+                    row["error"] = err
+                rows.append(row)
+                out.write(json.dumps(row) + "\n")
+                out.flush()
+                print(json.dumps(row), file=sys.stderr)
+    table(rows)
+
+
+if __name__ == "__main__":
+    main()

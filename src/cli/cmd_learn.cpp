@@ -1,0 +1,100 @@
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "automl/data_card.h"
+#include "automl/error.h"
+#include "automl/knowledge.h"
+#include "automl/run.h"
+#include "automl/store.h"
+#include "cli/commands.h"
+
+namespace automl::cli {
+
+// Builds the knowledge base: a real run on each dataset folder, with the plain
+// search (no knowledge, so the experience is not biased by an earlier brain), each
+// run's trials and logs read back from the run store into one JSON file.
+Command add_learn(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "learn", "build a knowledge base from runs on dataset folders (train.csv + card.json) and/or a run store");
+  struct Flags {
+    std::vector<std::string> dirs;
+    std::string budget = "30s", out, store, from_store;
+    uint64_t seed = 0;
+    int threads = 0;
+    bool append = false;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("datasets", f->dirs, "dataset folders, each with train.csv and card.json (naming the target)");
+  cmd->add_option("-b,--budget", f->budget, "budget of each dataset's run (default 30s)");
+  cmd->add_option("-o,--out", f->out, "the knowledge base to write (default: share/knowledge/knowledge-base.json)");
+  cmd->add_option("--store", f->store, "run store for the learning runs (default runs/learn.sqlite)");
+  cmd->add_option("--from-store", f->from_store, "also learn from every finished run in this run store");
+  cmd->add_flag("--append", f->append, "add to the knowledge base at --out instead of starting a new one");
+  cmd->add_option("--seed", f->seed, "random seed of the runs (default 0)");
+  cmd->add_option("--threads", f->threads, "threads (default: all cores)");
+  return {cmd, [f] {
+            namespace fs = std::filesystem;
+            if (f->dirs.empty() && f->from_store.empty()) throw_invalid("give dataset folders and/or --from-store STORE");
+            for (const auto& d : f->dirs) {
+              for (const char* name : {"train.csv", "card.json"}) {
+                if (!fs::exists(fs::path(d) / name)) throw_not_found("dataset folder " + d + " has no " + name);
+              }
+            }
+            const fs::path out = f->out.empty() ? default_knowledge_path() : fs::path(f->out);
+            KnowledgeBase kb;
+            if (f->append && fs::exists(out)) kb = KnowledgeBase::load(out);
+            const double budget = parse_duration(f->budget);
+            kb.built = {{"command", "automl-gpt learn"}, {"budget_s", budget}, {"seed", f->seed},
+                        {"datasets", f->dirs.size()}};
+            const fs::path store_path = f->store.empty() ? fs::path("runs") / "learn.sqlite" : fs::path(f->store);
+            const std::string batch = new_run_id(f->seed);
+            for (std::size_t i = 0; i < f->dirs.size(); ++i) {
+              fs::path dir(f->dirs[i]);
+              RunRequest req;
+              req.train_path = (dir / "train.csv").string();
+              if (fs::exists(dir / "test.csv")) req.test_path = (dir / "test.csv").string();
+              req.card_path = (dir / "card.json").string();
+              req.budget_s = budget;
+              req.seed = f->seed;
+              req.threads = f->threads > 0 ? f->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+              req.store_path = store_path.string();
+              req.knowledge = "none";
+              req.quiet = true;
+              req.csv.missing_tokens = {""};
+              auto card = load_card_file(req.card_path);
+              req.name = card.value("name", dir.filename().string());
+              req.out_dir = (fs::path("runs") / ("learn-" + batch) / req.name).string();
+              std::cerr << fmt::format("[{}/{}] {} ({:.0f}s) ... ", i + 1, f->dirs.size(), req.name, budget) << std::flush;
+              try {
+                req.start = Clock::now();
+                auto summary = run_automl(req, std::cerr);
+                RunStore store(store_path);
+                KnownDataset d = experience_from_store(store, summary["run_id"]);
+                std::cerr << fmt::format("{} trials, best {} {:.4f}\n", d.trials.size(), d.metric, d.best);
+                kb.add(std::move(d));
+                kb.save(out);  // after each dataset: an interrupted learn keeps what it has
+              } catch (const Error& e) {
+                std::cerr << "skipped: " << e.what() << "\n";
+              }
+            }
+            if (!f->from_store.empty()) {
+              if (!fs::exists(f->from_store)) throw_not_found("no run store at " + f->from_store);
+              RunStore store(f->from_store);
+              for (const auto& id : store.finished_runs()) {
+                try {
+                  kb.add(experience_from_store(store, id));
+                } catch (const Error& e) {
+                  std::cerr << "run " << id << " skipped: " << e.what() << "\n";
+                }
+              }
+            }
+            kb.save(out);
+            std::cout << fmt::format("{}: {} datasets, {} trials\n", out.string(), kb.datasets.size(), kb.n_trials());
+            return 0;
+          }};
+}
+
+}  // namespace automl::cli

@@ -1,0 +1,183 @@
+// The offline brain: the knowledge base's file format, similarity between data
+// cards, the learned log predictor, experience read back from the run store, and
+// the built-in planner's warm start and learned predictions.
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "automl/data_card.h"
+#include "automl/knowledge.h"
+#include "automl/metrics.h"
+#include "automl/planner.h"
+#include "automl/run.h"
+#include "automl/store.h"
+#include "helpers.h"
+
+namespace automl::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// A made-up history: on every dataset the relative score peaks at learning rate
+// 0.05 and falls off in log distance; time grows with depth.
+KnowledgeBase synthetic_kb(int n_datasets) {
+  KnowledgeBase kb;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int d = 0; d < n_datasets; ++d) {
+    KnownDataset ds;
+    ds.name = "set" + std::to_string(d);
+    ds.task = d % 2 ? "binary" : "regression";
+    ds.metric = d % 2 ? "roc_auc" : "rmse";
+    ds.meta = {{"log_rows", 2.0 + d * 0.3}, {"n_features", 5.0 + d}, {"share_categorical", 0.1 * (d % 3)},
+               {"missing_share", 0.0}, {"n_rows", std::pow(10.0, 2.0 + d * 0.3)}};
+    ds.words = {"col" + std::to_string(d), "shared"};
+    ds.baseline = d % 2 ? 0.5 : 10.0;
+    ds.best = d % 2 ? 0.9 : 4.0;
+    for (int i = 0; i < 60; ++i) {
+      KnownTrial t;
+      t.family = "xgboost";
+      double lr = std::exp(std::log(0.005) + u(rng) * (std::log(0.5) - std::log(0.005)));
+      int depth = 2 + static_cast<int>(u(rng) * 8);
+      t.params = {{"learning_rate", lr}, {"max_depth", depth}};
+      double rel = 1.0 - std::abs(std::log(lr / 0.05)) / 3.0;
+      t.score = ds.baseline + rel * (ds.best - ds.baseline);
+      t.seconds_per_fit = 0.01 * depth;
+      t.iterations = 50;
+      ds.trials.push_back(t);
+    }
+    kb.datasets.push_back(ds);
+  }
+  return kb;
+}
+
+DataCard card_like(const KnownDataset& d) {
+  DataCard c;
+  c.name = "new";
+  c.task = d.task == "binary" ? Task::kBinary : Task::kRegression;
+  c.metric = d.metric;
+  c.meta_features = d.meta;
+  return c;
+}
+
+TEST(Knowledge, SavesAndLoadsTheSameBase) {
+  auto dir = temp_dir("kb-roundtrip");
+  KnowledgeBase kb = synthetic_kb(3);
+  kb.datasets[0].trials[0].curve = {{1, 0.6}, {10, 0.8}};
+  kb.save(dir / "kb.json");
+  KnowledgeBase back = KnowledgeBase::load(dir / "kb.json");
+  ASSERT_EQ(back.datasets.size(), 3u);
+  EXPECT_EQ(back.n_trials(), kb.n_trials());
+  EXPECT_EQ(back.datasets[0].to_json(), kb.datasets[0].to_json());
+  EXPECT_EQ(back.without("set1").datasets.size(), 2u);
+  EXPECT_THROW(KnowledgeBase::load(dir / "missing.json"), Error);
+}
+
+TEST(Knowledge, NearestDatasetsAreTheOnesLikeTheCard) {
+  KnowledgeBase kb = synthetic_kb(6);
+  DataCard c = card_like(kb.datasets[3]);
+  c.columns.push_back({});
+  c.columns.back().name = "col3";
+  auto near = nearest_datasets(kb, c, 3);
+  ASSERT_EQ(near.size(), 3u);
+  EXPECT_EQ(near[0].dataset->name, "set3");
+  EXPECT_LE(near[0].distance, near[1].distance);
+  std::string why;
+  for (const auto& w : near[0].why) why += w + "; ";
+  EXPECT_NE(why.find("the same task"), std::string::npos) << why;
+  EXPECT_NE(why.find("shared words: col3"), std::string::npos) << why;
+}
+
+TEST(Knowledge, PredictorLearnsWhatMakesASettingGoodAndSlow) {
+  KnowledgeBase kb = synthetic_kb(6);
+  LogPredictor brain(kb.without("set2"));
+  DataCard c = card_like(kb.datasets[2]);
+  auto good = brain.guess(c, "xgboost", {{"learning_rate", 0.05}, {"max_depth", 4}}, -1);
+  auto bad = brain.guess(c, "xgboost", {{"learning_rate", 0.45}, {"max_depth", 4}}, -1);
+  auto deep = brain.guess(c, "xgboost", {{"learning_rate", 0.05}, {"max_depth", 9}}, -1);
+  EXPECT_GT(good.relative, bad.relative + 0.3);
+  EXPECT_NEAR(good.relative, 1.0, 0.2);
+  EXPECT_GT(deep.log_seconds, good.log_seconds);
+  EXPECT_GE(good.relative_sd, 0.0);
+}
+
+TEST(Knowledge, ARunsExperienceComesBackFromTheStore) {
+  auto dir = temp_dir("kb-store");
+  write_file(dir / "train.csv", make_csv("binary", 300, 8));
+  RunRequest r;
+  r.train_path = (dir / "train.csv").string();
+  r.target = "y";
+  r.out_dir = (dir / "run").string();
+  r.store_path = (dir / "store.sqlite").string();
+  r.max_trials = 8;
+  r.folds = 2;
+  r.quiet = true;
+  r.knowledge = "none";
+  r.name = "toy";
+  json summary = run_automl(r, std::cerr);
+  RunStore store(dir / "store.sqlite");
+  KnownDataset d = experience_from_store(store, summary["run_id"]);
+  EXPECT_EQ(d.name, "toy");
+  EXPECT_EQ(d.metric, "roc_auc");
+  EXPECT_EQ(d.trials.size(), 8u);
+  EXPECT_DOUBLE_EQ(d.baseline, 0.5);  // the constant's score
+  EXPECT_NEAR(d.best, summary["validation_score"].get<double>(), 1e-12);
+  bool curve = false;
+  for (const auto& t : d.trials) curve |= t.family == "xgboost" && t.curve.size() >= 3 && t.curve_metric == "auc";
+  EXPECT_TRUE(curve);
+  EXPECT_NE(std::find(d.words.begin(), d.words.end(), "colour"), d.words.end());
+}
+
+TEST(Knowledge, PlannerWarmStartsAndPredictsFromKnowledge) {
+  auto kb = std::make_shared<const KnowledgeBase>(synthetic_kb(6));
+  auto planner = make_builtin_planner(kb);
+  DataCard c = card_like(kb->datasets[1]);
+  auto proposals = planner->propose(c, {{"constant", ""}, {"linear", ""}, {"xgboost", ""}});
+  int warm = 0;
+  for (const auto& p : proposals) warm += p.why.rfind("warm start", 0) == 0;
+  EXPECT_GE(warm, 2);
+  auto p = planner->predict_log(c, "xgboost", {{"learning_rate", 0.05}}, -1, {});
+  EXPECT_NE(p.basis.find("learned from"), std::string::npos) << p.basis;
+  EXPECT_FALSE(p.checkpoints.empty());
+  EXPECT_EQ(p.checkpoints.size(), p.metric.size());
+  EXPECT_GT(p.uncertainty, 0.0);
+  EXPECT_FALSE(planner->report()["knowledge"]["nearest"].empty());
+}
+
+// The shipped knowledge base, leaving each dataset out in turn: the learned
+// predictor must rank that dataset's trials by their real score.
+TEST(Knowledge, ShippedBasePredictsUnseenDatasetsTrials) {
+  fs::path path = source_dir() / "share" / "knowledge" / "knowledge-base.json";
+  ASSERT_TRUE(fs::exists(path));
+  KnowledgeBase kb = KnowledgeBase::load(path);
+  ASSERT_GE(kb.datasets.size(), 20u);
+  std::vector<double> rhos;
+  for (const auto& d : kb.datasets) {
+    if (d.trials.size() < 15 || std::abs(d.best - d.baseline) < 1e-9) continue;
+    LogPredictor brain(kb.without(d.name));
+    DataCard c;
+    c.name = d.name;
+    c.task = parse_task(d.task);
+    c.metric = d.metric;
+    c.meta_features = d.meta;
+    std::vector<double> pred, real;
+    for (const auto& t : d.trials) {
+      pred.push_back(brain.guess(c, t.family, t.params, t.resource).relative);
+      real.push_back(d.relative(t.score));
+    }
+    double rho = testing::spearman(pred, real);
+    if (!std::isnan(rho)) rhos.push_back(rho);
+  }
+  ASSERT_GE(rhos.size(), 15u);
+  std::sort(rhos.begin(), rhos.end());
+  double median = rhos[rhos.size() / 2];
+  std::cerr << "leave-one-dataset-out Spearman of relative scores: median " << median << " over " << rhos.size()
+            << " datasets\n";
+  EXPECT_GE(median, 0.5);
+}
+
+}  // namespace
+}  // namespace automl::testing
