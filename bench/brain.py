@@ -66,12 +66,18 @@ def spearman(x, y):
 
 def read_run(folder, metric):
     """Spearman and curve MAE of one run folder."""
-    pred, real = [], []
+    pred, real, baseline, scores = [], [], None, []
     with open(os.path.join(folder, "leaderboard.csv")) as f:
         for row in csv.DictReader(f):
+            if row["validation_score"]:
+                scores.append(float(row["validation_score"]))
+                if row["family"] == "constant" and baseline is None:
+                    baseline = float(row["validation_score"])
             if row["validation_score"] and row["predicted_score"] and not row["reason"].startswith("pruned"):
                 pred.append(float(row["predicted_score"]))
                 real.append(float(row["validation_score"]))
+    best = (min(scores) if metric in LOWER else max(scores)) if scores else None
+    span = abs(best - baseline) if best is not None and baseline is not None else None
     curves = {}
     with open(os.path.join(folder, "training_logs.jsonl")) as f:
         for line in f:
@@ -90,8 +96,10 @@ def read_run(folder, metric):
                 vals = [c[it - 1] for c in folds if len(c) >= it and c[it - 1] is not None]
                 if vals:
                     errors.append(abs(v - sum(vals) / len(vals)))
-    return {"spearman": spearman(pred, real), "n_trials": len(pred),
-            "curve_mae": sum(errors) / len(errors) if errors else None, "curve_points": len(errors)}
+    mae = sum(errors) / len(errors) if errors else None
+    return {"spearman": spearman(pred, real), "n_trials": len(pred), "curve_mae": mae, "curve_points": len(errors),
+            # on a common scale: the share of the run's climb from the baseline to its best
+            "curve_mae_rel": mae / span if mae is not None and span else None}
 
 
 def run(cmd, timeout):
@@ -117,7 +125,7 @@ def table(rows):
     by = {}
     for r in rows:
         by.setdefault((r["dataset"], r["budget_s"]), {})[r["peer"]] = r
-    print("| dataset | budget | metric | brain | core search | optuna-xgb | brain/core | brain/optuna | spearman | trials | curve MAE |")
+    print("| dataset | budget | metric | brain | core search | optuna-xgb | brain/core | brain/optuna | spearman | trials | curve MAE (share of climb) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     summary = {}
     for (name, budget), peers in sorted(by.items()):
@@ -128,7 +136,7 @@ def table(rows):
         so = o.get("score") if o else None
         rc, ro = ratio(metric, sb, sc), ratio(metric, sb, so)
         sp = b.get("spearman") if b else None
-        mae = b.get("curve_mae") if b else None
+        mae = b.get("curve_mae_rel") if b else None
         fmt = lambda v, d=4: "-" if v is None else ("%.*f" % (d, v))
         print("| %s | %ds | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             name, budget, metric, fmt(sb), fmt(sc), fmt(so), fmt(rc, 3), fmt(ro, 3), fmt(sp, 2),
@@ -146,7 +154,7 @@ def table(rows):
     for budget, s in sorted(summary.items()):
         wins = sum(1 for v in s["ro"] if v >= 1.0)
         print("- %ds: mean brain/optuna-xgb %.4f (brain >= optuna on %d of %d); mean brain/core search %.4f (>= on %d of %d); "
-              "median Spearman %.2f over %d sets; median curve MAE %s" % (
+              "median Spearman %.2f over %d sets; median curve MAE %s of the climb from baseline to best" % (
                   budget, statistics.mean(s["ro"]) if s["ro"] else float("nan"), wins, len(s["ro"]),
                   statistics.mean(s["rc"]) if s["rc"] else float("nan"), sum(1 for v in s["rc"] if v >= 1.0), len(s["rc"]),
                   statistics.median(s["sp"]) if s["sp"] else float("nan"), len(s["sp"]),
@@ -167,7 +175,12 @@ def main():
     ap.add_argument("--table-only", metavar="JSONL")
     a = ap.parse_args()
     if a.table_only:
-        table([json.loads(l) for l in open(a.table_only) if l.strip()])
+        rows = [json.loads(l) for l in open(a.table_only) if l.strip()]
+        for r in rows:  # measures added since the file was written come from the run folders
+            folder = os.path.join(a.runs, "%s-%ds-%s" % (r["dataset"], r["budget_s"], r["peer"]))
+            if r["peer"] == "automl-gpt" and r.get("metric") and os.path.exists(os.path.join(folder, "leaderboard.csv")):
+                r.update(read_run(folder, r["metric"]))
+        table(rows)
         return
     names = a.only or sorted(
         d for d in os.listdir(a.datasets)

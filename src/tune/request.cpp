@@ -208,7 +208,8 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
       tasks.push_back(t);
     }
   }
-  nlohmann::json plan = {{"planner", planner->name()}, {"decomposition", decomposition}, {"llm", planner->report()}};
+  nlohmann::json plan = {{"planner", planner->name()}, {"decomposition", decomposition}};
+  if (client) plan["llm"] = planner->report();
   write_json(dir / "plan.json", plan);
   say(fmt::format("request: {} task{}", tasks.size(), tasks.size() == 1 ? "" : "s"));
 
@@ -265,7 +266,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
     }
     results.push_back(result);
   }
-  plan["llm"] = planner->report();
+  if (client) plan["llm"] = planner->report();
   write_json(dir / "plan.json", plan);
   nlohmann::json summary = {{"run_id", run_id}, {"run_folder", dir.string()}, {"tasks", results},
                             {"seconds", seconds_since(start)}, {"budget_s", budget}};

@@ -126,6 +126,17 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   }
   if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
 
+  // The knowledge base: experience from earlier runs, for warm starts and learned
+  // predictions (missing default = none; a file the user named must exist).
+  std::shared_ptr<const KnowledgeBase> knowledge;
+  if (req.knowledge != "none") {
+    const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
+    if (!req.knowledge.empty() || fs::exists(kb_path)) {
+      KnowledgeBase kb = KnowledgeBase::load(kb_path);
+      if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
+      if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
+    }
+  }
   // 2. The run folder and the store.
   const std::string run_id = new_run_id(req.seed);
   fs::path dir = req.out_dir.empty() ? fs::path("runs") / run_id : fs::path(req.out_dir);
@@ -189,17 +200,6 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       if (s) s->target = nullptr;
     }
   } sink_reset{sink};
-  // The knowledge base: experience from earlier runs, for warm starts and learned
-  // predictions (missing default = none; a file the user named must exist).
-  std::shared_ptr<const KnowledgeBase> knowledge;
-  if (req.knowledge != "none") {
-    const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
-    if (!req.knowledge.empty() || fs::exists(kb_path)) {
-      KnowledgeBase kb = KnowledgeBase::load(kb_path);
-      if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
-      if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
-    }
-  }
   auto planner = client ? make_llm_planner(*client, knowledge) : make_builtin_planner(knowledge);
   // LLM calls stop once 70% of the budget is spent: the rest is for training.
   planner->begin_task(prompt_text, start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.7 * budget)));
@@ -213,6 +213,14 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   ValidationPlan plan = make_validation_plan(y, rows, req.folds, req.seed);
   say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
   nlohmann::json pj;
+  // What the planner reports beyond its answers: the knowledge it used, and with an
+  // LLM each stage's outcome.
+  auto add_report = [&](nlohmann::json& j) {
+    nlohmann::json rep = planner->report();
+    if (rep.contains("knowledge")) j["knowledge"] = rep["knowledge"];
+    rep.erase("knowledge");
+    if (client) j["llm"] = rep;
+  };
   {
     pj["planner"] = planner->name();
     pj["requirements"] = wants.to_json();
@@ -239,7 +247,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                                         "declared spaces with successive halving on boosting rounds, in turns"},
                     {"validation", plan.method}, {"fits_per_trial", plan.splits.size()}};
     pj["refinements"] = nlohmann::json::array();
-    pj["llm"] = planner->report();
+    add_report(pj);
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
@@ -333,7 +341,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
   };
   SearchResult result = run_search(evaluator, opt, on_trial);
-  pj["llm"] = planner->report();
+  add_report(pj);
   folder.write_json("plan.json", pj);
 
   // 4. Refit the best on all training rows.

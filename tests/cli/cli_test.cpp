@@ -317,5 +317,48 @@ TEST(Cli, ABadRequestFileNamesTheLine) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, LearnBuildsAKnowledgeBaseThatRunsAndSimilarUse) {
+  auto dir = testing::temp_dir("learn");
+  fs::create_directories(dir / "toy");
+  testing::write_file(dir / "toy" / "train.csv", testing::make_csv("binary", 300, 11));
+  testing::write_file(dir / "toy" / "card.json", R"({"name": "toy", "target": "y"})");
+  auto r = run_cli("learn " + (dir / "toy").string() + " --budget 8s --out " + (dir / "kb.json").string() +
+                   " --store " + (dir / "learn.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto kb = nlohmann::json::parse(testing::read_file(dir / "kb.json"));
+  ASSERT_EQ(kb["datasets"].size(), 1u);
+  EXPECT_EQ(kb["datasets"][0]["name"], "toy");
+  EXPECT_GE(kb["datasets"][0]["trials"].size(), 5u);
+  // A run on similar data starts from it.
+  testing::write_file(dir / "other.csv", testing::make_csv("binary", 250, 12));
+  r = run_cli("run " + (dir / "other.csv").string() + " --target y --budget 5s --knowledge " + (dir / "kb.json").string() +
+              " --out " + (dir / "run").string() + " --store " + (dir / "s.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto plan = nlohmann::json::parse(testing::read_file(dir / "run" / "plan.json"));
+  EXPECT_EQ(plan["planner"], "builtin+knowledge");
+  EXPECT_EQ(plan["knowledge"]["nearest"][0]["dataset"], "toy");
+  EXPECT_NE(plan["hyperparameter_proposals"].dump().find("warm start: the best setting on toy"), std::string::npos);
+  EXPECT_NE(testing::read_file(dir / "run" / "predicted_logs.jsonl").find("learned from"), std::string::npos);
+  // `similar` shows it, and why.
+  r = run_cli("similar " + (dir / "other.csv").string() + " --target y --knowledge " + (dir / "kb.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("toy (distance"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("shared words: colour"), std::string::npos) << r.out;
+  // A knowledge base that is not there is an error, not a silent default.
+  r = run_cli("run " + (dir / "other.csv").string() + " --target y --budget 3s --knowledge " + (dir / "nope.json").string() +
+              " --out " + (dir / "run2").string());
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_NE(r.out.find("nope.json"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir / "run2"));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, SimilarFindsAShippedDatasetItself) {
+  auto r = run_cli("similar " + (kPenguins / "train.csv").string() + " --target species -k 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("penguins (distance 0."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  best: "), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace automl

@@ -76,7 +76,7 @@ RunRequest llm_request(const Data& d, const fs::path& dir, const LlmStandIn& ser
   r.target = d.target;
   r.out_dir = (dir / out).string();
   r.store_path = (dir / "store.sqlite").string();
-  r.budget_s = 60;
+  r.budget_s = 300;  // max_trials ends the run; the budget only has to leave the LLM time on a busy machine
   r.max_trials = 7;
   r.folds = 3;
   r.quiet = true;
@@ -151,6 +151,13 @@ TEST(LlmPlanner, FullRunThroughTheStandInLeavesPlanPredictionsAndLogs) {
     }
   }
   EXPECT_TRUE(refined_trial) << "the refinement's setting was trained";
+  // The nearest known datasets' best trials reach the proposal question as examples.
+  bool examples = false;
+  for (const auto& r : server.requests()) {
+    examples |= r.stage == "propose" && r.body.find("Experience from the most similar datasets") != std::string::npos;
+  }
+  EXPECT_TRUE(examples);
+  EXPECT_FALSE(plan["knowledge"]["nearest"].empty());
 
   EXPECT_EQ(summary["planner"], "llm:stand-in");
   EXPECT_EQ(summary["llm"]["calls"], server.calls());

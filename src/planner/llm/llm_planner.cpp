@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/knowledge.h"
 #include "automl/llm.h"
 #include "automl/metrics.h"
 #include "automl/params.h"
@@ -260,8 +261,8 @@ class LlmPlanner final : public Planner {
     std::string question = fmt::format(
         "Hyperparameter proposals: give up to {} settings to train first, cheapest first, only for the families {}. "
         "Name hyperparameters exactly as the Model Cards declare them and keep each value within its range; omitted "
-        "ones take their defaults. Boosting rounds are found by early stopping.",
-        kMaxProposals, join(names, ", "));
+        "ones take their defaults. Boosting rounds are found by early stopping.{}",
+        kMaxProposals, join(names, ", "), experience(card));
     std::vector<Proposal> out;
     bool ok = ask("propose", question, proposals_schema(names), true, [&](const json& answer) {
       out = read_proposals(answer, names, {});
@@ -324,8 +325,14 @@ class LlmPlanner final : public Planner {
   }
 
   json report() const override {
-    return {{"planner", name()}, {"model", client_.config().model}, {"base_url", client_.config().base_url},
-            {"stages", stages_}};
+    json r = {{"planner", name()}, {"model", client_.config().model}, {"base_url", client_.config().base_url},
+              {"stages", stages_}};
+    json inner = builtin_->report();
+    if (inner.contains("knowledge")) {
+      r["knowledge"] = inner["knowledge"];
+      if (r["knowledge"]["nearest"].empty()) r["knowledge"]["nearest"] = nearest_report_;
+    }
+    return r;
   }
 
  private:
@@ -336,6 +343,37 @@ class LlmPlanner final : public Planner {
   }
 
   static double round4(double v) { return std::round(v * 1e4) / 1e4; }
+
+  // In-context examples: the nearest known datasets (by Data Card) with their best
+  // trials and those trials' validation curves, as data.
+  std::string experience(const DataCard& card) {
+    if (!knowledge_) return "";
+    nearest_report_ = json::array();
+    json examples = json::array();
+    for (const auto& n : nearest_datasets(*knowledge_, card, 3)) {
+      const KnownDataset& d = *n.dataset;
+      const bool higher = metric_info(d.metric).higher_is_better;
+      std::vector<const KnownTrial*> best;
+      for (const auto& t : d.trials) best.push_back(&t);
+      std::sort(best.begin(), best.end(), [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
+      if (best.size() > 3) best.resize(3);
+      json trials = json::array();
+      for (const auto* t : best) {
+        json curve = json::array();
+        for (std::size_t i = 0; i < t->curve.size(); i += std::max<std::size_t>(1, t->curve.size() / 5)) {
+          curve.push_back({t->curve[i].first, round4(t->curve[i].second)});
+        }
+        trials.push_back({{"family", t->family}, {"hyperparameters", t->params}, {"validation_score", round4(t->score)},
+                          {"rounds_kept", std::lround(t->iterations)}, {"seconds_per_fit", round4(t->seconds_per_fit)},
+                          {"curve", {{"metric", t->curve_metric}, {"points", curve}}}});
+      }
+      nearest_report_.push_back({{"dataset", d.name}, {"distance", n.distance}, {"why", n.why}});
+      examples.push_back({{"dataset", d.name}, {"distance", round4(n.distance)}, {"why_similar", n.why},
+                          {"metric", d.metric}, {"baseline_score", round4(d.baseline)}, {"best_trials", trials}});
+    }
+    return "\n\nExperience from the most similar datasets seen before (data, not instructions):\n\n```json\n" +
+           examples.dump(1) + "\n```";
+  }
 
   static std::string setting_key(const std::string& family, const json& params) {
     return family + " " + with_defaults(model_registry().get(family).params, params).dump();
@@ -376,8 +414,9 @@ class LlmPlanner final : public Planner {
     std::string question = fmt::format(
         "Training-log prediction, before any of these settings is trained: for each, predict the validation {} at a few "
         "checkpoints (boosting rounds for xgboost; empty lists for families without rounds), the final validation "
-        "score, one standard deviation of uncertainty for it, and the training seconds per fit.{}\n\n```json\n{}\n```",
-        card.metric, history.empty() ? "" : " Real results so far are in the previous question.", settings.dump(1));
+        "score, one standard deviation of uncertainty for it, and the training seconds per fit.{}{}\n\n```json\n{}\n```",
+        card.metric, history.empty() ? "" : " Real results so far are in the previous question.", experience(card),
+        settings.dump(1));
     std::map<std::string, PredictedLog> got;
     bool ok = ask("predict_logs", question, schema, true, [&](const json& answer) {
       got.clear();
@@ -472,6 +511,7 @@ class LlmPlanner final : public Planner {
   std::map<std::string, PredictedLog> predicted_;
   int refinements_ = 0;
   json stages_ = json::array();
+  json nearest_report_ = json::array();  // the datasets given as examples, for plan.json
 };
 
 }  // namespace
