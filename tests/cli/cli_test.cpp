@@ -65,7 +65,8 @@ TEST_F(PenguinRun, LeavesAReadableFolder) {
   EXPECT_NE(board.find("finished"), std::string::npos);
   EXPECT_NE(board.find(",validation_score,predicted_score,predicted_uncertainty,"), std::string::npos);
   auto plan = nlohmann::json::parse(testing::read_file(dir_ / "run" / "plan.json"));
-  EXPECT_EQ(plan["planner"], "builtin");
+  EXPECT_EQ(plan["planner"], "builtin+knowledge");  // the shipped knowledge base
+  EXPECT_EQ(plan["knowledge"]["nearest"][0]["dataset"], "penguins");
   EXPECT_FALSE(plan["model_assignment"].empty());
   EXPECT_TRUE(plan["preprocessing"].contains("xgboost"));
   EXPECT_FALSE(plan["hyperparameter_proposals"].empty());

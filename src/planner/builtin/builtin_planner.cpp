@@ -344,7 +344,26 @@ class BuiltinPlanner final : public Planner {
       num += r[i] * (y[i] - a);
       den += r[i] * r[i];
     }
-    const double b = num / den;
+    double b = num / den;
+    // Once enough models have finished, the line is fitted to them alone: how the
+    // score moves between settings matters, not the distance to the baseline, and
+    // where settings barely matter the slope (and the spread of guesses) shrinks.
+    if (r.size() >= 5) {
+      double mr = 0, my = 0;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        mr += r[i];
+        my += y[i];
+      }
+      mr /= static_cast<double>(r.size());
+      my /= static_cast<double>(r.size());
+      double sxy = 0, sxx = 0.05 * 0.05 * static_cast<double>(r.size());  // a little ridge on the slope
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        sxy += (r[i] - mr) * (y[i] - my);
+        sxx += (r[i] - mr) * (r[i] - mr);
+      }
+      b = sxy / sxx;
+      a = my - b * mr;
+    }
     // What this run has taught so far: the residuals of finished trials of the same
     // family, weighted by how close their settings are (a kernel over the declared
     // tuning ranges), shrunk towards zero while the evidence is thin.
