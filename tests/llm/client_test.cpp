@@ -381,6 +381,19 @@ TEST(LlmClient, ResolveUrlNeedsAModelAndDropsTheEndpoint) {
   EXPECT_EQ(cfg.base_url, "http://h:1/v1");
   EXPECT_EQ(cfg.model, "qwen");
   EXPECT_EQ(resolve_llm("https://h:1/v1/", "qwen").base_url, "https://h:1/v1");
+  // Azure-style: the endpoint goes, the api-version query stays.
+  EXPECT_EQ(resolve_llm("https://r.openai.azure.com/openai/deployments/d/chat/completions?api-version=2024-06-01", "d")
+                .base_url,
+            "https://r.openai.azure.com/openai/deployments/d?api-version=2024-06-01");
+}
+
+TEST(LlmClient, AQueryInTheBaseUrlStaysAfterThePath) {
+  LlmStandIn server(json::object({{"stages", {{"assign_models", {answer("xgboost")}}}}}));
+  LlmConfig cfg = config_for(server);
+  cfg.base_url += "?api-version=2024-06-01";
+  LlmClient client(cfg, nullptr, nullptr);
+  ChatReply r = client.chat(request_for("assign_models"));
+  EXPECT_EQ(extract_json(r.content), json({{"models", {"xgboost"}}}));
 }
 
 TEST(LlmClient, ResolveOllamaBuiltinAndJunk) {

@@ -224,33 +224,6 @@ class BuiltinPlanner final : public Planner {
                                             "setting so far", best->id, lr / 2)}};
   }
 
- private:
-  bool refined_ = false;
-
-  static std::vector<PreprocessingStep> preprocessing_for(const DataCard& card, const ModelEntry& family) {
-    auto nums = columns_of(card, ColumnType::kNumeric);
-    auto cats = columns_of(card, ColumnType::kCategorical);
-    auto texts = columns_of(card, ColumnType::kText);
-    std::vector<PreprocessingStep> out;
-    if (family.encoding == Encoding::kNative) {
-      if (!nums.empty()) out.push_back({"keep_numeric", nums});
-      if (!cats.empty()) out.push_back({"category_codes", cats});
-    } else {
-      std::vector<std::string> with_missing;
-      for (const auto& c : card.columns) {
-        if (c.type == ColumnType::kNumeric && c.missing_share > 0) with_missing.push_back(c.name);
-      }
-      if (!nums.empty()) out.push_back({"impute_median", nums});
-      if (!with_missing.empty()) out.push_back({"missing_indicator", with_missing});
-      if (!nums.empty()) out.push_back({"standardize", nums});
-      if (!cats.empty()) out.push_back({"one_hot", cats});
-    }
-    if (!texts.empty()) out.push_back({"drop_text", texts});
-    return out;
-  }
-
-
- public:
   std::vector<Proposal> propose(const DataCard& card, const std::vector<ModelAssignment>& families) override {
     std::vector<std::string> names;
     for (const auto& a : families) names.push_back(a.family);
@@ -455,6 +428,30 @@ class BuiltinPlanner final : public Planner {
     return predictor_.get();
   }
 
+
+  static std::vector<PreprocessingStep> preprocessing_for(const DataCard& card, const ModelEntry& family) {
+    auto nums = columns_of(card, ColumnType::kNumeric);
+    auto cats = columns_of(card, ColumnType::kCategorical);
+    auto texts = columns_of(card, ColumnType::kText);
+    std::vector<PreprocessingStep> out;
+    if (family.encoding == Encoding::kNative) {
+      if (!nums.empty()) out.push_back({"keep_numeric", nums});
+      if (!cats.empty()) out.push_back({"category_codes", cats});
+    } else {
+      std::vector<std::string> with_missing;
+      for (const auto& c : card.columns) {
+        if (c.type == ColumnType::kNumeric && c.missing_share > 0) with_missing.push_back(c.name);
+      }
+      if (!nums.empty()) out.push_back({"impute_median", nums});
+      if (!with_missing.empty()) out.push_back({"missing_indicator", with_missing});
+      if (!nums.empty()) out.push_back({"standardize", nums});
+      if (!cats.empty()) out.push_back({"one_hot", cats});
+    }
+    if (!texts.empty()) out.push_back({"drop_text", texts});
+    return out;
+  }
+
+  bool refined_ = false;
   std::shared_ptr<const KnowledgeBase> kb_;
   std::unique_ptr<LogPredictor> predictor_;
   bool predictor_failed_ = false;

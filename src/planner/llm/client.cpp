@@ -172,6 +172,9 @@ HttpResult post_json(const std::string& url, const std::string& api_key, const s
   headers = curl_slist_append(headers, "Expect:");
   std::string auth = "Authorization: Bearer " + api_key;
   if (!api_key.empty()) headers = curl_slist_append(headers, auth.c_str());
+  // Azure OpenAI takes its resource keys in an api-key header instead.
+  std::string azure = "api-key: " + api_key;
+  if (!api_key.empty() && url.find(".openai.azure.com") != std::string::npos) headers = curl_slist_append(headers, azure.c_str());
 
   char errbuf[CURL_ERROR_SIZE] = {0};
   long timeout_ms = std::max(1L, std::lround(timeout_s * 1000));
@@ -313,12 +316,18 @@ LlmConfig resolve_llm(const std::string& spec, const std::string& model_flag) {
     cfg.api_key = api_key_from_env();
   } else if (starts_with_ci(spec, "http://") || starts_with_ci(spec, "https://")) {
     std::string url = spec;
+    // A query (Azure's ?api-version=...) is kept aside while the path is trimmed.
+    std::string query;
+    if (auto q = url.find('?'); q != std::string::npos) {
+      query = url.substr(q);
+      url.resize(q);
+    }
     while (ends_with(url, "/")) url.pop_back();
     // People paste the full endpoint; we want the base that /chat/completions hangs off.
     if (ends_with(url, "/chat/completions")) url.resize(url.size() - std::string("/chat/completions").size());
     while (ends_with(url, "/")) url.pop_back();
     if (model_flag.empty()) throw_invalid(fmt::format("--llm URL needs --llm-model NAME (got --llm {})", url));
-    cfg.base_url = url;
+    cfg.base_url = url + query;
     cfg.api_key = api_key_from_env();
   } else {
     throw_invalid(fmt::format("--llm {} is not understood: use builtin, openai:MODEL, ollama:MODEL, or the base URL "
@@ -387,7 +396,11 @@ ChatReply LlmClient::chat(const ChatRequest& request) {
     }
   }
 
-  const std::string url = config_.base_url + "/chat/completions";
+  // A query (Azure's ?api-version=...) stays after the path.
+  const std::size_t query = config_.base_url.find('?');
+  const std::string url = query == std::string::npos
+                              ? config_.base_url + "/chat/completions"
+                              : config_.base_url.substr(0, query) + "/chat/completions" + config_.base_url.substr(query);
   int retries_used = 0;
   while (true) {
     if (calls_ >= config_.max_calls || tokens_ >= config_.max_tokens)
