@@ -235,13 +235,14 @@ TEST(LlmPlanner, ASlowServerCannotPushTheRunPastItsBudget) {
   Data d = binary_data(dir);
   LlmStandIn server(json{{"default", {{"content", "{}"}, {"delay_ms", 2500}}}});
   RunRequest r = llm_request(d, dir, server, "run");
-  r.budget_s = 5;
+  r.budget_s = 8;
   r.max_trials = -1;
+  r.knowledge = "none";
   r.llm.timeout_s = 60;
   r.llm.max_retries = 3;
   json summary = run_automl(r, std::cerr);
-  EXPECT_LE(summary["seconds"].get<double>(), 5.5);
-  EXPECT_TRUE(summary["validation_score"].is_number());
+  EXPECT_LE(summary["seconds"].get<double>(), 8.5);
+  EXPECT_TRUE(summary["test_score"].is_number());  // a model was saved and scored
 }
 
 TEST(LlmPlanner, InstructionInAColumnNameStaysQuotedData) {
