@@ -113,6 +113,16 @@ def run(cmd, timeout):
     return json.loads(lines[-1]), None
 
 
+def record(name, peer, budget, line, err):
+    """One result row from a run's JSON line, or its error."""
+    row = {"dataset": name, "peer": peer, "budget_s": budget}
+    if line:
+        row.update({k: line.get(k) for k in ("metric", "score", "fit_s", "trials", "model") if k in line})
+    else:
+        row["error"] = err
+    return row
+
+
 def ratio(metric, score, ref):
     if score is None or ref is None:
         return None
@@ -188,6 +198,13 @@ def main():
         and json.load(open(os.path.join(a.datasets, d, "card.json"))).get("modality", "tabular") == "tabular")
     rows = []
     out = open(a.out, "a")
+
+    def keep(row):
+        """A row goes to the table, to --out at once, and to the console."""
+        rows.append(row)
+        out.write(json.dumps(row) + "\n")
+        out.flush()
+        print(json.dumps(row), file=sys.stderr)
     for budget in [int(b) for b in a.budgets.split(",")]:
         for name in names:
             ds = os.path.join(a.datasets, name)
@@ -199,29 +216,14 @@ def main():
                 line, err = run([a.binary, "bench", ds, "--budget", "%ds" % budget, "--threads", str(a.threads),
                                  "--out", folder, "--store", os.path.join(a.runs, "store.sqlite")] + extra,
                                 budget * 2 + 60)
-                row = {"dataset": name, "peer": peer, "budget_s": budget}
-                if line:
-                    row.update({k: line.get(k) for k in ("metric", "score", "fit_s", "trials", "model")})
-                    if peer == "automl-gpt":
-                        row.update(read_run(folder, line["metric"]))
-                else:
-                    row["error"] = err
-                rows.append(row)
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                print(json.dumps(row), file=sys.stderr)
+                row = record(name, peer, budget, line, err)
+                if line and peer == "automl-gpt":
+                    row.update(read_run(folder, line["metric"]))
+                keep(row)
             if not a.no_peers:
                 line, err = run(["/usr/bin/python3", a.peers, ds, "--peer", "optuna-xgb", "--budget", str(budget),
                                  "--threads", str(a.threads)], budget * 3 + 120)
-                row = {"dataset": name, "peer": "optuna-xgb", "budget_s": budget}
-                if line:
-                    row.update({k: line.get(k) for k in ("metric", "score", "fit_s", "trials")})
-                else:
-                    row["error"] = err
-                rows.append(row)
-                out.write(json.dumps(row) + "\n")
-                out.flush()
-                print(json.dumps(row), file=sys.stderr)
+                keep(record(name, "optuna-xgb", budget, line, err))
     table(rows)
 
 

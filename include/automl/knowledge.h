@@ -47,6 +47,8 @@ struct KnownDataset {
 
   // Where a score sits between the baseline (0) and the best known (1).
   double relative(double score) const;
+  // Up to k trials, best first by the dataset's metric; of one family when given.
+  std::vector<const KnownTrial*> best_trials(std::size_t k, const std::string& family = "") const;
   nlohmann::json to_json() const;
   static KnownDataset from_json(const nlohmann::json& j);
 };

@@ -84,6 +84,8 @@ struct LlmCall {
   std::vector<std::string> retries;  // why each retry happened: "429 (Retry-After 1s)", "timeout", "500"
 
   nlohmann::json to_json() const;
+  // One progress line: "812+95 tokens, 1.2s", "cached reply, no call" or "failed: ...".
+  std::string summary() const;
 };
 
 // Where replies are kept between runs (the run store implements it).

@@ -74,6 +74,10 @@ class RunFolder {
   std::ofstream leaderboard_, logs_, predicted_, llm_calls_;
 };
 
+// Writes `j` to a temporary file beside `path`, then renames it over `path`: a
+// reader never sees half a file. Throws kIo.
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j, int indent = 2);
+
 // One leaderboard.csv row (without the newline), and its header.
 std::string leaderboard_header();
 std::string leaderboard_row(const TrialResult& trial);

@@ -28,6 +28,18 @@ double KnownDataset::relative(double score) const {
   return (score - baseline) / span;
 }
 
+std::vector<const KnownTrial*> KnownDataset::best_trials(std::size_t k, const std::string& family) const {
+  const bool higher = metric_info(metric).higher_is_better;
+  std::vector<const KnownTrial*> out;
+  for (const auto& t : trials) {
+    if (family.empty() || t.family == family) out.push_back(&t);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
+  if (out.size() > k) out.resize(k);
+  return out;
+}
+
 json KnownDataset::to_json() const {
   json t = json::array();
   for (const auto& k : trials) {
@@ -88,14 +100,7 @@ void KnowledgeBase::save(const std::filesystem::path& path) const {
   json j = {{"format", "automl-gpt knowledge base"}, {"version", 1}, {"built", built}, {"datasets", json::array()}};
   for (const auto& d : datasets) j["datasets"].push_back(d.to_json());
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(1) << "\n";
-    if (!out) throw_io("cannot write " + path.string());
-  }
-  std::filesystem::rename(tmp, path);
+  write_json_file(path, j, 1);
 }
 
 KnowledgeBase KnowledgeBase::without(const std::string& name) const {

@@ -33,23 +33,12 @@ Command add_bench(CLI::App& app) {
                 "keep this dataset's own experience in the knowledge base (by default it is left out, so the score "
                 "is that of an unseen dataset)");
   return {cmd, [f] {
-            namespace fs = std::filesystem;
-            fs::path dir(f->dir);
-            for (const char* name : {"train.csv", "test.csv", "card.json"}) {
-              if (!fs::exists(dir / name)) throw_not_found("benchmark folder " + f->dir + " has no " + name);
-            }
-            RunRequest req;
-            req.train_path = (dir / "train.csv").string();
-            req.test_path = (dir / "test.csv").string();
-            req.card_path = (dir / "card.json").string();
+            RunRequest req = dataset_folder_request(f->dir, /*need_test=*/true);
             req.budget_s = parse_duration(f->budget);
             req.seed = f->seed;
-            req.threads = f->threads > 0 ? f->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+            req.threads = threads_or_all(f->threads);
             req.out_dir = f->out;
             req.store_path = f->store;
-            req.csv.missing_tokens = {""};  // the benchmark format: an empty field and nothing else is missing
-            auto card = load_card_file(req.card_path);
-            req.name = card.value("name", dir.filename().string());
             req.knowledge = f->knowledge;
             if (!f->keep_own) req.knowledge_exclude = req.name;
             auto s = run_automl(req, std::cerr);

@@ -38,11 +38,7 @@ Command add_learn(CLI::App& app) {
   return {cmd, [f] {
             namespace fs = std::filesystem;
             if (f->dirs.empty() && f->from_store.empty()) throw_invalid("give dataset folders and/or --from-store STORE");
-            for (const auto& d : f->dirs) {
-              for (const char* name : {"train.csv", "card.json"}) {
-                if (!fs::exists(fs::path(d) / name)) throw_not_found("dataset folder " + d + " has no " + name);
-              }
-            }
+            for (const auto& d : f->dirs) dataset_folder_request(d, /*need_test=*/false);  // all there before any run
             const fs::path out = f->out.empty() ? default_knowledge_path() : fs::path(f->out);
             KnowledgeBase kb;
             if (f->append && fs::exists(out)) kb = KnowledgeBase::load(out);
@@ -53,19 +49,13 @@ Command add_learn(CLI::App& app) {
             const std::string batch = new_run_id(f->seed);
             for (std::size_t i = 0; i < f->dirs.size(); ++i) {
               fs::path dir(f->dirs[i]);
-              RunRequest req;
-              req.train_path = (dir / "train.csv").string();
-              if (fs::exists(dir / "test.csv")) req.test_path = (dir / "test.csv").string();
-              req.card_path = (dir / "card.json").string();
+              RunRequest req = dataset_folder_request(dir, /*need_test=*/false);
               req.budget_s = budget;
               req.seed = f->seed;
-              req.threads = f->threads > 0 ? f->threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+              req.threads = threads_or_all(f->threads);
               req.store_path = store_path.string();
               req.knowledge = "none";
               req.quiet = true;
-              req.csv.missing_tokens = {""};
-              auto card = load_card_file(req.card_path);
-              req.name = card.value("name", dir.filename().string());
               req.out_dir = (fs::path("runs") / ("learn-" + batch) / req.name).string();
               std::cerr << fmt::format("[{}/{}] {} ({:.0f}s) ... ", i + 1, f->dirs.size(), req.name, budget) << std::flush;
               try {

@@ -40,13 +40,8 @@ Command add_similar(CLI::App& app) {
             nlohmann::json out = nlohmann::json::array();
             for (const auto& n : nearest_datasets(kb, card, f->k)) {
               const KnownDataset& d = *n.dataset;
-              const bool higher = metric_info(d.metric).higher_is_better;
-              std::vector<const KnownTrial*> best;
-              for (const auto& t : d.trials) best.push_back(&t);
-              std::sort(best.begin(), best.end(), [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
-              if (best.size() > 3) best.resize(3);
               nlohmann::json settings = nlohmann::json::array();
-              for (auto* t : best) settings.push_back({{"family", t->family}, {"params", t->params}, {"score", t->score}});
+              for (auto* t : d.best_trials(3)) settings.push_back({{"family", t->family}, {"params", t->params}, {"score", t->score}});
               out.push_back({{"dataset", d.name}, {"distance", n.distance}, {"task", d.task}, {"metric", d.metric},
                              {"why", n.why}, {"best_settings", settings}});
             }

@@ -2,6 +2,7 @@
 // returns the action to run when it is chosen.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "automl/run.h"
 #include "automl/table.h"
 
 namespace automl::cli {
@@ -30,6 +32,14 @@ struct ReadFlags {
   void add_to(CLI::App* cmd);
   CsvOptions options() const;
 };
+
+// A run of a dataset folder in the benchmark format (train.csv, card.json naming the
+// target, test.csv): its files, its name from the card, and only empty cells missing.
+// Throws kNotFound naming the folder and the file it lacks.
+RunRequest dataset_folder_request(const std::filesystem::path& dir, bool need_test);
+
+// --threads N, or every core when N <= 0.
+int threads_or_all(int n);
 
 Command add_run(CLI::App& app);
 Command add_bench(CLI::App& app);

@@ -1,4 +1,8 @@
+#include <algorithm>
 #include <sstream>
+#include <thread>
+
+#include "automl/data_card.h"
 
 #include "automl/error.h"
 #include "cli/commands.h"
@@ -42,5 +46,22 @@ CsvOptions ReadFlags::options() const {
   }
   return o;
 }
+
+RunRequest dataset_folder_request(const std::filesystem::path& dir, bool need_test) {
+  for (const char* name : {"train.csv", "test.csv", "card.json"}) {
+    if ((need_test || std::string(name) != "test.csv") && !std::filesystem::exists(dir / name)) {
+      throw_not_found("dataset folder " + dir.string() + " has no " + name);
+    }
+  }
+  RunRequest req;
+  req.train_path = (dir / "train.csv").string();
+  if (std::filesystem::exists(dir / "test.csv")) req.test_path = (dir / "test.csv").string();
+  req.card_path = (dir / "card.json").string();
+  req.csv.missing_tokens = {""};  // the benchmark format: an empty field and nothing else is missing
+  req.name = load_card_file(req.card_path).value("name", dir.filename().string());
+  return req;
+}
+
+int threads_or_all(int n) { return n > 0 ? n : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 }  // namespace automl::cli

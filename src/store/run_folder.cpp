@@ -56,17 +56,18 @@ RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {
   leaderboard_ << leaderboard_header() << "\n" << std::flush;
 }
 
-void RunFolder::write_json(const std::string& name, const nlohmann::json& j) const {
-  auto path = dir_ / name;
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j, int indent) {
   auto tmp = path;
   tmp += ".tmp";
   {
     std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
+    out << j.dump(indent) << "\n";
     if (!out) throw_io("cannot write " + path.string());
   }
-  std::filesystem::rename(tmp, path);  // a reader never sees half a file
+  std::filesystem::rename(tmp, path);
 }
+
+void RunFolder::write_json(const std::string& name, const nlohmann::json& j) const { write_json_file(dir_ / name, j); }
 
 void RunFolder::add_trial(const TrialResult& t) {
   leaderboard_ << leaderboard_row(t) << "\n" << std::flush;

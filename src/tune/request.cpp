@@ -28,17 +28,6 @@ std::string scalar(const RequestFile& r, const YAML::Node& n, const std::string&
   return n.as<std::string>();
 }
 
-void write_json(const fs::path& path, const nlohmann::json& j) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out) throw_io("cannot write " + path.string());
-  }
-  fs::rename(tmp, path);
-}
-
 }  // namespace
 
 RequestFile load_request(const std::string& path) {
@@ -164,9 +153,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
     if (!calls_out.is_open()) calls_out.open(dir / "llm_calls.jsonl", std::ios::app);
     calls_out << c.to_json().dump() << "\n" << std::flush;
     store.add_llm_call(run_id, c.to_json());
-    say(fmt::format("llm {}: {}", c.stage, c.cached ? std::string("cached reply, no call")
-                                           : !c.error.empty() ? "failed: " + c.error
-                                                              : fmt::format("{}+{} tokens", c.prompt_tokens, c.completion_tokens)));
+    say(fmt::format("llm {}: {}", c.stage, c.summary()));
   };
   auto planner = client ? make_llm_planner(*client) : make_builtin_planner();
   planner->begin_task("", start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.2 * budget)));
@@ -178,7 +165,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
                                                                 {"model", defaults.llm.model}}
                                                : nlohmann::json("builtin")}};
   for (const auto& t : rf.tasks) request["tasks"].push_back(t.to_json());
-  write_json(dir / "request.json", request);
+  write_json_file(dir / "request.json", request);
   store.begin_run(run_id, dir.string(), request, nlohmann::json::object());
 
   // Input decomposition: the tasks in words join the tasks given as fields.
@@ -210,7 +197,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
   }
   nlohmann::json plan = {{"planner", planner->name()}, {"decomposition", decomposition}};
   if (client) plan["llm"] = planner->report();
-  write_json(dir / "plan.json", plan);
+  write_json_file(dir / "plan.json", plan);
   say(fmt::format("request: {} task{}", tasks.size(), tasks.size() == 1 ? "" : "s"));
 
   // Each task in turn, with its own share of what is left of the budget.
@@ -267,11 +254,11 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
     results.push_back(result);
   }
   if (client) plan["llm"] = planner->report();
-  write_json(dir / "plan.json", plan);
+  write_json_file(dir / "plan.json", plan);
   nlohmann::json summary = {{"run_id", run_id}, {"run_folder", dir.string()}, {"tasks", results},
                             {"seconds", seconds_since(start)}, {"budget_s", budget}};
   if (client) summary["llm"] = {{"calls", client->calls()}, {"tokens", client->tokens()}};
-  write_json(dir / "summary.json", summary);
+  write_json_file(dir / "summary.json", summary);
   std::size_t failed = 0;
   for (const auto& r : results) failed += r["status"] == "failed";
   store.finish_run(run_id, failed ? "failed" : "finished", summary);

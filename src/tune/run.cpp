@@ -186,11 +186,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       if (!c.error.empty()) llm_use["failed"] = llm_use["failed"].get<int>() + 1;
       llm_use["prompt_tokens"] = llm_use["prompt_tokens"].get<long>() + c.prompt_tokens;
       llm_use["completion_tokens"] = llm_use["completion_tokens"].get<long>() + c.completion_tokens;
-      say(fmt::format("llm {}: {}", c.stage,
-                      c.cached ? std::string("cached reply, no call")
-                      : !c.error.empty() ? "failed: " + c.error
-                                         : fmt::format("{}+{} tokens, {:.1f}s{}", c.prompt_tokens, c.completion_tokens,
-                                                       c.seconds, c.retries.empty() ? "" : fmt::format(", {} retries", c.retries.size()))));
+      say(fmt::format("llm {}: {}", c.stage, c.summary()));
     };
   }
   // The sink points into this function's locals: it must not outlive them.

@@ -238,12 +238,10 @@ class BuiltinPlanner final : public Planner {
     for (const auto& p : portfolio) seen.insert(p.family + p.params.dump());
     for (const auto& n : nearest_) {
       const KnownDataset& d = *n.dataset;
-      const bool higher = metric_info(d.metric).higher_is_better;
       std::vector<const KnownTrial*> xgb;
-      for (const auto& t : d.trials) {
-        if (t.family == "xgboost" && !t.capped) xgb.push_back(&t);
+      for (const auto* t : d.best_trials(d.trials.size(), "xgboost")) {
+        if (!t->capped) xgb.push_back(t);  // a capped trial's setting was never run to its end
       }
-      std::sort(xgb.begin(), xgb.end(), [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
       int taken = 0;
       for (const auto* t : xgb) {
         if (taken == (warm.empty() ? 2 : 1)) break;

@@ -342,6 +342,13 @@ LlmConfig resolve_llm(const std::string& spec, const std::string& model_flag) {
   return cfg;
 }
 
+std::string LlmCall::summary() const {
+  if (cached) return "cached reply, no call";
+  if (!error.empty()) return "failed: " + error;
+  return fmt::format("{}+{} tokens, {:.1f}s{}", prompt_tokens, completion_tokens, seconds,
+                     retries.empty() ? "" : fmt::format(", {} retries", retries.size()));
+}
+
 Json LlmCall::to_json() const {
   return {{"stage", stage},
           {"model", model},

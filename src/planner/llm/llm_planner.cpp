@@ -352,13 +352,8 @@ class LlmPlanner final : public Planner {
     json examples = json::array();
     for (const auto& n : nearest_datasets(*knowledge_, card, 3)) {
       const KnownDataset& d = *n.dataset;
-      const bool higher = metric_info(d.metric).higher_is_better;
-      std::vector<const KnownTrial*> best;
-      for (const auto& t : d.trials) best.push_back(&t);
-      std::sort(best.begin(), best.end(), [&](auto* a, auto* b) { return higher ? a->score > b->score : a->score < b->score; });
-      if (best.size() > 3) best.resize(3);
       json trials = json::array();
-      for (const auto* t : best) {
+      for (const auto* t : d.best_trials(3)) {
         json curve = json::array();
         for (std::size_t i = 0; i < t->curve.size(); i += std::max<std::size_t>(1, t->curve.size() / 5)) {
           curve.push_back({t->curve[i].first, round4(t->curve[i].second)});
