@@ -29,6 +29,10 @@ struct FeatureMatrix {
   std::vector<float> values;
   std::vector<std::string> names;
   std::vector<int> n_categories;
+  // Encoding::kText: one document per row (the row's text columns joined by a newline).
+  std::vector<std::string> texts;
+  // Encoding::kImage: `values` holds each row's pixels, channel-major (c, y, x), scaled to [0, 1].
+  int image_channels = 0, image_height = 0, image_width = 0;
 
   float at(std::size_t r, std::size_t c) const { return values[r * cols + c]; }
 };
@@ -37,6 +41,8 @@ struct FeatureMatrix {
 enum class Encoding {
   kNative,    // numbers as they are (NaN kept), categories as codes: trees
   kOneHot,    // imputed, standardised numbers and one-hot categories: linear models
+  kText,      // the raw documents in FeatureMatrix::texts: text models tokenise them themselves
+  kImage,     // pixel columns as an image tensor (FeatureMatrix::image_*): convolutional networks
 };
 
 using Clock = std::chrono::steady_clock;
