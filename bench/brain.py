@@ -69,6 +69,8 @@ def read_run(folder, metric):
     pred, real, baseline, scores = [], [], None, []
     with open(os.path.join(folder, "leaderboard.csv")) as f:
         for row in csv.DictReader(f):
+            if row["family"] in ("ensemble", "stacking"):
+                continue  # built from the trials after the search, never predicted
             if row["validation_score"]:
                 scores.append(float(row["validation_score"]))
                 if row["family"] == "constant" and baseline is None:

@@ -62,6 +62,33 @@ inline std::string make_csv(const std::string& task, int rows, uint64_t seed) {
   return out.str();
 }
 
+// The signal of make_csv drawn as 6x6 grey images (pixel_R_C columns, 0-255) for
+// the image families: the left half is bright by x1, the right half by x2.
+inline std::string make_image_csv(const std::string& task, int rows, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n01(0.0, 1.0);
+  std::ostringstream out;
+  for (int r = 0; r < 6; ++r) {
+    for (int c = 0; c < 6; ++c) out << "pixel_" << r << "_" << c << ",";
+  }
+  out << "y\n";
+  for (int i = 0; i < rows; ++i) {
+    double x1 = n01(rng), x2 = n01(rng);
+    double signal = 1.5 * x1 - x2 + 0.5 * n01(rng);
+    for (int r = 0; r < 6; ++r) {
+      for (int c = 0; c < 6; ++c) {
+        double v = 128.0 + 50.0 * (c < 3 ? x1 : x2) + 10.0 * n01(rng);
+        out << std::lround(std::clamp(v, 0.0, 255.0)) << ",";
+      }
+    }
+    if (task == "binary") out << (signal > 0 ? "yes" : "no");
+    else if (task == "multiclass") out << (signal > 0.8 ? "high" : signal < -0.8 ? "low" : "mid");
+    else out << 10.0 + 3.0 * signal;
+    out << "\n";
+  }
+  return out.str();
+}
+
 // Spearman's rank correlation (average ranks for ties); NaN when either side is constant.
 inline double spearman(const std::vector<double>& x, const std::vector<double>& y) {
   auto ranks = [](const std::vector<double>& a) {

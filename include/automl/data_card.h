@@ -27,12 +27,16 @@ struct ColumnProfile {
   double min = 0, max = 0, mean = 0, std = 0;  // numeric columns
   std::vector<std::pair<std::string, std::size_t>> top_levels;  // categorical: up to 5 most frequent
   double mean_length = 0;            // text columns: mean characters
+  std::size_t max_length = 0;        // text columns: most characters in one cell
+  double mean_words = 0;             // text columns: mean word tokens (tokenize() in text.h)
+  std::size_t vocabulary = 0;        // text columns: distinct lower-cased word tokens
 };
 
 struct DataCard {
   std::string name;
   std::string description;
   std::string modality = "tabular";  // tabular, text or image
+  int image_channels = 0, image_height = 0, image_width = 0;  // image: the pixel grid (0 otherwise)
   std::string target;
   Task task = Task::kBinary;
   std::string metric;

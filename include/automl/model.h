@@ -85,6 +85,13 @@ class Model {
   virtual std::string log_metric() const { return ""; }
 };
 
+// What a fitted model will cost, estimated before any fit: its saved size and
+// its prediction time per row.
+struct Footprint {
+  double model_mb = 0;
+  double predict_ms_per_row = 0;
+};
+
 struct ModelEntry {
   std::string name;
   std::string structure;
@@ -94,6 +101,9 @@ struct ModelEntry {
   Encoding encoding = Encoding::kNative;
   std::string resource_param;  // the iteration count successive halving scales ("" if none)
   bool explainable = false;    // a person can read how it decides (coefficients, a constant)
+  // From the training rows and encoded features; unset where the cost does not grow
+  // with the data (a run leaves out a family whose estimate breaks a requirement).
+  std::function<Footprint(double rows, double features)> footprint;
   std::function<std::unique_ptr<Model>(const nlohmann::json& params, Task task)> create;
 
   bool supports(Task t) const;

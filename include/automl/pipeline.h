@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "automl/ensemble.h"
 #include "automl/model.h"
 #include "automl/table.h"
 #include "automl/task.h"
@@ -44,6 +45,12 @@ class Preprocessor {
   };
   Encoding encoding_ = Encoding::kNative;
   std::vector<Feature> features_;
+  // Encoding::kImage: features_ holds the pixel columns in channel-major order; values
+  // are divided by the training rows' largest pixel (255, 16, ...).
+  void fit_image(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows);
+  FeatureMatrix transform_image(const Table& table, const std::vector<std::size_t>* rows) const;
+  double image_scale_ = 1;
+  int image_channels_ = 0, image_height_ = 0, image_width_ = 0;
 };
 
 class Pipeline {
@@ -55,6 +62,13 @@ class Pipeline {
   std::vector<std::string> features;         // the columns the model uses
   Preprocessor preprocessor;
   std::shared_ptr<Model> model;  // shared: the best trial's fold model can become the pipeline's
+  // An ensemble (family "ensemble" or "stacking"): no preprocessor or model of its
+  // own, but member pipelines, saved in member-<i>/ subfolders, whose predictions
+  // `blend` combines (one blend weight per member).
+  std::vector<std::shared_ptr<const Pipeline>> members;
+  Blend blend;
+
+  bool is_ensemble() const { return !members.empty(); }
 
   // How to read a new file so its columns type as the training file's did.
   CsvOptions read_options(const CsvOptions& base = {}) const;

@@ -68,6 +68,11 @@ struct PredictedLog {
 // name -> one-line meaning of every operator a plan may use.
 const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary();
 
+// Whether `family` reads any column of the data: a text family (Encoding::kText) needs
+// a text column, the others a column that is not text (the constant baseline needs
+// none). Both planners assign only such families; "" when it does, else why not.
+std::string family_unusable_reason(const ModelEntry& family, const DataCard& card);
+
 class Planner {
  public:
   virtual ~Planner() = default;
@@ -82,6 +87,12 @@ class Planner {
   virtual void begin_task(const std::string& prompt_paragraph, Clock::time_point deadline) {
     (void)prompt_paragraph;
     (void)deadline;
+  }
+  // The user's limits on the final model (<= 0: none): its saved size and its
+  // prediction time per row. Proposals keep to them (networks are shrunk to fit).
+  virtual void set_limits(double max_model_mb, double max_predict_ms_per_row) {
+    (void)max_model_mb;
+    (void)max_predict_ms_per_row;
   }
   // Ranked families with reasons, chosen only among `candidates`.
   virtual std::vector<ModelAssignment> assign_models(const DataCard& card,

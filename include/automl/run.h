@@ -41,6 +41,7 @@ struct RunRequest {
   int threads = 2;
   int max_trials = -1;
   int folds = 0;             // 0 = chosen by size
+  bool ensemble = true;      // build ensembles of the top trials and keep one that wins (--no-ensemble = off)
   std::vector<std::string> families;
   CsvOptions csv;
   Clock::time_point start = Clock::now();  // the budget counts from here

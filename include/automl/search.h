@@ -76,6 +76,11 @@ struct TrialResult {
   // trial only: the fallback when the budget leaves no time to refit.
   std::shared_ptr<Model> fold_model;
   std::shared_ptr<const Preprocessor> fold_preprocessor;
+  // Out-of-fold predictions on Evaluator::oof_rows() (rows x n_outputs): each row
+  // predicted by the fold models that did not train on it, averaged over the
+  // repeats of repeated k-fold. Only for trials whose every fold finished, and the
+  // search keeps them for the top trials only (SearchOptions::keep_predictions).
+  std::shared_ptr<const std::vector<double>> oof;
 
   bool usable() const { return status != "failed" && !fold_scores.empty(); }
 };
@@ -104,6 +109,9 @@ class Evaluator {
   const Target& target() const { return target_; }
   // Rows used for training (all rows with a target).
   std::size_t n_rows() const { return n_rows_; }
+  // The rows out-of-fold predictions are kept for, sorted: every row for k-fold,
+  // the validation rows for a holdout.
+  const std::vector<std::size_t>& oof_rows() const { return oof_rows_; }
 
  private:
   struct FoldData {
@@ -123,6 +131,8 @@ class Evaluator {
   int threads_;
   uint64_t seed_;
   std::size_t n_rows_ = 0;
+  std::vector<std::size_t> oof_rows_;
+  std::vector<int> oof_position_;  // table row -> index into oof_rows_ (-1 = none)
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
   std::map<Encoding, std::vector<FoldData>> cache_;
@@ -153,6 +163,9 @@ struct SearchOptions {
   int max_resource = 2000;              // most boosting rounds a trial may use
   int eta = 3;                          // successive halving keeps 1/eta of each rung
   int bracket_size = 9;                 // configurations started per bracket
+  // Out-of-fold predictions are kept for this many top trials by score, plus the
+  // best trial of each family (for ensembles); 0 = none.
+  int keep_predictions = 20;
 };
 
 struct SearchResult {
@@ -166,6 +179,9 @@ SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, cons
 
 // The built-in planner's starting portfolio: settings that work across many
 // datasets, cheap first.
+// Tables up to this many rows are "small": the built-in planner assigns the families
+// whose cost grows with rows^2 (knn, svm) only up to here.
+constexpr std::size_t kSmallTableRows = 3000;
 std::vector<Proposal> default_portfolio(Task task, std::size_t n_rows, const std::vector<std::string>& families);
 
 }  // namespace automl

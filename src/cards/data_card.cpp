@@ -7,12 +7,15 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "automl/error.h"
+#include "automl/image.h"
 #include "automl/metrics.h"
+#include "automl/text.h"
 #include "util/strings.h"
 
 namespace automl {
@@ -96,16 +99,24 @@ ColumnProfile profile_column(const Column& col) {
     }
   } else {
     std::set<std::string> distinct;
-    double len = 0;
+    std::unordered_set<std::string> vocabulary;
+    double len = 0, words = 0;
     std::size_t k = 0;
+    const TokenizerOptions lower_words;  // lower case, punctuation dropped
     for (std::size_t i = 0; i < n; ++i) {
       if (col.is_missing(i)) continue;
       distinct.insert(col.text[i]);
       len += static_cast<double>(col.text[i].size());
+      p.max_length = std::max(p.max_length, col.text[i].size());
+      auto tokens = tokenize(col.text[i], lower_words);
+      words += static_cast<double>(tokens.size());
+      for (auto& t : tokens) vocabulary.insert(std::move(t));
       ++k;
     }
     p.cardinality = distinct.size();
     p.mean_length = k ? len / k : 0.0;
+    p.mean_words = k ? words / k : 0.0;
+    p.vocabulary = vocabulary.size();
   }
   return p;
 }
@@ -188,6 +199,18 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
   } else if (n_pixel >= 16 && n_pixel == card.columns.size()) {
     card.modality = "image";
   }
+  if (card.modality == "image") {
+    std::vector<std::string> names;
+    for (const auto& c : card.columns) names.push_back(c.name);
+    try {
+      const ImageShape shape = image_shape(names);
+      card.image_channels = shape.channels;
+      card.image_height = shape.height;
+      card.image_width = shape.width;
+    } catch (const Error& e) {
+      card.notes.push_back(std::string("the pixel columns are not a full image grid: ") + e.what());
+    }
+  }
 
   auto& m = card.meta_features;
   const double rows = static_cast<double>(table.n_rows);
@@ -200,6 +223,21 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
   m["missing_share"] = n_feat && rows ? missing / (n_feat * rows) : 0.0;
   m["log_rows"] = std::log10(std::max(1.0, rows));
   m["features_per_row"] = rows ? n_feat / rows : 0.0;
+  if (n_text > 0) {
+    // Text: sizes of the documents (a row's text columns together) and the words they use.
+    double chars = 0, words = 0, longest = 0, vocabulary = 0;
+    for (const auto& c : card.columns) {
+      if (c.type != ColumnType::kText) continue;
+      chars += c.mean_length * (1.0 - c.missing_share);
+      words += c.mean_words * (1.0 - c.missing_share);
+      longest = std::max(longest, static_cast<double>(c.max_length));
+      vocabulary += static_cast<double>(c.vocabulary);
+    }
+    m["text_mean_chars"] = chars;
+    m["text_max_chars"] = longest;
+    m["text_mean_words"] = words;
+    m["text_vocabulary"] = vocabulary;
+  }
   if (is_classification(card.task)) {
     double total = 0, entropy = 0, minority = INFINITY;
     for (auto& [c, k] : card.classes) total += static_cast<double>(k);
@@ -226,6 +264,7 @@ nlohmann::json DataCard::to_json() const {
   j["name"] = name;
   if (!description.empty()) j["description"] = description;
   j["modality"] = modality;
+  if (image_channels > 0) j["image"] = {{"channels", image_channels}, {"height", image_height}, {"width", image_width}};
   j["target"] = target;
   j["task"] = task_name(task);
   j["metric"] = metric;
@@ -251,6 +290,9 @@ nlohmann::json DataCard::to_json() const {
       for (auto& [l, k] : c.top_levels) cj["top_levels"].push_back({{"level", l}, {"count", k}});
     } else {
       cj["mean_length"] = c.mean_length;
+      cj["max_length"] = c.max_length;
+      cj["mean_words"] = c.mean_words;
+      cj["vocabulary"] = c.vocabulary;
     }
     j["columns"].push_back(cj);
   }
@@ -264,6 +306,11 @@ DataCard DataCard::from_json(const nlohmann::json& j) {
   c.name = j.value("name", "");
   c.description = j.value("description", "");
   c.modality = j.value("modality", "tabular");
+  if (j.contains("image")) {
+    c.image_channels = j["image"].value("channels", 0);
+    c.image_height = j["image"].value("height", 0);
+    c.image_width = j["image"].value("width", 0);
+  }
   c.target = j.at("target").get<std::string>();
   c.task = parse_task(j.at("task").get<std::string>());
   c.metric = j.value("metric", default_metric(c.task));
@@ -284,6 +331,9 @@ DataCard DataCard::from_json(const nlohmann::json& j) {
       p.mean = cj.value("mean", 0.0);
       p.std = cj.value("std", 0.0);
       p.mean_length = cj.value("mean_length", 0.0);
+      p.max_length = cj.value("max_length", std::size_t{0});
+      p.mean_words = cj.value("mean_words", 0.0);
+      p.vocabulary = cj.value("vocabulary", std::size_t{0});
       if (cj.contains("top_levels")) {
         for (const auto& l : cj["top_levels"]) p.top_levels.emplace_back(l.at("level"), l.at("count"));
       }
@@ -424,6 +474,7 @@ Target encode_target(const Table& table, const DataCard& card, bool unknown_to_n
 
 std::string dataset_name_from_path(const std::string& path) {
   std::filesystem::path p(path);
+  if (!p.has_filename()) p = p.parent_path();  // an image folder written "photos/"
   std::string stem = p.stem().string();
   if ((stem == "train" || stem == "data") && p.has_parent_path()) stem = p.parent_path().filename().string();
   return stem;

@@ -20,6 +20,7 @@ Command add_bench(CLI::App& app) {
     int threads = 0;
     std::string knowledge;
     bool keep_own = false;
+    bool ensemble = true;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("dataset", f->dir, "the dataset folder")->required();
@@ -32,6 +33,8 @@ Command add_bench(CLI::App& app) {
   cmd->add_flag("--keep-own-experience", f->keep_own,
                 "keep this dataset's own experience in the knowledge base (by default it is left out, so the score "
                 "is that of an unseen dataset)");
+  cmd->add_flag("--no-ensemble{false}", f->ensemble,
+                "keep the best single trial only (no ensembles of the top trials), as `run --no-ensemble`");
   return {cmd, [f] {
             RunRequest req = dataset_folder_request(f->dir, /*need_test=*/true);
             req.budget_s = parse_duration(f->budget);
@@ -40,6 +43,7 @@ Command add_bench(CLI::App& app) {
             req.out_dir = f->out;
             req.store_path = f->store;
             req.knowledge = f->knowledge;
+            req.ensemble = f->ensemble;
             if (!f->keep_own) req.knowledge_exclude = req.name;
             auto s = run_automl(req, std::cerr);
             nlohmann::json line = {{"dataset", req.name},
@@ -53,6 +57,7 @@ Command add_bench(CLI::App& app) {
                                    {"threads", req.threads},
                                    {"seed", req.seed},
                                    {"model", s["model"]["family"]},
+                                   {"ensemble", f->ensemble},
                                    {"validation_score", s["validation_score"]},
                                    {"run_folder", s["run_folder"]},
                                    {"peak_rss_mb", s["peak_memory_mb"]}};

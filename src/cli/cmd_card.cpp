@@ -2,6 +2,7 @@
 
 #include "automl/data_card.h"
 #include "automl/error.h"
+#include "automl/image.h"
 #include "cli/commands.h"
 
 namespace automl::cli {
@@ -23,10 +24,11 @@ Command add_card(CLI::App& app) {
   return {cmd, [f] {
             nlohmann::json overrides = f->card.empty() ? nlohmann::json::object() : load_card_file(f->card);
             std::string target = f->target.empty() ? overrides.value("target", std::string()) : f->target;
+            if (target.empty() && is_image_folder(f->file)) target = "label";  // the class sub-folders' names
             if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
             CsvOptions csv = f->read.options();
             for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
-            Table table = read_csv(f->file, csv);
+            Table table = read_table(f->file, csv);  // a CSV file or an image folder
             std::string name = f->name.empty() ? dataset_name_from_path(f->file) : f->name;
             DataCard card = infer_data_card(table, target, name, overrides);
             if (f->format == "json") std::cout << card.to_json().dump(2) << "\n";

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "automl/error.h"
+#include "automl/image.h"
 #include "automl/pipeline.h"
 #include "cli/commands.h"
 
@@ -25,7 +26,9 @@ Command add_predict(CLI::App& app) {
             if (std::filesystem::exists(dir / "model" / "pipeline.json")) dir /= "model";
             if (!std::filesystem::exists(f->run)) throw_not_found("no such run folder: " + f->run);
             Pipeline p = Pipeline::load(dir);
-            Table t = read_csv(f->file, p.read_options(f->read.options()));
+            // A CSV file, or an image folder read at the training images' size.
+            Table t = read_table(f->file, p.read_options(f->read.options()),
+                                 std::filesystem::is_directory(f->file) ? image_shape(p.features) : ImageShape{});
             auto pred = p.predict(t);
             if (f->out.empty()) {
               write_predictions(std::cout, p.target, pred, t.n_rows);

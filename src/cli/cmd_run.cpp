@@ -73,6 +73,10 @@ Command add_run(CLI::App& app) {
                   "the budget), \"model under 5 MB\", \"predict under 1 ms per row\" (trials that break them fail), "
                   "\"must be explainable\" (linear models only)");
   cmd->add_option("--name", f->req.name, "dataset name for the Data Card (default: from the file or its folder)");
+  cmd->add_flag("--no-ensemble{false}", f->req.ensemble,
+                "keep the best single trial only: build no ensembles of the top trials (by default greedy ensemble "
+                "selection and stacking are built from the trials' out-of-fold predictions, and one that beats the "
+                "best single trial on a cross-fitted estimate is refit and saved)");
   cmd->add_flag("-q,--quiet", f->req.quiet, "no progress lines on stderr");
   cmd->add_flag("--json", f->json, "print summary.json to stdout when done");
   f->read.add_to(cmd);

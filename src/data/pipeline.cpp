@@ -16,6 +16,13 @@ CsvOptions Pipeline::read_options(const CsvOptions& base) const {
 }
 
 std::vector<double> Pipeline::predict(const Table& table) const {
+  if (is_ensemble()) {
+    std::vector<std::vector<double>> preds;
+    for (const auto& m : members) preds.push_back(m->predict(table));
+    std::vector<const std::vector<double>*> ptrs;
+    for (const auto& p : preds) ptrs.push_back(&p);
+    return blend.apply(ptrs, target.task, target.n_outputs());
+  }
   if (!model) throw_internal("pipeline has no model");
   for (const auto& f : features) table.column(f);  // a missing column is named with close matches
   return model->predict(preprocessor.transform(table));
@@ -24,7 +31,8 @@ std::vector<double> Pipeline::predict(const Table& table) const {
 void Pipeline::save(const std::filesystem::path& dir) const {
   std::filesystem::create_directories(dir);
   nlohmann::json j;
-  j["format"] = "automl-gpt pipeline 1";
+  // Version 2 only adds ensembles: a single model's pipeline.json stays version 1.
+  j["format"] = is_ensemble() ? "automl-gpt pipeline 2" : "automl-gpt pipeline 1";
   j["family"] = family;
   j["params"] = params;
   j["target"] = {{"name", target.name}, {"task", task_name(target.task)}, {"classes", target.classes},
@@ -32,11 +40,21 @@ void Pipeline::save(const std::filesystem::path& dir) const {
   j["schema"] = nlohmann::json::object();
   for (const auto& [name, type] : schema) j["schema"][name] = column_type_name(type);
   j["features"] = features;
-  j["preprocessor"] = preprocessor.to_json();
+  if (is_ensemble()) {
+    j["blend"] = blend.to_json();
+    j["members"] = nlohmann::json::array();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      const std::string sub = fmt::format("member-{}", i);
+      members[i]->save(dir / sub);
+      j["members"].push_back({{"dir", sub}, {"family", members[i]->family}});
+    }
+  } else {
+    j["preprocessor"] = preprocessor.to_json();
+  }
   std::ofstream out(dir / "pipeline.json");
   out << j.dump(2) << "\n";
   if (!out) throw_io("cannot write " + (dir / "pipeline.json").string());
-  model->save(dir);
+  if (!is_ensemble()) model->save(dir);
 }
 
 Pipeline Pipeline::load(const std::filesystem::path& dir) {
@@ -63,6 +81,17 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
     p.schema[it.key()] = parse_column_type(it.value().get<std::string>());
   }
   p.features = j.at("features").get<std::vector<std::string>>();
+  if (j.contains("members")) {
+    p.blend = Blend::from_json(j.at("blend"));
+    for (const auto& m : j.at("members")) {
+      p.members.push_back(std::make_shared<const Pipeline>(Pipeline::load(dir / m.at("dir").get<std::string>())));
+    }
+    if (p.members.size() != p.blend.weights.size()) {
+      throw_invalid(fmt::format("{} is damaged: {} members but {} blend weights", path.string(), p.members.size(),
+                                p.blend.weights.size()));
+    }
+    return p;
+  }
   p.preprocessor = Preprocessor::from_json(j.at("preprocessor"));
   const auto& entry = model_registry().get(p.family);
   p.model = entry.create(with_defaults(entry.params, p.params), p.target.task);

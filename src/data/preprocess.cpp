@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "automl/error.h"
+#include "automl/image.h"
 #include "automl/pipeline.h"
 
 namespace automl {
@@ -27,12 +28,17 @@ std::vector<int> remap_levels(const Column& col, const std::vector<std::string>&
 void Preprocessor::fit(const Table& table, const std::vector<std::string>& features,
                        const std::vector<std::size_t>& rows) {
   features_.clear();
+  if (encoding_ == Encoding::kImage) return fit_image(table, features, rows);
   for (const auto& name : features) {
     const Column& col = table.column(name);
     Feature f;
     f.name = name;
     f.type = col.type;
-    if (col.type == ColumnType::kText) continue;  // text needs its own models (a later family)
+    if (col.type == ColumnType::kText) {
+      // Text models read the documents themselves (FeatureMatrix::texts); others leave text out.
+      if (encoding_ == Encoding::kText) features_.push_back(std::move(f));
+      continue;
+    }
     if (col.type == ColumnType::kNumeric) {
       double s = 0, s2 = 0;
       std::vector<double> seen;
@@ -68,7 +74,8 @@ void Preprocessor::fit(const Table& table, const std::vector<std::string>& featu
       }
       // Most frequent first; the one-hot encoding keeps only the head.
       std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return counts[a] > counts[b]; });
-      if (encoding_ == Encoding::kOneHot && order.size() > kMaxOneHotLevels) order.resize(kMaxOneHotLevels);
+      const bool one_hot = encoding_ == Encoding::kOneHot || encoding_ == Encoding::kText;
+      if (one_hot && order.size() > kMaxOneHotLevels) order.resize(kMaxOneHotLevels);
       for (auto i : order) f.levels.push_back(col.levels[i]);
     }
     features_.push_back(std::move(f));
@@ -76,19 +83,22 @@ void Preprocessor::fit(const Table& table, const std::vector<std::string>& featu
 }
 
 std::size_t Preprocessor::n_outputs() const {
-  if (encoding_ == Encoding::kNative) return features_.size();
+  if (encoding_ == Encoding::kNative || encoding_ == Encoding::kImage) return features_.size();
   std::size_t n = 0;
   for (const auto& f : features_) {
+    if (f.type == ColumnType::kText) continue;  // documents, not columns
     n += f.type == ColumnType::kNumeric ? 1 + (f.missing_indicator ? 1 : 0) : f.levels.size();
   }
   return n;
 }
 
 FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std::size_t>* rows) const {
+  if (encoding_ == Encoding::kImage) return transform_image(table, rows);
   FeatureMatrix m;
   m.rows = rows ? rows->size() : table.n_rows;
   m.cols = n_outputs();
   m.values.assign(m.rows * m.cols, 0.0f);
+  if (encoding_ == Encoding::kText) m.texts.assign(m.rows, std::string());
   auto row_at = [&](std::size_t i) { return rows ? (*rows)[i] : i; };
   std::size_t c = 0;
   for (const auto& f : features_) {
@@ -96,6 +106,18 @@ FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std:
     if (col.type != f.type) {
       throw_invalid("column \"" + f.name + "\" in " + table.source + " reads as " + column_type_name(col.type) +
                     " but the model was trained on it as " + column_type_name(f.type));
+    }
+    if (f.type == ColumnType::kText) {
+      // Encoding::kText: one document per row, the text columns joined by a newline
+      // (a missing cell is an empty text).
+      for (std::size_t i = 0; i < m.rows; ++i) {
+        const std::size_t r = row_at(i);
+        if (col.text_missing[r] || col.text[r].empty()) continue;
+        std::string& doc = m.texts[i];
+        if (!doc.empty()) doc += '\n';
+        doc += col.text[r];
+      }
+      continue;
     }
     if (f.type == ColumnType::kNumeric) {
       if (encoding_ == Encoding::kNative) {
@@ -148,7 +170,12 @@ FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std:
 
 nlohmann::json Preprocessor::to_json() const {
   nlohmann::json j;
-  j["encoding"] = encoding_ == Encoding::kNative ? "native" : "onehot";
+  j["encoding"] = encoding_ == Encoding::kNative ? "native" : encoding_ == Encoding::kText ? "text"
+                  : encoding_ == Encoding::kImage ? "image" : "onehot";
+  if (encoding_ == Encoding::kImage) {
+    j["image"] = {{"scale", image_scale_}, {"channels", image_channels_}, {"height", image_height_},
+                  {"width", image_width_}};
+  }
   j["features"] = nlohmann::json::array();
   for (const auto& f : features_) {
     nlohmann::json fj = {{"name", f.name}, {"type", column_type_name(f.type)}};
@@ -157,7 +184,7 @@ nlohmann::json Preprocessor::to_json() const {
       fj["mean"] = f.mean;
       fj["scale"] = f.scale;
       fj["missing_indicator"] = f.missing_indicator;
-    } else {
+    } else if (f.type == ColumnType::kCategorical) {
       fj["levels"] = f.levels;
     }
     j["features"].push_back(fj);
@@ -166,7 +193,16 @@ nlohmann::json Preprocessor::to_json() const {
 }
 
 Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
-  Preprocessor p(j.at("encoding").get<std::string>() == "native" ? Encoding::kNative : Encoding::kOneHot);
+  const std::string encoding = j.at("encoding").get<std::string>();
+  Preprocessor p(encoding == "native" ? Encoding::kNative : encoding == "text" ? Encoding::kText
+                 : encoding == "image" ? Encoding::kImage : Encoding::kOneHot);
+  if (p.encoding_ == Encoding::kImage) {
+    const auto& im = j.at("image");
+    p.image_scale_ = im.at("scale").get<double>();
+    p.image_channels_ = im.at("channels").get<int>();
+    p.image_height_ = im.at("height").get<int>();
+    p.image_width_ = im.at("width").get<int>();
+  }
   for (const auto& fj : j.at("features")) {
     Feature f;
     f.name = fj.at("name").get<std::string>();
@@ -176,12 +212,74 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
       f.mean = fj.at("mean").get<double>();
       f.scale = fj.at("scale").get<double>();
       f.missing_indicator = fj.at("missing_indicator").get<bool>();
-    } else {
+    } else if (f.type == ColumnType::kCategorical) {
       f.levels = fj.at("levels").get<std::vector<std::string>>();
     }
     p.features_.push_back(std::move(f));
   }
   return p;
+}
+
+// Encoding::kImage. The pixel columns' names give the grid (pixel_R_C, or
+// pixel_C_R_C with channels); other feature columns are left out, as text is
+// for tabular models. One scale for every pixel: the training rows' largest value.
+void Preprocessor::fit_image(const Table& table, const std::vector<std::string>& features,
+                             const std::vector<std::size_t>& rows) {
+  std::vector<std::pair<std::tuple<int, int, int>, std::string>> pixels;
+  std::vector<std::string> names;
+  for (const auto& name : features) {
+    int ch = 0, r = 0, x = 0;
+    if (!parse_pixel_name(name, &ch, &r, &x) || table.column(name).type != ColumnType::kNumeric) continue;
+    pixels.push_back({{ch, r, x}, name});
+    names.push_back(name);
+  }
+  const ImageShape shape = image_shape(names);
+  if (shape.empty()) {
+    throw_invalid("the image encoding needs numeric pixel columns named pixel_ROW_COL (or pixel_CHANNEL_ROW_COL); "
+                  "none of the " + std::to_string(features.size()) + " feature columns is one");
+  }
+  std::sort(pixels.begin(), pixels.end());  // channel-major: (c, y, x)
+  double top = 0;
+  for (const auto& [at, name] : pixels) {
+    const Column& col = table.column(name);
+    for (auto r : rows) {
+      const double v = col.numeric[r];
+      if (!std::isnan(v)) top = std::max(top, v);
+    }
+    Feature f;
+    f.name = name;
+    f.type = ColumnType::kNumeric;
+    features_.push_back(std::move(f));
+  }
+  image_scale_ = top > 0 ? top : 1.0;
+  image_channels_ = shape.channels;
+  image_height_ = shape.height;
+  image_width_ = shape.width;
+}
+
+FeatureMatrix Preprocessor::transform_image(const Table& table, const std::vector<std::size_t>* rows) const {
+  FeatureMatrix m;
+  m.rows = rows ? rows->size() : table.n_rows;
+  m.cols = features_.size();
+  m.values.assign(m.rows * m.cols, 0.0f);
+  m.image_channels = image_channels_;
+  m.image_height = image_height_;
+  m.image_width = image_width_;
+  const auto inv = static_cast<float>(1.0 / image_scale_);
+  for (std::size_t c = 0; c < m.cols; ++c) {
+    const Column& col = table.column(features_[c].name);
+    if (col.type != ColumnType::kNumeric) {
+      throw_invalid("column \"" + features_[c].name + "\" in " + table.source + " reads as " +
+                    column_type_name(col.type) + " but the model was trained on it as pixel values (numeric)");
+    }
+    for (std::size_t i = 0; i < m.rows; ++i) {
+      const double v = col.numeric[rows ? (*rows)[i] : i];
+      m.values[i * m.cols + c] = std::isnan(v) ? 0.0f : static_cast<float>(v) * inv;  // a missing pixel is dark
+    }
+    m.names.push_back(features_[c].name);
+    m.n_categories.push_back(0);
+  }
+  return m;
 }
 
 }  // namespace automl

@@ -38,7 +38,13 @@ nlohmann::json ModelEntry::card() const {
   j["tasks"] = nlohmann::json::array();
   for (auto t : tasks) j["tasks"].push_back(task_name(t));
   j["preprocessing"] = encoding == Encoding::kNative ? "native (numbers as-is, categories as codes)"
-                                                     : "one-hot categories, imputed and standardised numbers";
+                      : encoding == Encoding::kText
+                          ? "raw documents (text columns joined) for its own tokeniser, plus one-hot categories and "
+                            "imputed, standardised numbers"
+                      : encoding == Encoding::kImage
+                          ? "image tensor from the pixel columns (channel, row, column), scaled to [0, 1] by the "
+                            "training maximum"
+                          : "one-hot categories, imputed and standardised numbers";
   if (!resource_param.empty()) j["resource"] = resource_param;
   j["explainable"] = explainable;
   j["hyperparameters"] = nlohmann::json::array();

@@ -6,12 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 
 #include <fmt/format.h>
 
 #include "automl/data_card.h"
+#include "automl/ensemble.h"
 #include "automl/error.h"
+#include "automl/image.h"
 #include "automl/knowledge.h"
 #include "automl/llm.h"
 #include "automl/metrics.h"
@@ -62,15 +65,16 @@ namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Features the models use: every column but the target, minus free text (no text
-// family yet) and identifier-like columns (one distinct value per row).
+// Features the models use: every column but the target, minus identifier-like columns
+// (one distinct value per row). Free text stays: text families read it, the others
+// leave it out (their preprocessing skips text columns).
 std::vector<std::string> choose_features(const Table& table, DataCard* card) {
   std::vector<std::string> out;
   for (const auto& col : table.columns) {
     if (col.name == card->target) continue;
     if (col.type == ColumnType::kText) {
-      card->notes.push_back(fmt::format("column \"{}\" is free text: not used by the tabular families", col.name));
-      continue;
+      card->notes.push_back(fmt::format("column \"{}\" is free text: read by the text families, left out by the others",
+                                        col.name));
     }
     if (col.type == ColumnType::kCategorical && table.n_rows > 50 && col.levels.size() >= table.n_rows * 95 / 100) {
       card->notes.push_back(fmt::format("column \"{}\" has a distinct value in almost every row (an identifier): not used",
@@ -80,6 +84,28 @@ std::vector<std::string> choose_features(const Table& table, DataCard* card) {
     out.push_back(col.name);
   }
   return out;
+}
+
+// "" when the family's estimated footprint on these rows meets the size and speed
+// requirements, else what it breaks (families without an estimate always pass;
+// the trials themselves are still checked).
+std::string footprint_breaks(const ModelEntry& e, const Table& table, const std::vector<std::string>& features,
+                             std::size_t rows, const Requirements& wants) {
+  if (!e.footprint || !wants.any_limit()) return "";
+  double width = 0;  // columns after one-hot encoding (at most 100 levels a column)
+  for (const auto& col : table.columns) {
+    if (std::find(features.begin(), features.end(), col.name) == features.end()) continue;
+    width += col.type == ColumnType::kCategorical ? std::min<double>(100.0, static_cast<double>(col.levels.size())) : 2.0;
+  }
+  const Footprint f = e.footprint(static_cast<double>(rows), width);
+  if (wants.max_model_mb > 0 && f.model_mb > wants.max_model_mb) {
+    return fmt::format("its model would be about {:.1f} MB, the limit is {} MB", f.model_mb, wants.max_model_mb);
+  }
+  if (wants.max_predict_ms_per_row > 0 && f.predict_ms_per_row > wants.max_predict_ms_per_row) {
+    return fmt::format("it would predict in about {:.3f} ms per row, the limit is {} ms", f.predict_ms_per_row,
+                       wants.max_predict_ms_per_row);
+  }
+  return "";
 }
 
 }  // namespace
@@ -98,12 +124,13 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // 1. Data and its card.
   nlohmann::json overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
   std::string target = req.target.empty() ? overrides.value("target", std::string()) : req.target;
+  if (target.empty() && is_image_folder(req.train_path)) target = "label";  // the class sub-folders' names
   if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
   if (!req.metric.empty()) overrides["metric"] = req.metric;
   else if (!wants.metric.empty()) overrides["metric"] = wants.metric;
   CsvOptions csv = req.csv;
   for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
-  Table table = read_csv(req.train_path, csv);
+  Table table = read_table(req.train_path, csv);  // a CSV file or an image folder
   std::string name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
   DataCard card = infer_data_card(table, target, name, overrides);
   Target y = encode_target(table, card);
@@ -122,7 +149,16 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   std::vector<const ModelEntry*> candidates;
   for (const auto* e : model_registry().entries()) {
     bool wanted = req.families.empty() || std::find(req.families.begin(), req.families.end(), e->name) != req.families.end();
-    if (e->supports(card.task) && wanted && (!wants.explainable || e->explainable)) candidates.push_back(e);
+    if (!e->supports(card.task) || !wanted || (wants.explainable && !e->explainable)) continue;
+    if (std::string why = family_unusable_reason(*e, card); !why.empty()) {  // text families need text, and so on
+      if (e->encoding != Encoding::kText) card.notes.push_back(fmt::format("model family {} left out: {}", e->name, why));
+      continue;
+    }
+    if (std::string why = footprint_breaks(*e, table, features, rows.size(), wants); !why.empty()) {
+      card.notes.push_back(fmt::format("model family {} left out: {}", e->name, why));
+      continue;
+    }
+    candidates.push_back(e);
   }
   if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
 
@@ -149,6 +185,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                             {"requirements", req.requirements},
                             {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
                             {"threads", req.threads}, {"card", req.card_path}, {"families", req.families},
+                            {"ensemble", req.ensemble},
                             {"planner", req.llm.enabled() ? nlohmann::json{{"llm", req.llm.spec},
                                                                             {"base_url", req.llm.base_url},
                                                                             {"model", req.llm.model}}
@@ -199,6 +236,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   auto planner = client ? make_llm_planner(*client, knowledge) : make_builtin_planner(knowledge);
   // LLM calls stop once 70% of the budget is spent: the rest is for training.
   planner->begin_task(prompt_text, start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.7 * budget)));
+  planner->set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
   if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
 
   // The plan: the planner's answers for each stage, saved before any training.
@@ -253,8 +291,17 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
   const double growth = static_cast<double>(rows.size()) / n_fit_rows;
   double refit_reserve = std::max(0.5, 0.03 * budget);
+  // An ensemble that wins refits its other members too: their time is kept back as
+  // well (the next trials by score), capped at a fifth of the budget.
+  double ensemble_reserve = 0;
+  std::vector<std::pair<double, double>> fit_costs;  // (score, seconds per fold fit) of usable trials
+  // Small data trains folds side by side (Evaluator::evaluate): a fit's own time is
+  // then about twice its share of the trial's.
+  const bool side_by_side =
+      req.threads >= 2 && plan.splits.size() >= 2 && n_fit_rows * static_cast<double>(features.size()) <= 2e6;
   SearchOptions opt;
   opt.seed = req.seed;
+  opt.keep_predictions = req.ensemble ? 20 : 0;
   opt.max_trials = req.max_trials;
   for (const auto& a : assignment) opt.families.push_back(a.family);
   opt.initial = proposals;
@@ -291,7 +338,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       if (!leader || static_cast<int>(leader->logs.size()) <= fold || valid.size() < 50) return "";
       const FoldLog& ref = leader->logs[static_cast<std::size_t>(fold)];
       if (ref.metric != log_metric || ref.valid.empty()) return "";
-      const bool up = log_metric == "auc";
+      // XGBoost logs its own names (auc, logloss, ...); the networks log the run's metric.
+      const bool up = log_metric == "auc" || (log_metric == card.metric && metric_info(card.metric).higher_is_better);
       auto best_of = [&](const std::vector<double>& v, std::size_t n) {
         double b = v[0];
         for (std::size_t i = 1; i < n; ++i) b = up ? std::max(b, v[i]) : std::min(b, v[i]);
@@ -321,7 +369,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   };
   if (features.empty()) opt.families = {"constant"};
   auto search_deadline = [&] {
-    return hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve));
+    return hard_end -
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve + ensemble_reserve));
   };
   opt.deadline_fn = search_deadline;
   auto on_trial = [&](const TrialResult& t, const TrialResult* best) {
@@ -331,6 +380,14 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     if (best) {
       double per_fit = best->seconds / static_cast<double>(plan.splits.size());
       refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.5 + 1.0);
+    }
+    if (req.ensemble && t.usable()) {
+      fit_costs.emplace_back(t.score, t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()));
+      std::stable_sort(fit_costs.begin(), fit_costs.end(),
+                       [&](const auto& a, const auto& b) { return metric_better(card.metric, a.first, b.first); });
+      double members = 0;
+      for (std::size_t i = 1; i < std::min<std::size_t>(7, fit_costs.size()); ++i) members += fit_costs[i].second * growth * 1.2;
+      ensemble_reserve = std::min(0.2 * budget, 0.5 + 0.01 * budget + members);
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
@@ -342,49 +399,149 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
 
   // 4. Refit the best on all training rows.
   const TrialResult* best = result.best >= 0 ? &result.trials[result.best] : nullptr;
-  Pipeline pipe;
-  pipe.family = best ? best->family : "constant";
-  pipe.params = best ? best->params : nlohmann::json::object();
-  pipe.target = y;
-  pipe.target.y.clear();
-  pipe.schema = card.feature_types();
-  pipe.features = features;
-  const ModelEntry& entry = model_registry().get(pipe.family);
-  pipe.preprocessor = Preprocessor(entry.encoding);
-  pipe.preprocessor.fit(table, features, rows);
-  FeatureMatrix x_all = pipe.preprocessor.transform(table, &rows);
   std::vector<double> y_all;
   for (auto r : rows) y_all.push_back(y.y[r]);
-  FitContext ctx;
-  ctx.task = y.task;
-  ctx.n_classes = y.n_classes();
-  ctx.metric = card.metric;
-  ctx.threads = req.threads;
-  ctx.seed = req.seed;
-  ctx.deadline = hard_end;
+  // Each encoding's preprocessing, fitted on all training rows once for every refit.
+  std::map<Encoding, std::pair<Preprocessor, FeatureMatrix>> encoded;
+  auto encode_all = [&](Encoding enc) -> const std::pair<Preprocessor, FeatureMatrix>& {
+    auto it = encoded.find(enc);
+    if (it != encoded.end()) return it->second;
+    Preprocessor pre(enc);
+    pre.fit(table, features, rows);
+    FeatureMatrix x = pre.transform(table, &rows);
+    return encoded.emplace(enc, std::make_pair(std::move(pre), std::move(x))).first->second;
+  };
+  // The boosting rounds a refit on all rows gets: what the trial's folds needed, and
+  // a few more, since more rows support more rounds than early stopping found (0 =
+  // not iterative).
+  auto rounds_for = [&](const TrialResult* t, const ModelEntry& e) {
+    if (!t || e.resource_param.empty()) return 0;
+    return std::max(1, static_cast<int>(std::ceil(t->iterations * (1.0 + (growth - 1.0) / 2.0))));
+  };
+  // A trial's setting fitted on all training rows.
+  auto refit = [&](const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
+                   int threads) {
+    Pipeline p;
+    p.family = family;
+    p.params = params;
+    p.target = y;
+    p.target.y.clear();
+    p.schema = card.feature_types();
+    p.features = features;
+    const ModelEntry& e = model_registry().get(family);
+    const auto& [pre, x_all] = encode_all(e.encoding);
+    p.preprocessor = pre;
+    FitContext ctx;
+    ctx.task = y.task;
+    ctx.n_classes = y.n_classes();
+    ctx.metric = card.metric;
+    ctx.threads = threads;
+    ctx.seed = req.seed;
+    ctx.deadline = hard_end;
+    *rounds = rounds_for(t, e);
+    if (*rounds > 0) ctx.fixed_iterations = *rounds;
+    p.model = e.create(with_defaults(e.params, params), y.task);
+    p.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+    return p;
+  };
+  const std::string best_family = best ? best->family : "constant";
+  const ModelEntry& entry = model_registry().get(best_family);
   int refit_rounds = 0;
-  if (best && !entry.resource_param.empty()) {
-    // More rows support a few more rounds than the folds' early stopping found.
-    double extra = 1.0 + (growth - 1.0) / 2.0;
-    refit_rounds = std::max(1, static_cast<int>(std::ceil(best->iterations * extra)));
-    ctx.fixed_iterations = refit_rounds;
-  }
-  say(fmt::format("refit {} on {} rows{}", pipe.family, rows.size(),
-                  refit_rounds ? fmt::format(" with {} rounds", refit_rounds) : std::string()));
-  pipe.model = entry.create(with_defaults(entry.params, pipe.params), y.task);
-  pipe.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+  say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
+                  rounds_for(best, entry) ? fmt::format(" with {} rounds", rounds_for(best, entry)) : std::string()));
+  Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds,
+                        req.threads);
   std::string final_model = "refit on all training rows";
+  bool best_refit = true;
   if (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
       pipe.model->iterations() < 0.9 * refit_rounds) {
     // The budget ran out mid-refit: the best trial's own fold model is the better choice.
     pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
     final_model = "the best trial's first-fold model (the budget ran out during the refit)";
+    best_refit = false;
     say("refit ran out of budget: keeping the best trial's validation-fold model");
   }
-  pipe.save(dir / "model");
 
-  // 5. Score on the test file.
+  // 5. Ensembles of the top trials, from their out-of-fold predictions: each gets a
+  // leaderboard row; one is kept only when its cross-fitted score beats picking the
+  // best single trial judged the same way (ensemble.h). Built after the best trial's
+  // refit, so that refit never waits for them.
+  EnsembleChoice ens;
+  if (req.ensemble && result.best >= 0) {
+    const auto ens_start = Clock::now();
+    EnsembleOptions eo;
+    eo.seed = req.seed;
+    ens = choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
+    int next_id = static_cast<int>(result.trials.size());
+    for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
+      if (e->note.empty()) continue;  // nothing to build from
+      TrialResult row;
+      row.id = next_id++;
+      row.family = e == &ens.caruana ? "ensemble" : "stacking";
+      row.params = e->to_json();
+      row.score = e->honest_score;
+      row.fold_scores = e->part_scores;
+      row.status = ens.kept == row.family ? "finished" : "not kept";
+      row.reason = e->note;
+      row.seconds = seconds_since(ens_start);
+      folder.add_trial(row);
+      if (!e->empty()) {
+        say(fmt::format("{:9s} of {} trials: honest {}={:.5f} ({})", row.family, e->members.size(), card.metric,
+                        e->honest_score, e->note));
+      }
+    }
+  }
+
+  // The kept ensemble: every member refit on all training rows within what is left
+  // of the budget; if the time runs out, the best single model stays.
+  Pipeline ens_pipe;
+  std::string ensemble_outcome;
+  if (!ens.kept.empty()) {
+    const EnsembleCandidate& win = ens.winner();
+    ens_pipe.family = ens.kept;
+    ens_pipe.params = win.to_json();
+    ens_pipe.target = pipe.target;
+    ens_pipe.schema = pipe.schema;
+    ens_pipe.features = features;
+    ens_pipe.blend = win.blend;
+    for (int id : win.members) {
+      const TrialResult& t = result.trials[static_cast<std::size_t>(id)];
+      if (best && id == best->id && best_refit) {
+        ens_pipe.members.push_back(std::make_shared<const Pipeline>(pipe));
+        continue;
+      }
+      const double need = t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()) * growth;
+      const double left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+      if (!best_refit || need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
+        ensemble_outcome = fmt::format("not refit: trial {} needs about {:.1f}s and {:.1f}s are left", id, need, left);
+        break;
+      }
+      int rounds = 0;
+      const auto member_start = Clock::now();
+      // Small data: one thread, as its folds were trained (threads only contend there).
+      Pipeline m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      say(fmt::format("refit member: trial {} {} in {:.2f}s{}", id, t.family, seconds_since(member_start),
+                      rounds ? fmt::format(" with {} rounds", rounds) : std::string()));
+      if (m.model->stop_reason() == "deadline") {
+        ensemble_outcome = fmt::format("not refit: the budget ran out refitting trial {}", id);
+        break;
+      }
+      ens_pipe.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+    }
+    if (ensemble_outcome.empty()) {
+      ensemble_outcome = fmt::format("{} members, each refit on all training rows", ens_pipe.members.size());
+      say(fmt::format("{}: {}", ens.kept, ensemble_outcome));
+    } else {
+      ens_pipe.members.clear();
+      say(fmt::format("{} {}; keeping the best single model", ens.kept, ensemble_outcome));
+    }
+  }
+  const bool use_ensemble = ens_pipe.is_ensemble();
+  const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
+  final_pipe.save(dir / "model");
+
+  // 6. Score on the test file.
   nlohmann::json summary;
   summary["run_id"] = run_id;
   summary["run_folder"] = dir.string();
@@ -397,6 +554,30 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                       {"trial_id", best ? best->id : -1}, {"refit_iterations", pipe.model->iterations()},
                       {"refit_stop", pipe.model->stop_reason()}, {"trained_as", final_model}};
   summary["validation_score"] = best ? nlohmann::json(best->score) : nlohmann::json(nullptr);
+  if (req.ensemble) {
+    nlohmann::json ej = {{"kept", ens.kept.empty() ? nlohmann::json(nullptr) : nlohmann::json(ens.kept)},
+                         {"used", use_ensemble},
+                         {"rule", ens.rule},
+                         {"best_single_trial", ens.best_trial},
+                         {"best_single_oof_score", ens.best_single_score},
+                         {"best_single_honest_score", ens.best_single_honest}};
+    if (!ensemble_outcome.empty()) ej["refit"] = ensemble_outcome;
+    for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
+      if (e->empty()) continue;
+      nlohmann::json c = e->to_json();
+      c["note"] = e->note;
+      ej[e == &ens.caruana ? "selection" : "stacking"] = c;
+    }
+    summary["ensemble"] = ej;
+  }
+  if (use_ensemble) {
+    // The saved model is the ensemble; the best single model is kept for reference.
+    summary["best_single_model"] = summary["model"];
+    nlohmann::json members = ens.winner().to_json()["members"];
+    summary["model"] = {{"family", ens.kept}, {"members", members}, {"trained_as", ensemble_outcome}};
+    summary["validation_score"] = ens.winner().honest_score;
+    summary["validation_score_note"] = "the ensemble's cross-fitted (honest) out-of-fold score";
+  }
   summary["n_trials"] = result.trials.size();
   int failed = 0;
   for (const auto& t : result.trials) failed += t.status == "failed";
@@ -404,9 +585,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   summary["planner"] = planner->name();
   if (sink) summary["llm"] = llm_use;
   if (!req.test_path.empty()) {
-    CsvOptions test_csv = pipe.read_options(csv);
-    Table test = read_csv(req.test_path, test_csv);
-    auto pred = pipe.predict(test);
+    CsvOptions test_csv = final_pipe.read_options(csv);
+    // An image folder is read at the training images' size.
+    Table test = read_table(req.test_path, test_csv, fs::is_directory(req.test_path) ? image_shape(features) : ImageShape{});
+    auto pred = final_pipe.predict(test);
     {
       std::ofstream out(dir / "test_predictions.csv");
       write_predictions(out, y, pred, test.n_rows);
@@ -440,8 +622,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   summary["peak_memory_mb"] = peak_memory_mb();
   folder.write_json("summary.json", summary);
   store.finish_run(run_id, "finished", summary);
-  say(fmt::format("done: {} {} validation {}={:.5f}; saved to {}", pipe.family, best ? "" : "(no trial finished)",
-                  card.metric, best ? best->score : NAN, dir.string()));
+  say(fmt::format("done: {} {} validation {}={:.5f}; saved to {}", final_pipe.family,
+                  best ? "" : "(no trial finished)", card.metric,
+                  summary["validation_score"].is_number() ? summary["validation_score"].get<double>() : NAN,
+                  dir.string()));
   return summary;
 }
 

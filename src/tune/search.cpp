@@ -26,6 +26,15 @@ Evaluator::Evaluator(const Table& table, const Target& target, std::vector<std::
       threads_(threads),
       seed_(seed) {
   if (!plan_.splits.empty()) n_rows_ = plan_.splits[0].train.size() + plan_.splits[0].valid.size();
+  oof_position_.assign(table_.n_rows, -1);
+  for (const auto& s : plan_.splits) {
+    for (auto r : s.valid) oof_position_[r] = 0;
+  }
+  for (std::size_t r = 0; r < oof_position_.size(); ++r) {
+    if (oof_position_[r] < 0) continue;
+    oof_position_[r] = static_cast<int>(oof_rows_.size());
+    oof_rows_.push_back(r);
+  }
 }
 
 const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
@@ -70,6 +79,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       FoldLog log;
       std::string error;
       std::shared_ptr<Model> model;
+      std::vector<double> pred;  // on the fold's validation rows
     };
     std::vector<FoldOutcome> outcomes(n_folds);
     std::atomic<std::size_t> next{0};
@@ -101,7 +111,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           };
           model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
           if (k == 0) o.model = model;
-          o.score = compute_metric(metric_, target_, d.valid_y, model->predict(d.valid_x));
+          o.pred = model->predict(d.valid_x);
+          o.score = compute_metric(metric_, target_, d.valid_y, o.pred);
           o.iterations = model->iterations();
           o.stop = model->stop_reason();
           o.log.metric = model->log_metric();
@@ -157,6 +168,28 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       return t;
     }
     t.iterations = iterations / static_cast<double>(t.fold_scores.size());
+    if (!deadline_hit) {
+      // Out-of-fold predictions: each row by the folds that held it out, averaged.
+      const std::size_t k = static_cast<std::size_t>(target_.n_outputs());
+      auto oof = std::make_shared<std::vector<double>>(oof_rows_.size() * k, 0.0);
+      std::vector<int> count(oof_rows_.size(), 0);
+      for (std::size_t f = 0; f < n_folds; ++f) {
+        const auto& valid = plan_.splits[f].valid;
+        const auto& pred = outcomes[f].pred;
+        if (pred.size() != valid.size() * k) continue;
+        for (std::size_t i = 0; i < valid.size(); ++i) {
+          const auto pos = static_cast<std::size_t>(oof_position_[valid[i]]);
+          ++count[pos];
+          for (std::size_t c = 0; c < k; ++c) (*oof)[pos * k + c] += pred[i * k + c];
+        }
+      }
+      bool complete = true;
+      for (std::size_t i = 0; i < count.size() && complete; ++i) {
+        complete = count[i] > 0;
+        for (std::size_t c = 0; c < k && complete; ++c) (*oof)[i * k + c] /= count[i];
+      }
+      if (complete) t.oof = std::move(oof);
+    }
     double sum = 0;
     for (double s : t.fold_scores) sum += s;
     t.score = sum / static_cast<double>(t.fold_scores.size());
@@ -249,7 +282,7 @@ class Search {
       for (const auto& p : bracket_settings(&linear_samples)) {
         if (!can_continue()) break;
         const ModelEntry& e = model_registry().get(p.family);
-        int resource = e.resource_param.empty() ? -1 : rung_resource(0);
+        int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
         rung.push_back(add(trial(p.family, p.params, resource)));
       }
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
@@ -269,7 +302,7 @@ class Search {
           const TrialResult& t = result_.trials[idx];
           if (!t.capped) continue;  // early stopping already ended it: more rounds change nothing
           if (!can_continue()) break;
-          auto promoted = trial(t.family, t.params, rung_resource(level));
+          auto promoted = trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level));
           promoted.rung = level;
           promoted.parent = t.id;
           next.push_back(add(std::move(promoted)));
@@ -354,6 +387,18 @@ class Search {
     return n;
   }
 
+  // The rung's cap in the family's own unit: boosting rounds as they are; a family
+  // whose resource runs to fewer (a network's epochs) gets the same share of its own.
+  int family_resource(const ModelEntry& e, const nlohmann::json& params, int level) const {
+    const ParamSpec* spec = e.param(e.resource_param);
+    const double full = params.contains(e.resource_param) ? params[e.resource_param].get<double>()
+                        : spec ? spec->default_value.get<double>() : opt_.max_resource;
+    if (full >= opt_.max_resource) return rung_resource(level);
+    double r = opt_.max_resource;
+    for (int l = levels(); l > level; --l) r /= opt_.eta;
+    return std::max(1, static_cast<int>(std::lround(full * r / opt_.max_resource)));
+  }
+
   int rung_resource(int level) const {
     int r = opt_.max_resource;
     for (int l = levels(); l > level; --l) r /= opt_.eta;
@@ -386,8 +431,32 @@ class Search {
     } else {
       release(&added);  // only the best trial keeps its fitted fold model
     }
+    keep_top_predictions();
     if (cb_) cb_(added, result_.best >= 0 ? &result_.trials[result_.best] : nullptr);
     return added.id;
+  }
+
+  // Out-of-fold predictions stay with the top keep_predictions trials by score and
+  // the best trial of each family: the ensemble's candidates, in bounded memory.
+  void keep_top_predictions() {
+    std::vector<int> with;
+    for (auto& t : result_.trials) {
+      if (t.oof && !t.usable()) t.oof.reset();
+      if (t.oof) with.push_back(t.id);
+    }
+    const auto limit = static_cast<std::size_t>(std::max(0, opt_.keep_predictions));
+    if (with.size() <= limit) return;
+    std::stable_sort(with.begin(), with.end(), [&](int a, int b) {
+      return metric_better(ev_.metric(), result_.trials[a].score, result_.trials[b].score);
+    });
+    std::vector<std::string> families_seen;
+    for (std::size_t i = 0; i < with.size(); ++i) {
+      TrialResult& t = result_.trials[with[i]];
+      const bool first_of_family =
+          std::find(families_seen.begin(), families_seen.end(), t.family) == families_seen.end();
+      if (first_of_family) families_seen.push_back(t.family);
+      if (i >= limit && !first_of_family) t.oof.reset();
+    }
   }
 
   static void release(TrialResult* t) {

@@ -202,11 +202,12 @@ TEST(Cli, ModelsMarkdownMatchesTheDocs) {
 TEST(Cli, EveryCommandDocumentsItsFlags) {
   std::map<std::string, std::vector<std::string>> expected = {
       {"run", {"--target", "--test", "--card", "--metric", "--budget", "--out", "--store", "--seed", "--threads",
-               "--max-trials", "--folds", "--models", "--missing", "--type", "--quiet", "--json", "--require"}},
+               "--max-trials", "--folds", "--models", "--missing", "--type", "--quiet", "--json", "--require",
+               "--no-ensemble"}},
       {"card", {"--target", "--card", "--format", "--missing", "--type"}},
       {"models", {"--format", "--task"}},
       {"predict", {"--out", "--missing"}},
-      {"bench", {"--budget", "--seed", "--out"}},
+      {"bench", {"--budget", "--seed", "--out", "--no-ensemble"}},
       {"prompt", {"run"}}};
   for (const auto& [cmd, flags] : expected) {
     auto r = run_cli(cmd + " --help");

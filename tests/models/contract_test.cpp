@@ -23,13 +23,21 @@ struct Fixture {
 
 Fixture make_fixture(const std::string& task, Encoding enc) {
   Fixture f;
-  f.table = read_csv_buffer(testing::make_csv(task, 600, 7), "synthetic.csv");
+  // Image families read pixel columns: the same signal drawn as small pictures.
+  const bool image = enc == Encoding::kImage;
+  f.table = read_csv_buffer(image ? testing::make_image_csv(task, 600, 7) : testing::make_csv(task, 600, 7),
+                            "synthetic.csv");
   f.card = infer_data_card(f.table, "y", "synthetic");
   f.target = encode_target(f.table, f.card);
   std::vector<std::size_t> train, test;
   for (std::size_t i = 0; i < f.table.n_rows; ++i) (i % 4 == 0 ? test : train).push_back(i);
   Preprocessor pre(enc);
-  pre.fit(f.table, {"x1", "x2", "colour"}, train);
+  std::vector<std::string> features = {"x1", "x2", "colour"};
+  if (image) {
+    features = f.table.column_names();
+    features.pop_back();  // y
+  }
+  pre.fit(f.table, features, train);
   f.train_x = pre.transform(f.table, &train);
   f.test_x = pre.transform(f.table, &test);
   for (auto r : train) f.train_y.push_back(f.target.y[r]);

@@ -3,9 +3,11 @@
 // finished for predicted training logs. It needs no network and no knowledge base.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <regex>
 #include <set>
 
+#include <Eigen/Dense>
 #include <fmt/format.h>
 
 #include "automl/data_card.h"
@@ -15,6 +17,7 @@
 #include "automl/metrics.h"
 #include "automl/planner.h"
 #include "automl/requirements.h"
+#include "planner/builtin/network_plans.h"
 #include "util/strings.h"
 
 namespace automl {
@@ -48,9 +51,23 @@ const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary
       {"category_codes", "categories as integer codes for native categorical splits; unseen levels are missing"},
       {"one_hot", "one 0/1 column per category (the 100 most frequent); unseen levels are all zeros"},
       {"drop_text", "free-text columns are left out (no text model in this family)"},
+      {"tfidf", "free-text columns as TF-IDF word n-grams (tokenised, sublinear counts, unit-length rows)"},
       {"drop_identifier", "columns with a distinct value in almost every row are left out"},
   };
   return v;
+}
+
+std::string family_unusable_reason(const ModelEntry& family, const DataCard& card) {
+  const auto n_text = static_cast<std::size_t>(std::count_if(
+      card.columns.begin(), card.columns.end(), [](const ColumnProfile& c) { return c.type == ColumnType::kText; }));
+  if (family.encoding == Encoding::kText && n_text == 0) return "reads free text, and the data has no text column";
+  if (family.encoding == Encoding::kImage && card.image_channels == 0) {
+    return "reads images (pixel_ROW_COL columns or an image folder), and the data is not one";
+  }
+  if (family.encoding != Encoding::kText && family.name != "constant" && n_text == card.columns.size()) {
+    return "leaves free text out, and every feature column of the data is text";
+  }
+  return "";
 }
 
 namespace {
@@ -69,6 +86,10 @@ class BuiltinPlanner final : public Planner {
 
   std::string name() const override { return kb_ ? "builtin+knowledge" : "builtin"; }
 
+  void set_limits(double max_model_mb, double max_predict_ms_per_row) override {
+    limits_ = {max_model_mb, max_predict_ms_per_row};
+  }
+
   nlohmann::json report() const override {
     if (!kb_) return nlohmann::json::object();
     nlohmann::json near = nlohmann::json::array();
@@ -80,14 +101,28 @@ class BuiltinPlanner final : public Planner {
                            {"nearest", near}}}};
   }
 
+  // Whether a family other than the baseline and the small-table ones can run.
+  static bool others_remain(const DataCard& card, const std::vector<const ModelEntry*>& candidates) {
+    return std::any_of(candidates.begin(), candidates.end(), [&](const ModelEntry* e) {
+      return e->supports(card.task) && e->name != "constant" && e->name != "knn" && e->name != "svm";
+    });
+  }
+
   std::vector<ModelAssignment> assign_models(const DataCard& card,
                                              const std::vector<const ModelEntry*>& candidates) override {
     const double rows = card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0.0;
     const double width = card.meta_features.count("features_per_row") ? card.meta_features.at("features_per_row") : 0.0;
     std::vector<std::pair<int, ModelAssignment>> ranked;
     for (const auto* e : candidates) {
-      if (!e->supports(card.task)) continue;
-      if (e->name == "xgboost") {
+      if (!e->supports(card.task) || !family_unusable_reason(*e, card).empty()) continue;
+      if (e->encoding == Encoding::kText) {
+        auto texts = columns_of(card, ColumnType::kText);
+        // TF-IDF + a linear model first: fast, and the one to beat on text.
+        bool main = card.modality == "text";
+        int rank = (main ? 0 : 1) + (e->name == "tfidf_linear" ? 0 : 1);
+        ranked.push_back({rank, {e->name, fmt::format("free text in {}: a text model reads it{}", join(texts, ", "),
+                                                              main ? " (the main feature)" : " beside the other columns")}});
+      } else if (e->name == "xgboost") {
         ranked.push_back({0, {e->name, "boosted trees handle mixed types, missing values and interactions; the usual "
                                        "best on tables"}});
       } else if (e->name == "linear") {
@@ -95,6 +130,21 @@ class BuiltinPlanner final : public Planner {
         ranked.push_back({small ? 0 : 1, {e->name, small ? fmt::format("{:.0f} rows: a regularised linear model often "
                                                                        "wins on small or wide data", rows)
                                                          : "a fast, well-calibrated reference"}});
+      } else if (e->name == "knn" || e->name == "svm") {
+        // Small tables only: kNN keeps and scans every training row, an SVM trains in
+        // time growing with rows^2 (unless nothing else is left to run).
+        if (rows > kSmallTableRows && others_remain(card, candidates)) continue;
+        ranked.push_back({1, {e->name, fmt::format("{:.0f} rows (up to {}): {}", rows, kSmallTableRows,
+                                                   e->name == "knn" ? "a local, non-linear reference that is cheap here"
+                                                                    : "kernel SVMs are often strong on small, dense tables")}});
+      } else if (e->encoding == Encoding::kImage) {
+        ranked.push_back({-1, {e->name, fmt::format("{}x{} images with {} channel{}: a convolutional network learns "
+                                                    "strokes and shapes wherever they sit",
+                                                    card.image_height, card.image_width, card.image_channels,
+                                                    card.image_channels == 1 ? "" : "s")}});
+      } else if (e->name == "mlp") {
+        ranked.push_back({card.modality == "tabular" ? 1 : 2,
+                          {e->name, "a neural network: smooth interactions between standardised features"}});
       } else if (e->name == "constant") {
         ranked.push_back({3, {e->name, "the baseline every model must beat"}});
       } else {
@@ -228,7 +278,17 @@ class BuiltinPlanner final : public Planner {
     std::vector<std::string> names;
     for (const auto& a : families) names.push_back(a.family);
     const auto rows = static_cast<std::size_t>(card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0);
+    // Images: the CNN's architectures first, a linear model and XGBoost as cheaper alternatives.
+    if (card.modality == "image" && std::find(names.begin(), names.end(), "cnn") != names.end()) {
+      return image_portfolio(card, names, limits_);
+    }
     auto portfolio = default_portfolio(card.task, rows, names);
+    {  // The networks' first architectures: early for text, after the tabular opening otherwise.
+      auto nets = network_proposals(card, names, limits_);
+      auto at = card.modality == "text" ? portfolio.begin() + std::min<std::ptrdiff_t>(2, std::ssize(portfolio))
+                                        : portfolio.end();
+      portfolio.insert(at, nets.begin(), nets.end());
+    }
     if (!kb_ || std::find(names.begin(), names.end(), "xgboost") == names.end()) return portfolio;
     // Warm start: the best boosted settings of the nearest known datasets go right
     // after the cheap opening (baseline, linear models, XGBoost's defaults).
@@ -273,8 +333,21 @@ class BuiltinPlanner final : public Planner {
 
   PredictedLog predict_log(const DataCard& card, const std::string& family, const nlohmann::json& params,
                            int resource, const std::vector<TrialResult>& history) override {
-    if (const LogPredictor* brain = predictor()) return learned_log(*brain, card, family, params, resource, history);
-    return running_estimate(card, family, params, history);
+    if (is_network_family(family)) {  // the running estimate, as a per-epoch curve
+      PredictedLog p = running_estimate(card, family, params, history);
+      add_epoch_curve(card, family, params, resource, history, &p);
+      return p;
+    }
+    const LogPredictor* brain = predictor();
+    if (brain && known(family)) return learned_log(*brain, card, family, params, resource, history);
+    PredictedLog p = running_estimate(card, family, params, history);
+    if (p.seconds <= 0) {
+      if (double s = cost_prior_seconds(card, family, params); s > 0) {
+        p.seconds = s;
+        p.basis += fmt::format("; seconds from a rows^2 x features cost rule for {}", family);
+      }
+    }
+    return p;
   }
 
  private:
@@ -296,6 +369,7 @@ class BuiltinPlanner final : public Planner {
         s0 = t.score;
         continue;
       }
+      if (!known(t.family)) continue;  // the learned guess means nothing for a family it never saw
       auto it = rel_cache_.find(t.id);
       if (it == rel_cache_.end()) {
         auto gt = brain.guess(card, t.family, t.params, t.resource);
@@ -307,8 +381,9 @@ class BuiltinPlanner final : public Planner {
       speed.push_back(t.seconds / std::exp(it->second.second));
     }
     const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1";
-    double a = !std::isnan(s0) ? s0 : info.name == "roc_auc" ? 0.5 : info.name == "r2" ? 0.0 : y.empty() ? 0.5 : y[0];
-    double prior_b = bounded ? 0.8 * (1.0 - a) : info.name == "r2" ? 0.7 : -0.5 * std::abs(a);
+    double a = !std::isnan(s0) ? s0 : baseline_guess(card);
+    const double head = headroom(card);
+    double prior_b = info.higher_is_better ? head * (1.0 - a) : -head * std::abs(a);
     // The slope through the baseline, shrunk towards the prior while points are few.
     double num = 0.5 * prior_b, den = 0.5;
     for (std::size_t i = 0; i < r.size(); ++i) {
@@ -327,7 +402,7 @@ class BuiltinPlanner final : public Planner {
       }
       mr /= static_cast<double>(r.size());
       my /= static_cast<double>(r.size());
-      double sxy = 0, sxx = 0.05 * 0.05 * static_cast<double>(r.size());  // a little ridge on the slope
+      double sxx = 0.05 * 0.05 * static_cast<double>(r.size()), sxy = sxx * prior_b;  // a little ridge towards the prior
       for (std::size_t i = 0; i < r.size(); ++i) {
         sxy += (r[i] - mr) * (y[i] - my);
         sxx += (r[i] - mr) * (r[i] - mr);
@@ -335,24 +410,19 @@ class BuiltinPlanner final : public Planner {
       b = sxy / sxx;
       a = my - b * mr;
     }
-    // What this run has taught so far: the residuals of finished trials of the same
-    // family, weighted by how close their settings are (a kernel over the declared
-    // tuning ranges), shrunk towards zero while the evidence is thin.
-    double resid_all = 0, resid_near = 0, weight_near = 0;
-    const auto here = unit_params(family, params, resource);
+    // What this run has taught so far: the residuals of the finished trials of the
+    // same family, smoothed over the settings by a Gaussian process (see
+    // residual_correction), so a region of the tuning space that does better or
+    // worse here than the knowledge base expected is predicted so.
+    double resid_all = 0;
+    std::vector<double> resid(r.size());
     for (std::size_t i = 0; i < r.size(); ++i) {
-      double e = y[i] - (a + b * r[i]);
-      resid_all += e * e;
-      if (pts[i]->family != family) continue;
-      const auto there = unit_params(family, pts[i]->params, pts[i]->resource);
-      double d2 = 0;
-      for (std::size_t j = 0; j < here.size(); ++j) d2 += (here[j] - there[j]) * (here[j] - there[j]);
-      double w = std::exp(-d2 / (2 * 0.3 * 0.3));
-      resid_near += w * e;
-      weight_near += w;
+      resid[i] = y[i] - (a + b * r[i]);
+      resid_all += resid[i] * resid[i];
     }
+    const double correction = residual_correction(family, params, resource, pts, resid);
     PredictedLog p;
-    p.final_score = a + b * g.relative + resid_near / (weight_near + 1.0);
+    p.final_score = a + b * g.relative + correction;
     double resid_sd = r.size() >= 2 ? std::sqrt(resid_all / static_cast<double>(r.size())) : std::abs(0.15 * b);
     p.uncertainty = std::sqrt(b * g.relative_sd * b * g.relative_sd + resid_sd * resid_sd);
     p.basis = fmt::format("learned from {} known trials; {} trials of this run calibrate it", brain.n_examples(), r.size());
@@ -392,6 +462,128 @@ class BuiltinPlanner final : public Planner {
     return p;
   }
 
+  // The score the constant model will get, from the Data Card alone: what the
+  // baseline is before it has run (the class shares, the target's spread).
+  static double baseline_guess(const DataCard& card) {
+    const std::string& m = card.metric;
+    if (m == "roc_auc") return 0.5;
+    if (m == "r2") return 0.0;
+    if (m == "accuracy" || m == "log_loss" || m == "macro_f1") {
+      double total = 0, top = 0, entropy = 0;
+      for (const auto& [name, count] : card.classes) {
+        total += static_cast<double>(count);
+        top = std::max(top, static_cast<double>(count));
+      }
+      if (total <= 0) return m == "log_loss" ? 1.0 : 0.5;
+      for (const auto& [name, count] : card.classes) {
+        const double p = static_cast<double>(count) / total;
+        if (p > 0) entropy -= p * std::log(p);
+      }
+      const double share = top / total;
+      if (m == "accuracy") return share;
+      if (m == "log_loss") return entropy;
+      return 2 * share / (1 + share) / static_cast<double>(std::max<std::size_t>(card.classes.size(), 1));
+    }
+    auto it = card.target_stats.find("std");
+    const double sd = it == card.target_stats.end() ? 1.0 : it->second;
+    return m == "mae" ? 0.8 * sd : sd;  // the mean's error; a median's absolute error is near 0.8 sd
+  }
+
+  // How much of what was left to gain over the baseline the best model reached on
+  // the nearest known datasets judged by the same metric: the share of the way to a
+  // perfect score (higher-is-better metrics) or of the baseline's error removed
+  // (errors). It sets the scale of predictions before this run's trials can.
+  double headroom(const DataCard& card) {
+    if (!std::isnan(headroom_)) return headroom_;
+    const auto& info = metric_info(card.metric);
+    headroom_ = info.higher_is_better ? 0.8 : 0.5;
+    if (!kb_) return headroom_;
+    double sum = 0, weight = 0;
+    int used = 0;
+    for (const auto& n : nearest_datasets(*kb_, card, kb_->datasets.size())) {
+      const KnownDataset& d = *n.dataset;
+      if (d.metric != card.metric || used == 5) continue;
+      double h = info.higher_is_better ? (d.best - d.baseline) / (1.0 - d.baseline)
+                                       : (d.baseline - d.best) / std::abs(d.baseline);
+      if (!std::isfinite(h)) continue;
+      sum += std::clamp(h, 0.0, 1.0);
+      weight += 1;
+      ++used;
+    }
+    if (weight > 0) headroom_ = sum / weight;
+    return headroom_;
+  }
+
+  // The posterior mean, at this setting, of a Gaussian process fitted to the
+  // residuals of the run's finished trials of the same family. The kernel is a
+  // squared exponential over the unit cube of the tuning ranges; its length scale
+  // and the noise share are chosen per run, from a small grid, by the closed-form
+  // leave-one-out error of the fit, so a dataset whose scores barely depend on the
+  // setting gets a flat, noisy process and one with a clear landscape a sharp one.
+  // The fit is cached until a trial finishes.
+  double residual_correction(const std::string& family, const nlohmann::json& params, int resource,
+                             const std::vector<const TrialResult*>& pts, const std::vector<double>& resid) {
+    ResidualFit& fit = residual_fits_[family];
+    if (fit.n_points != pts.size()) {
+      fit.n_points = pts.size();
+      fit.x.clear();
+      fit.alpha.resize(0);
+      std::vector<double> e;
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        if (pts[i]->family != family) continue;
+        fit.x.push_back(unit_params(family, pts[i]->params, pts[i]->resource));
+        e.push_back(resid[i]);
+      }
+      // The latest points only: the fit stays cheap in long runs on small data.
+      constexpr std::size_t kMaxPoints = 200;
+      if (e.size() > kMaxPoints) {
+        fit.x.erase(fit.x.begin(), fit.x.end() - kMaxPoints);
+        e.erase(e.begin(), e.end() - kMaxPoints);
+      }
+      const auto n = static_cast<Eigen::Index>(e.size());
+      const Eigen::Map<const Eigen::VectorXd> ev(e.data(), n);
+      auto gram = [&](double length, double noise) {
+        Eigen::MatrixXd k(n, n);
+        for (Eigen::Index i = 0; i < n; ++i) {
+          for (Eigen::Index j = 0; j <= i; ++j) k(i, j) = k(j, i) = kernel(fit.x[i], fit.x[j], length);
+        }
+        k.diagonal().array() += noise;
+        return k;
+      };
+      if (n >= 8 && (fit.selected_at == 0 || static_cast<double>(n) >= 1.2 * static_cast<double>(fit.selected_at))) {
+        double best = std::numeric_limits<double>::infinity();
+        for (double length : {0.1, 0.2, 0.35, 0.6}) {
+          for (double noise : {0.1, 0.3, 1.0, 3.0}) {
+            const Eigen::MatrixXd inv = gram(length, noise).ldlt().solve(Eigen::MatrixXd::Identity(n, n));
+            const Eigen::VectorXd alpha = inv * ev;
+            double err = 0;
+            for (Eigen::Index i = 0; i < n; ++i) err += std::pow(alpha(i) / inv(i, i), 2);
+            if (err < best) {
+              best = err;
+              fit.length = length;
+              fit.noise = noise;
+            }
+          }
+        }
+        fit.selected_at = static_cast<std::size_t>(n);
+      }
+      if (n >= 3) fit.alpha = gram(fit.length, fit.noise).ldlt().solve(ev);
+    }
+    if (fit.alpha.size() == 0) return 0.0;
+    const auto here = unit_params(family, params, resource);
+    double m = 0;
+    for (Eigen::Index i = 0; i < fit.alpha.size(); ++i) m += kernel(here, fit.x[i], fit.length) * fit.alpha(i);
+    return m;
+  }
+
+  // Squared exponential; the length is per axis in units of the tuning range,
+  // scaled by sqrt(axes) so it means the same for families of different sizes.
+  static double kernel(const std::vector<double>& u, const std::vector<double>& v, double length) {
+    double d2 = 0;
+    for (std::size_t j = 0; j < u.size(); ++j) d2 += (u[j] - v[j]) * (u[j] - v[j]);
+    return std::exp(-d2 / (2 * length * length * static_cast<double>(u.size())));
+  }
+
   // A setting as a point in the unit cube of its family's tuning ranges (log where
   // declared), with the round cap as one more axis.
   static std::vector<double> unit_params(const std::string& family, const nlohmann::json& params, int resource) {
@@ -410,6 +602,47 @@ class BuiltinPlanner final : public Planner {
     }
     out.push_back(resource > 0 ? std::log(static_cast<double>(resource)) / std::log(2000.0) : 1.0);
     return out;
+  }
+
+  // Whether the knowledge base holds trials of `family`: only then can the learned
+  // predictor tell it apart (a family new since the last `learn` gets the running estimate).
+  bool known(const std::string& family) {
+    if (!kb_) return false;
+    if (known_families_.empty()) {
+      known_families_.insert("constant");
+      for (const auto& d : kb_->datasets) {
+        for (const auto& t : d.trials) known_families_.insert(t.family);
+      }
+    }
+    return known_families_.count(family) > 0;
+  }
+
+  // Seconds a whole trial of a small-table family takes before any of its trials has
+  // finished, from the Data Card (0 = no rule for this family). Per fit, kNN compares
+  // every validation row with every training row; libsvm's SMO evaluates on the order
+  // of rows^2 kernels (more with a larger C), six times over with class probabilities
+  // (five internal folds for Platt scaling). Folds as make_validation_plan chooses
+  // them, two side by side.
+  static double cost_prior_seconds(const DataCard& card, const std::string& family, const nlohmann::json& params) {
+    if (family != "knn" && family != "svm") return 0;
+    const double n = card.meta_features.count("n_rows") ? card.meta_features.at("n_rows") : 0.0;
+    double d = 1;
+    for (const auto& c : card.columns) {
+      if (c.type == ColumnType::kNumeric) d += 1;
+      if (c.type == ColumnType::kCategorical) d += std::min<double>(100.0, static_cast<double>(c.cardinality));
+    }
+    const double fits = n <= 1000 ? 10 : n <= 3000 ? 5 : n <= 10000 ? 3 : 1;
+    const double train = std::min(n * 0.8, family == "svm" ? 10000.0 : n * 0.8), valid = n * 0.2;
+    double per_fit;
+    if (family == "knn") {
+      per_fit = train * valid * d * 1.5e-9;
+    } else {
+      const auto full = with_defaults(model_registry().get("svm").params, params);
+      const double c = full.value("C", 1.0);
+      per_fit = (is_classification(card.task) ? 6.0 : 1.0) * train * train * d * 4e-9 *
+                (1.0 + 0.3 * std::log(std::max(c, 1.0)));
+    }
+    return 0.01 + per_fit * fits / 2.0;
   }
 
   // Lazily, since learning takes a moment and a planner may never be asked.
@@ -445,16 +678,27 @@ class BuiltinPlanner final : public Planner {
       if (!nums.empty()) out.push_back({"standardize", nums});
       if (!cats.empty()) out.push_back({"one_hot", cats});
     }
-    if (!texts.empty()) out.push_back({"drop_text", texts});
+    if (!texts.empty()) out.push_back({family.encoding == Encoding::kText ? "tfidf" : "drop_text", texts});
     return out;
   }
 
   bool refined_ = false;
+  ModelLimits limits_;
   std::shared_ptr<const KnowledgeBase> kb_;
   std::unique_ptr<LogPredictor> predictor_;
   bool predictor_failed_ = false;
   std::vector<Neighbour> nearest_;
   std::map<int, std::pair<double, double>> rel_cache_;  // trial id -> (relative, log seconds) guesses
+  std::set<std::string> known_families_;  // families with trials in the knowledge base
+  struct ResidualFit {
+    std::size_t n_points = static_cast<std::size_t>(-1);  // finished trials the fit saw
+    std::size_t selected_at = 0;                           // points when length and noise were chosen
+    double length = 0.3, noise = 0.3;                      // until enough points choose them
+    std::vector<std::vector<double>> x;
+    Eigen::VectorXd alpha;
+  };
+  std::map<std::string, ResidualFit> residual_fits_;  // by family
+  double headroom_ = std::nan("");
 
   // Without knowledge: the trials of the same family seen so far (their mean and
   // spread), else every finished trial, else the metric's neutral value.

@@ -107,6 +107,11 @@ class LlmPlanner final : public Planner {
     refinements_ = 0;
   }
 
+  // The fallback answers with the same limits (call after begin_task, which renews it).
+  void set_limits(double max_model_mb, double max_predict_ms_per_row) override {
+    builtin_->set_limits(max_model_mb, max_predict_ms_per_row);
+  }
+
   std::vector<TaskSpec> decompose(const std::string& text,
                                   const std::map<std::string, std::vector<std::string>>& files) override {
     json file_list = json::object();
@@ -189,6 +194,9 @@ class LlmPlanner final : public Planner {
         ModelAssignment a{text_member(f, "family", "a family"), f.value("reason", std::string())};
         if (std::find(names.begin(), names.end(), a.family) == names.end()) {
           throw_invalid(fmt::format("unknown model family \"{}\": the candidates are {}", a.family, join(names, ", ")));
+        }
+        if (auto why = family_unusable_reason(model_registry().get(a.family), card); !why.empty()) {
+          throw_invalid(fmt::format("family \"{}\" {}: leave it out", a.family, why));
         }
         for (const auto& b : out) {
           if (b.family == a.family) throw_invalid(fmt::format("family \"{}\" is listed twice", a.family));

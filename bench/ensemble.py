@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""Ensembles on or off: the test score of `automl-gpt bench` with and without --no-ensemble.
+
+For every selected data set under --datasets (train.csv, test.csv, card.json; the tabular
+ones unless --only names others), the script runs, one after the other and never
+concurrently, under `nice -n 5`:
+
+  automl-gpt bench DATASET --budget Ns --seed S --threads T --out RUNS/DATASET-ensemble
+  automl-gpt bench DATASET --budget Ns --seed S --threads T --out RUNS/DATASET-single --no-ensemble
+
+Each JSON line is appended to --out as soon as it arrives (with "variant": "ensemble" or
+"single" and, from the run's summary.json, which ensemble was kept and saved), so an
+interrupted run continues with --resume. At the end a Markdown table: both test scores,
+their ratio oriented so that > 1 means ensembles are better (score ratio for roc_auc and
+accuracy, inverse for rmse), what the ensemble run saved, and summary lines.
+
+  /usr/bin/python3 bench/ensemble.py --budget 30 --out bench/results/ensemble-30s.jsonl
+  /usr/bin/python3 bench/ensemble.py --budget 30 --out e.jsonl --only iris wine --resume
+  /usr/bin/python3 bench/ensemble.py --table-only bench/results/ensemble-30s.jsonl
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOWER_IS_BETTER = {"rmse", "log_loss", "mae"}
+VARIANTS = ["ensemble", "single"]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def read_rows(path):
+    rows = {}
+    if path and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if "dataset" in row and "variant" in row:
+                    rows[(row["dataset"], row["variant"])] = row  # the last row wins
+    return rows
+
+
+def select(args):
+    names = args.only or sorted(os.listdir(args.datasets))
+    out = []
+    for name in names:
+        card_path = os.path.join(args.datasets, name, "card.json")
+        if not os.path.exists(card_path):
+            continue
+        with open(card_path, encoding="utf-8") as f:
+            card = json.load(f)
+        if not args.only and card.get("modality", "tabular") != "tabular":
+            continue
+        out.append((name, card))
+    return out
+
+
+def run_one(args, name, variant):
+    run_dir = os.path.join(args.runs, f"{name}-{variant}")
+    if os.path.exists(run_dir):
+        run_dir += f"-{int(time.time())}"
+    cmd = ["nice", "-n", "5", args.bin, "bench", os.path.join(args.datasets, name), "--budget", f"{args.budget:g}s",
+           "--seed", str(args.seed), "--threads", str(args.threads), "--out", run_dir,
+           "--store", os.path.join(args.runs, "store.sqlite")]
+    if variant == "single":
+        cmd.append("--no-ensemble")
+    log(f"ensemble-bench: {name} {variant}")
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.budget * 2 + 60)
+    except subprocess.TimeoutExpired:
+        return {"dataset": name, "variant": variant, "score": None, "error": "timeout"}
+    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
+    if p.returncode != 0 or not lines:
+        return {"dataset": name, "variant": variant, "score": None,
+                "error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    row = json.loads(lines[-1])
+    row["variant"] = variant
+    summary_path = os.path.join(run_dir, "summary.json")
+    if os.path.exists(summary_path):
+        with open(summary_path, encoding="utf-8") as f:
+            s = json.load(f)
+        e = s.get("ensemble") or {}
+        row["ensemble_kept"] = e.get("kept")
+        row["ensemble_used"] = e.get("used", False)
+        row["ensemble_refit"] = e.get("refit")
+        if e.get("used"):
+            row["ensemble_members"] = len(s["model"].get("members", []))
+    return row
+
+
+def ratio(ens, single, metric):
+    if ens is None or single is None:
+        return None
+    if metric in LOWER_IS_BETTER:
+        return single / ens if ens > 0 else None
+    return ens / single if single > 0 else None
+
+
+def fmt(x):
+    if x is None:
+        return "-"
+    return f"{x:.1f}" if abs(x) >= 1000 else f"{x:.4f}"
+
+
+def table(rows, names):
+    out = ["| dataset | metric | with ensembles | without | ratio | saved model | members |",
+           "| --- | --- | ---: | ---: | ---: | --- | ---: |"]
+    ratios, wins, ties, losses = [], 0, 0, 0
+    by_metric = {}
+    for name in names:
+        e, s = rows.get((name, "ensemble")), rows.get((name, "single"))
+        if not e or not s:
+            continue
+        metric = e.get("metric") or s.get("metric")
+        r = ratio(e.get("score"), s.get("score"), metric)
+        if r is not None:
+            ratios.append(r)
+            wins += r > 1 + 1e-9
+            ties += abs(r - 1) <= 1e-9
+            losses += r < 1 - 1e-9
+            m = by_metric.setdefault(metric, [[], []])
+            m[0].append(e["score"])
+            m[1].append(s["score"])
+        saved = str(e.get("model", "-"))
+        if e.get("ensemble_kept") and not e.get("ensemble_used"):
+            saved += f" ({e['ensemble_kept']} won, not refit)"
+        out.append(f"| {name} | {metric} | {fmt(e.get('score'))} | {fmt(s.get('score'))} | "
+                   f"{'-' if r is None else f'{r:.4f}'} | {saved} | {e.get('ensemble_members', '-')} |")
+    out.append("")
+    if ratios:
+        out.append(f"- Mean ratio (with / without, > 1 = ensembles better): {sum(ratios) / len(ratios):.4f} over "
+                   f"{len(ratios)} data sets; better on {wins}, equal on {ties}, worse on {losses}.")
+    for metric, (es, ss) in sorted(by_metric.items()):
+        out.append(f"- Mean {metric} over {len(es)} sets: {sum(es) / len(es):.4f} with ensembles, "
+                   f"{sum(ss) / len(ss):.4f} without.")
+    used = sum(1 for n in names if (rows.get((n, "ensemble")) or {}).get("ensemble_used"))
+    out.append(f"- An ensemble was saved on {used} of {len(ratios)} sets (kept only when its cross-fitted score beats "
+               "the best single trial's, judged the same way).")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default=os.path.join(REPO, "..", "shared", "datasets"))
+    ap.add_argument("--bin", default=os.path.join(REPO, "build", "automl-gpt"))
+    ap.add_argument("--budget", type=float, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default="ensemble-bench.jsonl")
+    ap.add_argument("--runs", default=os.path.join("/tmp", "automl-ensemble-bench"))
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--table-only", metavar="FILE")
+    args = ap.parse_args()
+    if args.table_only:
+        rows = read_rows(args.table_only)
+        names = []
+        for d, _ in rows:
+            if d not in names:
+                names.append(d)
+        print(table(rows, sorted(names)))
+        return
+    os.makedirs(args.runs, exist_ok=True)
+    rows = read_rows(args.out) if args.resume else {}
+    datasets = select(args)
+    for name, _ in datasets:
+        for variant in VARIANTS:
+            if (name, variant) in rows and rows[(name, variant)].get("score") is not None:
+                continue
+            row = run_one(args, name, variant)
+            rows[(name, variant)] = row
+            with open(args.out, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+            log(f"ensemble-bench: {name} {variant}: {row.get('score')} {row.get('model', '')} {row.get('error', '')}")
+    print(table(rows, [n for n, _ in datasets]))
+
+
+if __name__ == "__main__":
+    main()

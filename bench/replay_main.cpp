@@ -1,0 +1,189 @@
+// Replays finished runs through the built-in planner's log prediction: for every
+// trial of each run folder, in the order the run made them, it asks for the
+// prediction the planner would have made from the trials before it, with the
+// dataset itself left out of the knowledge base. It prints, per run, the Spearman
+// rank correlation between the replayed predictions and the real validation
+// scores (and that of the predictions the run recorded), then the medians.
+//
+//   brain_replay runs/brain/*-30s-automl-gpt [--knowledge FILE] [--skip N] [--show N]
+//
+// --skip N leaves each run's first N trials out of the correlation (how much the
+// uncalibrated start costs); --show N prints them with their replayed predictions.
+//
+// It lets a change to the predictor be measured on real trials in seconds, without
+// re-running the searches; bench/brain.py remains the end-to-end measurement.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/data_card.h"
+#include "automl/error.h"
+#include "automl/knowledge.h"
+#include "automl/model.h"
+#include "automl/planner.h"
+#include "automl/search.h"
+#include "automl/table.h"
+
+namespace {
+
+std::vector<double> ranks(const std::vector<double>& v) {
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+  std::vector<double> r(v.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) r[order[k]] = (static_cast<double>(i) + static_cast<double>(j)) / 2.0;
+    i = j + 1;
+  }
+  return r;
+}
+
+double spearman(const std::vector<double>& x, const std::vector<double>& y) {
+  if (x.size() < 3) return std::nan("");
+  auto rx = ranks(x), ry = ranks(y);
+  double mx = 0, my = 0;
+  for (std::size_t i = 0; i < rx.size(); ++i) {
+    mx += rx[i];
+    my += ry[i];
+  }
+  mx /= static_cast<double>(rx.size());
+  my /= static_cast<double>(ry.size());
+  double sxy = 0, sxx = 0, syy = 0;
+  for (std::size_t i = 0; i < rx.size(); ++i) {
+    sxy += (rx[i] - mx) * (ry[i] - my);
+    sxx += (rx[i] - mx) * (rx[i] - mx);
+    syy += (ry[i] - my) * (ry[i] - my);
+  }
+  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::nan("");
+}
+
+double median(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string slurp(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw automl::Error(automl::ErrorKind::kNotFound, "cannot read " + p.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+double number(const std::string& s) { return s.empty() ? std::nan("") : std::stod(s); }
+
+struct Replayed {
+  double replayed = 0, recorded = 0;
+  std::size_t trials = 0;
+};
+
+struct Options {
+  int skip = 0;  // leave the first trials of each run out of the correlation
+  int show = 0;  // print the first trials of each run with their replayed prediction
+};
+
+Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase& kb, const Options& opt) {
+  using namespace automl;
+  const DataCard card = DataCard::from_json(nlohmann::json::parse(slurp(folder / "data_card.json")));
+  auto known = std::make_shared<const KnowledgeBase>(kb.without(card.name));
+  auto planner = make_builtin_planner(known);
+  const auto records = parse_csv_records(slurp(folder / "leaderboard.csv"));
+  if (records.empty()) throw Error(ErrorKind::kInvalidInput, (folder / "leaderboard.csv").string() + " is empty");
+  const auto& head = records[0];
+  auto col = [&](const char* name) {
+    auto it = std::find(head.begin(), head.end(), name);
+    if (it == head.end()) throw Error(ErrorKind::kInvalidInput, (folder / "leaderboard.csv").string() + " has no column " + name);
+    return static_cast<std::size_t>(it - head.begin());
+  };
+  const std::size_t c_id = col("trial_id"), c_family = col("family"), c_params = col("hyperparameters"),
+                    c_rung = col("rung"), c_parent = col("parent"), c_resource = col("resource"),
+                    c_score = col("validation_score"), c_pred = col("predicted_score"), c_seconds = col("seconds"),
+                    c_iter = col("iterations"), c_status = col("status"), c_reason = col("reason");
+  std::vector<TrialResult> history;
+  std::vector<double> real, replayed, recorded;
+  for (std::size_t i = 1; i < records.size(); ++i) {
+    const auto& r = records[i];
+    if (!model_registry().has(r[c_family])) continue;  // ensemble rows: built from trials, never predicted
+    TrialResult t;
+    t.id = std::stoi(r[c_id]);
+    t.family = r[c_family];
+    t.params = nlohmann::json::parse(r[c_params]);
+    t.rung = r[c_rung].empty() ? 0 : std::stoi(r[c_rung]);
+    t.parent = r[c_parent].empty() ? -1 : std::stoi(r[c_parent]);
+    t.resource = r[c_resource].empty() ? -1 : std::stoi(r[c_resource]);
+    t.status = r[c_status];
+    t.reason = r[c_reason];
+    t.score = number(r[c_score]);
+    t.seconds = number(r[c_seconds]);
+    t.iterations = r[c_iter].empty() ? 0 : number(r[c_iter]);
+    t.capped = t.reason.find("capped at") != std::string::npos;
+    if (!std::isnan(t.score)) t.fold_scores = {t.score};
+    const PredictedLog p = planner->predict_log(card, t.family, t.params, t.resource, history);
+    if (static_cast<int>(i) <= opt.show)
+      std::printf("  %3d %-8s %5d real %9.4f pred %9.4f  %s\n", t.id, t.family.c_str(), t.resource, t.score, p.final_score,
+                  t.params.dump().substr(0, 90).c_str());
+    if (static_cast<int>(i) > opt.skip && !std::isnan(t.score) && !r[c_pred].empty() && t.reason.rfind("pruned", 0) != 0) {
+      real.push_back(t.score);
+      replayed.push_back(p.final_score);
+      recorded.push_back(number(r[c_pred]));
+    }
+    history.push_back(std::move(t));
+  }
+  return {spearman(replayed, real), spearman(recorded, real), real.size()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> folders;
+  std::string kb_path = automl::default_knowledge_path().string();
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--knowledge" && i + 1 < argc) {
+      kb_path = argv[++i];
+    } else if (a == "--skip" && i + 1 < argc) {
+      opt.skip = std::atoi(argv[++i]);
+    } else if (a == "--show" && i + 1 < argc) {
+      opt.show = std::atoi(argv[++i]);
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N]\n";
+      return 2;
+    } else {
+      folders.push_back(a);
+    }
+  }
+  if (folders.empty()) {
+    std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N]\n";
+    return 2;
+  }
+  try {
+    const auto kb = automl::KnowledgeBase::load(kb_path);
+    std::vector<double> a, b;
+    for (const auto& f : folders) {
+      const Replayed r = replay(f, kb, opt);
+      std::printf("%-48s trials %4zu  replayed %6.3f  recorded %6.3f\n", f.c_str(), r.trials, r.replayed, r.recorded);
+      a.push_back(r.replayed);
+      b.push_back(r.recorded);
+    }
+    std::printf("median Spearman over %zu runs: replayed %.3f, recorded %.3f\n", folders.size(), median(a), median(b));
+  } catch (const automl::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

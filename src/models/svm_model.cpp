@@ -1,0 +1,316 @@
+// Kernel support vector machines through libsvm (Debian's libsvm-dev): C-SVC with
+// Platt-scaled class probabilities (libsvm's internal 5-fold cross-validation),
+// epsilon-SVR on the standardised target for numbers. Training time grows with
+// the square of the rows or worse, so the family is for small tables: at most
+// `max_rows` training rows (a seeded random subset beyond that).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <numeric>
+#include <random>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <libsvm/svm.h>
+
+#include "automl/error.h"
+#include "automl/model.h"
+
+namespace automl {
+namespace {
+
+constexpr const char* kModelFile = "svm.model";
+constexpr const char* kInfoFile = "svm.json";
+
+// libsvm draws its probability folds from the C library's rand() and brackets its
+// file input/output with setlocale(): both process-wide. Training with
+// probabilities, saving and loading hold this lock, so a seed gives the same model
+// even when folds train side by side.
+std::mutex& libsvm_lock() {
+  static std::mutex m;
+  return m;
+}
+
+void quiet(const char*) {}
+
+struct ModelDeleter {
+  void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
+};
+using SvmPtr = std::unique_ptr<svm_model, ModelDeleter>;
+
+// A row as libsvm's sparse nodes (zeros left out; 1-based indices; -1 ends it).
+void append_row(const FeatureMatrix& x, std::size_t r, std::vector<svm_node>* nodes) {
+  for (std::size_t j = 0; j < x.cols; ++j) {
+    float v = x.at(r, j);
+    if (std::isnan(v) || v == 0.0f) continue;
+    nodes->push_back({static_cast<int>(j) + 1, static_cast<double>(v)});
+  }
+  nodes->push_back({-1, 0.0});
+}
+
+SvmPtr load_svm(const std::filesystem::path& path) {
+  svm_model* m = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(libsvm_lock());
+    m = svm_load_model(path.c_str());
+  }
+  if (!m) throw_io("cannot read the libsvm model " + path.string());
+  return SvmPtr(m);
+}
+
+void save_svm(const svm_model* m, const std::filesystem::path& path) {
+  int rc;
+  {
+    std::lock_guard<std::mutex> lock(libsvm_lock());
+    rc = svm_save_model(path.c_str(), m);
+  }
+  if (rc != 0) throw_io("cannot write the libsvm model " + path.string());
+}
+
+class SvmModel final : public Model {
+ public:
+  SvmModel(nlohmann::json params, Task task) : params_(std::move(params)), task_(task) {}
+
+  void fit(const FeatureMatrix& x, const std::vector<double>& y, const FeatureMatrix*, const std::vector<double>*,
+           const FitContext& ctx) override {
+    if (Clock::now() >= ctx.deadline) {
+      throw Error(ErrorKind::kBudget, "svm: the deadline passed before training could start");
+    }
+    if (x.rows == 0) throw_invalid("svm needs at least one training row");
+    cols_ = x.cols;
+    n_outputs_ = is_classification(task_) ? static_cast<std::size_t>(std::max(ctx.n_classes, 2)) : 1;
+    // Rows used: all, or a seeded random subset of max_rows.
+    std::vector<std::size_t> rows(x.rows);
+    std::iota(rows.begin(), rows.end(), 0);
+    const auto max_rows = static_cast<std::size_t>(param_int(params_, "max_rows"));
+    if (rows.size() > max_rows) {
+      std::mt19937_64 rng(ctx.seed * 7919 + 3);
+      std::shuffle(rows.begin(), rows.end(), rng);
+      rows.resize(max_rows);
+      std::sort(rows.begin(), rows.end());
+    }
+    const std::size_t n = rows.size();
+    // libsvm cannot be stopped midway: a fit that clearly cannot end in time (at an
+    // optimistic 2 ns per kernel term, six fits with probabilities) is refused.
+    const double need = (is_classification(task_) ? 6.0 : 1.0) * static_cast<double>(n) * static_cast<double>(n) *
+                        static_cast<double>(std::max<std::size_t>(x.cols, 1)) * 2e-9;
+    const double left = std::chrono::duration<double>(ctx.deadline - Clock::now()).count();
+    if (need > left) {
+      throw Error(ErrorKind::kBudget,
+                  fmt::format("svm: about {:.0f} s needed for {} rows, {:.0f} s left before the deadline", need, n, left));
+    }
+
+    std::vector<double> target(n);
+    y_mean_ = 0;
+    y_sd_ = 1;
+    if (task_ == Task::kRegression) {
+      for (std::size_t i = 0; i < n; ++i) y_mean_ += y[rows[i]];
+      y_mean_ /= static_cast<double>(n);
+      double ss = 0;
+      for (std::size_t i = 0; i < n; ++i) ss += (y[rows[i]] - y_mean_) * (y[rows[i]] - y_mean_);
+      y_sd_ = n > 1 ? std::sqrt(ss / static_cast<double>(n - 1)) : 0.0;
+      if (!(y_sd_ > 1e-12)) y_sd_ = 1.0;
+      for (std::size_t i = 0; i < n; ++i) target[i] = (y[rows[i]] - y_mean_) / y_sd_;
+    } else {
+      for (std::size_t i = 0; i < n; ++i) target[i] = y[rows[i]];
+    }
+    // A single class (a tiny fold): nothing to separate, the answer is that class.
+    constant_class_ = -1;
+    if (is_classification(task_) &&
+        std::all_of(target.begin(), target.end(), [&](double v) { return v == target[0]; })) {
+      constant_class_ = static_cast<int>(target[0]);
+      model_.reset();
+      return;
+    }
+
+    // "scale": gamma = factor / (features x variance of all feature values).
+    double sum = 0, sum2 = 0;
+    for (std::size_t r : rows) {
+      for (std::size_t j = 0; j < x.cols; ++j) {
+        float v = x.at(r, j);
+        double d = std::isnan(v) ? 0.0 : v;
+        sum += d;
+        sum2 += d * d;
+      }
+    }
+    const double cells = static_cast<double>(n) * static_cast<double>(std::max<std::size_t>(x.cols, 1));
+    const double var = sum2 / cells - (sum / cells) * (sum / cells);
+    const double scale = var > 1e-12 ? 1.0 / (static_cast<double>(std::max<std::size_t>(x.cols, 1)) * var) : 1.0;
+
+    std::vector<svm_node> nodes;
+    std::vector<std::size_t> starts;
+    for (std::size_t r : rows) {
+      starts.push_back(nodes.size());
+      append_row(x, r, &nodes);
+    }
+    std::vector<svm_node*> row_ptrs;
+    for (std::size_t s : starts) row_ptrs.push_back(&nodes[s]);
+    svm_problem problem{static_cast<int>(n), target.data(), row_ptrs.data()};
+
+    svm_parameter p{};
+    const std::string kernel = param_str(params_, "kernel");
+    p.svm_type = task_ == Task::kRegression ? EPSILON_SVR : C_SVC;
+    p.kernel_type = kernel == "poly" ? POLY : RBF;
+    p.degree = static_cast<int>(param_int(params_, "degree"));
+    p.gamma = param_real(params_, "gamma_factor") * scale;
+    p.coef0 = 1.0;
+    p.cache_size = 200;
+    p.eps = 1e-3;
+    p.C = param_real(params_, "C");
+    p.p = param_real(params_, "epsilon");
+    p.shrinking = 1;
+    p.probability = is_classification(task_) ? 1 : 0;
+    if (const char* err = svm_check_parameter(&problem, &p)) throw_invalid(std::string("svm: ") + err);
+
+    static std::once_flag silence;
+    std::call_once(silence, [] { svm_set_print_string_function(quiet); });
+    svm_model* trained = nullptr;
+    if (p.probability) {
+      std::lock_guard<std::mutex> lock(libsvm_lock());
+      if (Clock::now() >= ctx.deadline) {
+        throw Error(ErrorKind::kBudget, "svm: the deadline passed while waiting to train");
+      }
+      std::srand(static_cast<unsigned>(ctx.seed * 2654435761u + 17));
+      trained = svm_train(&problem, &p);
+    } else {
+      trained = svm_train(&problem, &p);
+    }
+    if (!trained) throw_internal("svm: libsvm returned no model");
+    SvmPtr fresh(trained);
+    // The trained model points into `nodes`; and its file stores support vectors
+    // with fewer digits than memory holds. Going through the file once makes the
+    // model self-contained and gives exactly the predictions a reload will give.
+    static std::atomic<int> counter{0};
+    const auto tmp = std::filesystem::temp_directory_path() /
+                     fmt::format("automl-svm-{}-{}.model", ::getpid(), counter.fetch_add(1));
+    save_svm(fresh.get(), tmp);
+    fresh.reset();
+    try {
+      model_ = load_svm(tmp);
+    } catch (...) {
+      std::filesystem::remove(tmp);
+      throw;
+    }
+    std::filesystem::remove(tmp);
+    read_labels();
+  }
+
+  std::vector<double> predict(const FeatureMatrix& x) const override {
+    if (n_outputs_ == 0) throw_internal("svm model used before fit or load");
+    if (x.cols != cols_) throw_internal(fmt::format("svm model expects {} features, got {}", cols_, x.cols));
+    std::vector<double> out(x.rows * n_outputs_, 0.0);
+    if (constant_class_ >= 0) {
+      for (std::size_t i = 0; i < x.rows; ++i) out[i * n_outputs_ + static_cast<std::size_t>(constant_class_)] = 1.0;
+      return out;
+    }
+    std::vector<svm_node> nodes;
+    std::vector<double> prob(labels_.size());
+    for (std::size_t i = 0; i < x.rows; ++i) {
+      nodes.clear();
+      append_row(x, i, &nodes);
+      if (task_ == Task::kRegression) {
+        out[i] = y_mean_ + y_sd_ * svm_predict(model_.get(), nodes.data());
+        continue;
+      }
+      svm_predict_probability(model_.get(), nodes.data(), prob.data());
+      for (std::size_t c = 0; c < labels_.size(); ++c) {
+        auto cls = static_cast<std::size_t>(labels_[c]);
+        if (cls < n_outputs_) out[i * n_outputs_ + cls] = prob[c];
+      }
+    }
+    return out;
+  }
+
+  void save(const std::filesystem::path& dir) const override {
+    nlohmann::json info = {{"task", task_name(task_)}, {"cols", cols_},           {"outputs", n_outputs_},
+                           {"y_mean", y_mean_},        {"y_sd", y_sd_},           {"constant_class", constant_class_}};
+    std::ofstream out(dir / kInfoFile);
+    out << info.dump() << "\n";
+    if (!out) throw_io("cannot write " + (dir / kInfoFile).string());
+    if (model_) save_svm(model_.get(), dir / kModelFile);
+  }
+
+  void load(const std::filesystem::path& dir) override {
+    std::ifstream in(dir / kInfoFile);
+    if (!in) throw_io("cannot read " + (dir / kInfoFile).string());
+    auto info = nlohmann::json::parse(in);
+    if (info.at("task").get<std::string>() != task_name(task_)) {
+      throw_io(fmt::format("{} was saved for task {}, not {}", (dir / kInfoFile).string(),
+                           info.at("task").get<std::string>(), task_name(task_)));
+    }
+    cols_ = info.at("cols").get<std::size_t>();
+    n_outputs_ = info.at("outputs").get<std::size_t>();
+    y_mean_ = info.at("y_mean").get<double>();
+    y_sd_ = info.at("y_sd").get<double>();
+    constant_class_ = info.at("constant_class").get<int>();
+    model_.reset();
+    if (constant_class_ < 0) {
+      model_ = load_svm(dir / kModelFile);
+      read_labels();
+    }
+  }
+
+ private:
+  void read_labels() {
+    labels_.assign(static_cast<std::size_t>(svm_get_nr_class(model_.get())), 0);
+    if (is_classification(task_)) {
+      svm_get_labels(model_.get(), labels_.data());
+      if (svm_check_probability_model(model_.get()) == 0) throw_io("the saved libsvm model has no probability estimates");
+    }
+  }
+
+  nlohmann::json params_;
+  Task task_;
+  std::size_t cols_ = 0, n_outputs_ = 0;
+  double y_mean_ = 0, y_sd_ = 1;  // regression: the model predicts (y - mean) / sd
+  int constant_class_ = -1;       // >= 0: every training row had this class
+  SvmPtr model_;
+  std::vector<int> labels_;  // libsvm's class order -> our class index
+};
+
+ModelEntry svm_entry() {
+  ModelEntry e;
+  e.name = "svm";
+  e.structure = "kernel support vector machine (libsvm): C-SVC with Platt-scaled probabilities, or epsilon-SVR";
+  e.description =
+      "A maximum-margin model on one-hot categories and standardised numbers, with an RBF or polynomial kernel; "
+      "often the best model on small, dense numeric tables. Training time grows with the square of the rows or "
+      "faster, so it is meant for up to about 10,000 rows (beyond max_rows it trains on a random subset; "
+      "the built-in planner assigns it up to 3,000 rows). Class probabilities cost five extra fits (libsvm's "
+      "internal cross-validation). Regression works on the standardised target, so epsilon is in its standard "
+      "deviations.";
+  e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
+  e.encoding = Encoding::kOneHot;
+  e.params = {
+      ParamSpec::real("C", 1.0).range(1e-5, 1e5).tune(0.03, 300.0).log()
+          .describe("penalty on margin violations; larger fits the training rows more closely (and trains slower)"),
+      ParamSpec::real("gamma_factor", 1.0).range(1e-4, 1e4).tune(0.05, 20.0).log()
+          .describe("RBF/poly kernel width as a multiple of the 'scale' rule gamma = 1 / (features x feature "
+                    "variance); 1 = scale, larger = more local"),
+      ParamSpec::choice("kernel", {"rbf", "poly"}, "rbf")
+          .describe("kernel: rbf (smooth, local) or poly ((gamma u.v + 1)^degree); for a linear model use the linear "
+                    "family (libsvm's linear kernel converges very slowly at large C)"),
+      ParamSpec::real("epsilon", 0.1).range(0.0, 10.0).tune(0.01, 1.0).log()
+          .describe("regression only: errors within epsilon (in standard deviations of the target) cost nothing"),
+      ParamSpec::integer("degree", 3).range(2, 5).fixed().describe("degree of the poly kernel"),
+      ParamSpec::integer("max_rows", 10000).range(10, 1000000).fixed()
+          .describe("most training rows; beyond them a seeded random subset is used (training time grows as rows^2)"),
+  };
+  e.footprint = [](double rows, double features) {
+    // Assumes a third of the rows become support vectors, about 14 bytes a value in
+    // libsvm's text file, and some 2 ns per value per kernel evaluation.
+    const double sv = std::min(rows, 10000.0) / 3.0;
+    return Footprint{sv * features * 14.0 / (1024.0 * 1024.0), sv * features * 2e-6};
+  };
+  e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<SvmModel>(p, task); };
+  return e;
+}
+
+const ModelEntry& kRegistered = model_registry().add(svm_entry());
+
+}  // namespace
+}  // namespace automl

@@ -1,0 +1,302 @@
+// The training loop, prediction and persistence the neural-network families share
+// (src/models/torch_model.h).
+#include "models/torch_model.h"
+
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "automl/error.h"
+#include "automl/metrics.h"
+
+namespace automl::nn {
+
+void use_threads(int threads) {
+  at::get_num_threads();  // the lazy per-thread initialisation, which would undo the next line
+  at::set_num_threads(std::max(1, threads));
+}
+
+void init_linear_or_conv(torch::Tensor weight, torch::Tensor bias, bool relu_follows, torch::Generator& gen) {
+  torch::NoGradGuard no_grad;
+  double fan_in = 1;
+  for (int64_t d = 1; d < weight.dim(); ++d) fan_in *= static_cast<double>(weight.size(d));
+  const double bound = relu_follows ? std::sqrt(6.0 / fan_in) : 1.0 / std::sqrt(fan_in);
+  weight.uniform_(-bound, bound, gen);
+  if (bias.defined()) bias.zero_();
+}
+
+torch::Tensor dropout(const torch::Tensor& x, double p, bool training, torch::Generator& gen) {
+  if (!training || p <= 0) return x;
+  auto keep = torch::empty_like(x).bernoulli_(1.0 - p, gen);
+  return x * keep / (1.0 - p);
+}
+
+torch::Tensor gather_rows(const FeatureMatrix& x, const std::vector<int64_t>& rows) {
+  auto out = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(x.cols)}, torch::kFloat32);
+  float* dst = out.data_ptr<float>();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const float* src = x.values.data() + static_cast<std::size_t>(rows[i]) * x.cols;
+    std::copy(src, src + x.cols, dst + i * x.cols);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kPredictChunk = 512;
+
+// A stand-in target for compute_metric: the metric needs only the task and the
+// number of classes (class 1 is the positive one for ROC AUC, which is symmetric).
+Target metric_target(Task task, int n_classes) {
+  Target t;
+  t.task = task;
+  for (int c = 0; c < n_classes; ++c) t.classes.push_back(std::to_string(c));
+  return t;
+}
+
+// Parameters and buffers (batch-norm statistics), copied: the best epoch's state.
+std::vector<torch::Tensor> snapshot(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> out;
+  for (auto& p : m.parameters()) out.push_back(p.detach().clone());
+  for (auto& b : m.buffers()) out.push_back(b.detach().clone());
+  return out;
+}
+
+void restore(torch::nn::Module& m, const std::vector<torch::Tensor>& state) {
+  torch::NoGradGuard no_grad;
+  std::size_t i = 0;
+  for (auto& p : m.parameters()) p.copy_(state[i++]);
+  for (auto& b : m.buffers()) b.copy_(state[i++]);
+}
+
+}  // namespace
+
+void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const FeatureMatrix* valid_x,
+                     const std::vector<double>* valid_y, const FitContext& ctx) {
+  const auto start = Clock::now();
+  check_input(x);
+  if (x.rows == 0) throw_invalid(file_stem() + " cannot train on zero rows");
+  use_threads(ctx.threads);
+  threads_ = ctx.threads;
+  outputs_ = is_classification(task_) ? std::max(2, ctx.n_classes) : 1;
+  log_metric_ = ctx.metric.empty() ? default_metric(task_) : ctx.metric;
+  gen_ = at::make_generator<at::CPUGeneratorImpl>(ctx.seed);
+  std::mt19937_64 rng(ctx.seed * 0x9e3779b97f4a7c15ULL + 1);
+
+  // Targets as the loss wants them: class indices, or standardised values.
+  torch::Tensor targets;
+  if (is_classification(task_)) {
+    std::vector<int64_t> labels(y.begin(), y.end());
+    targets = torch::tensor(labels, torch::kInt64);
+  } else {
+    double s = 0, s2 = 0;
+    for (double v : y) {
+      s += v;
+      s2 += v * v;
+    }
+    const double n = static_cast<double>(y.size());
+    y_mean_ = s / n;
+    const double var = s2 / n - y_mean_ * y_mean_;
+    y_scale_ = var > 1e-24 ? std::sqrt(var) : 1.0;
+    std::vector<float> z;
+    for (double v : y) z.push_back(static_cast<float>((v - y_mean_) / y_scale_));
+    targets = torch::tensor(z, torch::kFloat32);
+  }
+
+  build(x, outputs_, gen_);
+  torch::nn::Module& m = net();
+  std::unique_ptr<torch::optim::Optimizer> optimizer = make_optimizer(m);
+  torch::optim::Optimizer& opt = *optimizer;
+
+  int epochs = static_cast<int>(param_int(params_, "epochs"));
+  if (ctx.max_iterations > 0) epochs = std::min(epochs, ctx.max_iterations);
+  if (ctx.fixed_iterations > 0) epochs = ctx.fixed_iterations;
+  const bool validate = valid_x && valid_y && !valid_y->empty() && ctx.fixed_iterations < 0;
+  const int patience = static_cast<int>(param_int(params_, "early_stopping_epochs"));
+  const auto batch = static_cast<std::size_t>(param_int(params_, "batch_size"));
+  const Target mt = metric_target(task_, outputs_);
+  if (validate) check_input(*valid_x);
+
+  std::vector<int64_t> order(x.rows);
+  std::iota(order.begin(), order.end(), 0);
+  std::vector<torch::Tensor> best_state;
+  double best_metric = std::numeric_limits<double>::quiet_NaN(), best_loss = std::numeric_limits<double>::infinity();
+  int best_epoch = -1, done = 0;
+  stop_reason_ = "completed";
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    m.train(true);
+    std::shuffle(order.begin(), order.end(), rng);
+    std::vector<double> seen_y, seen_pred;  // the training metric, from the batches as trained
+    bool out_of_time = false;
+    for (std::size_t b = 0; b < order.size(); b += batch) {
+      std::vector<int64_t> rows(order.begin() + static_cast<std::ptrdiff_t>(b),
+                                order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), b + batch)));
+      // A last batch of one row would break batch norm: it joins the previous epoch's end.
+      if (rows.size() < 2 && order.size() > 1) break;
+      auto out = forward(x, rows, true, rng);
+      auto idx = torch::tensor(rows, torch::kInt64);
+      auto t = targets.index_select(0, idx);
+      auto loss = is_classification(task_) ? torch::nn::functional::cross_entropy(out, t)
+                                           : torch::mse_loss(out.squeeze(1), t);
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      auto pred = outputs_to_predictions(out.detach());
+      seen_pred.insert(seen_pred.end(), pred.begin(), pred.end());
+      for (auto r : rows) seen_y.push_back(y[static_cast<std::size_t>(r)]);
+      if (Clock::now() >= ctx.deadline) {
+        out_of_time = true;
+        break;
+      }
+    }
+    if (out_of_time) {  // a part-trained epoch is neither logged nor kept
+      stop_reason_ = "deadline";
+      break;
+    }
+    ++done;
+    IterationLog log;
+    log.iteration = epoch;
+    log.train_metric = compute_metric(log_metric_, mt, seen_y, seen_pred);
+    log.valid_metric = std::numeric_limits<double>::quiet_NaN();
+    if (validate) {
+      auto pv = predict_rows(*valid_x);
+      log.valid_metric = compute_metric(log_metric_, mt, *valid_y, pv);
+      // Ties in the metric (accuracy moves in steps) go to the lower validation loss.
+      double vloss = 0;
+      for (std::size_t i = 0; i < valid_y->size(); ++i) {
+        if (is_classification(task_)) {
+          vloss -= std::log(std::max(pv[i * outputs_ + static_cast<std::size_t>((*valid_y)[i])], 1e-15));
+        } else {
+          vloss += (pv[i] - (*valid_y)[i]) * (pv[i] - (*valid_y)[i]);
+        }
+      }
+      const bool better = best_epoch < 0 || metric_better(log_metric_, log.valid_metric, best_metric) ||
+                          (log.valid_metric == best_metric && vloss < best_loss);
+      if (better) {
+        best_metric = log.valid_metric;
+        best_loss = vloss;
+        best_epoch = epoch;
+        best_state = snapshot(m);
+      }
+    } else {
+      best_epoch = epoch;
+    }
+    log.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (ctx.on_iteration && !ctx.on_iteration(log)) {
+      stop_reason_ = "stopped by caller";
+      break;
+    }
+    if (validate && epoch - best_epoch >= patience) {
+      stop_reason_ = "early stopping";
+      break;
+    }
+    if (Clock::now() >= ctx.deadline && epoch + 1 < epochs) {
+      stop_reason_ = "deadline";
+      break;
+    }
+  }
+  if (validate && !best_state.empty()) restore(m, best_state);
+  iterations_ = validate ? best_epoch + 1 : done;
+  m.train(false);
+  after_fit();
+}
+
+std::unique_ptr<torch::optim::Optimizer> TorchModel::make_optimizer(torch::nn::Module& m) {
+  return std::make_unique<torch::optim::AdamW>(
+      m.parameters(),
+      torch::optim::AdamWOptions(param_real(params_, "learning_rate")).weight_decay(param_real(params_, "weight_decay")));
+}
+
+std::vector<double> TorchModel::outputs_to_predictions(const torch::Tensor& out) const {
+  std::vector<double> pred(static_cast<std::size_t>(out.numel()));
+  if (is_classification(task_)) {
+    auto p = torch::softmax(out.to(torch::kFloat64), 1).contiguous();
+    std::copy(p.data_ptr<double>(), p.data_ptr<double>() + p.numel(), pred.begin());
+  } else {
+    auto v = out.to(torch::kFloat64).contiguous();
+    const double* d = v.data_ptr<double>();
+    for (std::size_t i = 0; i < pred.size(); ++i) pred[i] = d[i] * y_scale_ + y_mean_;
+  }
+  return pred;
+}
+
+std::vector<double> TorchModel::predict_rows(const FeatureMatrix& x) const {
+  auto* self = const_cast<TorchModel*>(this);  // forward() is not const in torch; nothing observable changes
+  torch::NoGradGuard no_grad;
+  torch::nn::Module& m = self->net();
+  const bool was_training = m.is_training();
+  m.train(false);
+  std::mt19937_64 unused(0);
+  std::vector<double> out;
+  out.reserve(x.rows * static_cast<std::size_t>(outputs_));
+  for (std::size_t b = 0; b < x.rows; b += kPredictChunk) {
+    std::vector<int64_t> rows(std::min<std::size_t>(kPredictChunk, x.rows - b));
+    std::iota(rows.begin(), rows.end(), static_cast<int64_t>(b));
+    auto pred = outputs_to_predictions(self->forward(x, rows, false, unused));
+    out.insert(out.end(), pred.begin(), pred.end());
+  }
+  m.train(was_training);
+  return out;
+}
+
+std::vector<double> TorchModel::predict(const FeatureMatrix& x) const {
+  if (outputs_ == 0) throw_internal(file_stem() + " model used before fit or load");
+  check_input(x);
+  use_threads(threads_);
+  return predict_rows(x);
+}
+
+void TorchModel::save(const std::filesystem::path& dir) const {
+  nlohmann::json j = {{"architecture", architecture()}, {"outputs", outputs_}, {"task", task_name(task_)},
+                      {"y_mean", y_mean_}, {"y_scale", y_scale_}, {"iterations", iterations_},
+                      {"stop_reason", stop_reason_}, {"log_metric", log_metric_},
+                      // Reductions split by thread count: the same threads give the same predictions.
+                      {"threads", threads_}};
+  const auto json_path = dir / (file_stem() + ".json");
+  std::ofstream out(json_path);
+  out << j.dump(2) << "\n";
+  if (!out) throw_io("cannot write " + json_path.string());
+  const auto pt_path = dir / (file_stem() + ".pt");
+  try {
+    torch::serialize::OutputArchive archive;
+    const_cast<TorchModel*>(this)->net().save(archive);
+    archive.save_to(pt_path.string());
+  } catch (const c10::Error& e) {
+    throw_io("cannot write " + pt_path.string() + ": " + e.what_without_backtrace());
+  }
+}
+
+void TorchModel::load(const std::filesystem::path& dir) {
+  const auto json_path = dir / (file_stem() + ".json");
+  std::ifstream in(json_path);
+  if (!in) throw_io("cannot read " + json_path.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(json_path.string() + " is damaged: " + e.what());
+  }
+  outputs_ = j.at("outputs").get<int>();
+  y_mean_ = j.at("y_mean").get<double>();
+  y_scale_ = j.at("y_scale").get<double>();
+  iterations_ = j.at("iterations").get<int>();
+  stop_reason_ = j.at("stop_reason").get<std::string>();
+  log_metric_ = j.at("log_metric").get<std::string>();
+  rebuild(j.at("architecture"), outputs_);
+  const auto pt_path = dir / (file_stem() + ".pt");
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(pt_path.string());
+    net().load(archive);
+  } catch (const c10::Error& e) {
+    throw_io("cannot read " + pt_path.string() + ": " + e.what_without_backtrace());
+  }
+  net().train(false);
+  threads_ = j.value("threads", 2);
+}
+
+}  // namespace automl::nn
