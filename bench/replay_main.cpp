@@ -32,41 +32,9 @@
 #include "automl/planner.h"
 #include "automl/search.h"
 #include "automl/table.h"
+#include "util/stats.h"
 
 namespace {
-
-std::vector<double> ranks(const std::vector<double>& v) {
-  std::vector<std::size_t> order(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
-  std::vector<double> r(v.size());
-  for (std::size_t i = 0; i < order.size();) {
-    std::size_t j = i;
-    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
-    for (std::size_t k = i; k <= j; ++k) r[order[k]] = (static_cast<double>(i) + static_cast<double>(j)) / 2.0;
-    i = j + 1;
-  }
-  return r;
-}
-
-double spearman(const std::vector<double>& x, const std::vector<double>& y) {
-  if (x.size() < 3) return std::nan("");
-  auto rx = ranks(x), ry = ranks(y);
-  double mx = 0, my = 0;
-  for (std::size_t i = 0; i < rx.size(); ++i) {
-    mx += rx[i];
-    my += ry[i];
-  }
-  mx /= static_cast<double>(rx.size());
-  my /= static_cast<double>(ry.size());
-  double sxy = 0, sxx = 0, syy = 0;
-  for (std::size_t i = 0; i < rx.size(); ++i) {
-    sxy += (rx[i] - mx) * (ry[i] - my);
-    sxx += (rx[i] - mx) * (rx[i] - mx);
-    syy += (ry[i] - my) * (ry[i] - my);
-  }
-  return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : std::nan("");
-}
 
 double median(std::vector<double> v) {
   v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return std::isnan(x); }), v.end());
@@ -143,7 +111,8 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
     }
     history.push_back(std::move(t));
   }
-  return {spearman(replayed, real), spearman(recorded, real), real.size()};
+  if (real.size() < 3) return {std::nan(""), std::nan(""), real.size()};
+  return {automl::spearman(replayed, real), automl::spearman(recorded, real), real.size()};
 }
 
 }  // namespace
