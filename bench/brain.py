@@ -24,6 +24,8 @@ for rmse).
 
   /usr/bin/python3 bench/brain.py --budgets 30 --out bench/results/brain-30s.jsonl
   /usr/bin/python3 bench/brain.py --budgets 10,60 --only adult pima credit_data
+  /usr/bin/python3 bench/brain.py --budgets 60 --no-core --out b.jsonl   # brain and optuna-xgb only
+  /usr/bin/python3 bench/brain.py --budgets 15 --no-peers --out b.jsonl  # then: brain at 15 s vs optuna at 60 s
   /usr/bin/python3 bench/brain.py --table-only bench/results/brain-30s.jsonl
 """
 import argparse
@@ -171,6 +173,19 @@ def table(rows):
                   statistics.mean(s["rc"]) if s["rc"] else float("nan"), sum(1 for v in s["rc"] if v >= 1.0), len(s["rc"]),
                   statistics.median(s["sp"]) if s["sp"] else float("nan"), len(s["sp"]),
                   "%.4f" % statistics.median(s["mae"]) if s["mae"] else "-"))
+    # The brain at a short budget against optuna-xgb at a longer one (e.g. 15 s vs 60 s).
+    brain = {(r["dataset"], r["budget_s"]): r for r in rows if r["peer"] == "automl-gpt" and r.get("score") is not None}
+    optuna = {(r["dataset"], r["budget_s"]): r for r in rows if r["peer"] == "optuna-xgb" and r.get("score") is not None}
+    for short in sorted({b for _, b in brain}):
+        for long in sorted({b for _, b in optuna}):
+            if long <= short:
+                continue
+            rs = [ratio(brain[(d, short)]["metric"], brain[(d, short)]["score"], optuna[(d, long)]["score"])
+                  for d, b in optuna if b == long and (d, short) in brain]
+            rs = [v for v in rs if v is not None]
+            if rs:
+                print("- brain at %ds vs optuna-xgb at %ds: mean ratio %.4f, brain >= optuna on %d of %d" % (
+                    short, long, statistics.mean(rs), sum(1 for v in rs if v >= 1.0), len(rs)))
 
 
 def main():
@@ -184,6 +199,7 @@ def main():
     ap.add_argument("--runs", default=os.path.join(REPO, "runs", "brain"))
     ap.add_argument("--out", default="brain.jsonl")
     ap.add_argument("--no-peers", action="store_true", help="only the brain (for Spearman and curve MAE)")
+    ap.add_argument("--no-core", action="store_true", help="leave out the core search (--knowledge none)")
     ap.add_argument("--table-only", metavar="JSONL")
     a = ap.parse_args()
     if a.table_only:
@@ -211,7 +227,7 @@ def main():
         for name in names:
             ds = os.path.join(a.datasets, name)
             for peer, extra in [("automl-gpt", []), ("core-search", ["--knowledge", "none"])]:
-                if peer == "core-search" and a.no_peers:
+                if peer == "core-search" and (a.no_peers or a.no_core):
                     continue
                 folder = os.path.join(a.runs, "%s-%ds-%s" % (name, budget, peer))
                 subprocess.run(["rm", "-rf", folder])

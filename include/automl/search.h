@@ -73,7 +73,8 @@ struct TrialResult {
   // The training log the planner predicted before the trial ran (null if none).
   nlohmann::json predicted;
   // The model fitted on the first fold and its preprocessing, kept for the best
-  // trial only: the fallback when the budget leaves no time to refit.
+  // trial and the trials that keep out-of-fold predictions (the ensemble's
+  // candidates): the fallback when the budget leaves no time to refit them.
   std::shared_ptr<Model> fold_model;
   std::shared_ptr<const Preprocessor> fold_preprocessor;
   // Out-of-fold predictions on Evaluator::oof_rows() (rows x n_outputs): each row

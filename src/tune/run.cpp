@@ -449,8 +449,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   int refit_rounds = 0;
   say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
                   rounds_for(best, entry) ? fmt::format(" with {} rounds", rounds_for(best, entry)) : std::string()));
+  const auto refit_start = Clock::now();
   Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds,
                         req.threads);
+  const double best_refit_s = seconds_since(refit_start);
   std::string final_model = "refit on all training rows";
   bool best_refit = true;
   if (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
@@ -505,32 +507,65 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     ens_pipe.schema = pipe.schema;
     ens_pipe.features = features;
     ens_pipe.blend = win.blend;
+    // A refit's time, guessed from the trial's time per fold fit and the rows it
+    // gains, then scaled by how the best trial's refit compared with the same guess
+    // (networks stop early in their folds and refit for fixed epochs; folds trained
+    // side by side share the cores).
+    auto refit_guess = [&](const TrialResult& t) {
+      return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()) * growth;
+    };
+    double pace = 1.0;
+    if (best && best_refit && refit_guess(*best) > 0.5) pace = std::clamp(best_refit_s / refit_guess(*best), 0.25, 4.0);
+    int refitted = 0, from_fold = 0;
     for (int id : win.members) {
       const TrialResult& t = result.trials[static_cast<std::size_t>(id)];
-      if (best && id == best->id && best_refit) {
-        ens_pipe.members.push_back(std::make_shared<const Pipeline>(pipe));
+      if (best && id == best->id) {
+        ens_pipe.members.push_back(std::make_shared<const Pipeline>(pipe));  // refit, or its fold model
+        (best_refit ? refitted : from_fold) += 1;
         continue;
       }
-      const double need = t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()) * growth;
+      // A member that cannot be refit in time keeps its model of the first fold,
+      // which is what the out-of-fold estimate judged.
+      auto fold_member = [&](const std::string& why) {
+        if (!t.fold_model || !t.fold_preprocessor) {
+          ensemble_outcome = fmt::format("not built: trial {} {}, and its fold model was not kept", id, why);
+          return false;
+        }
+        Pipeline m = pipe;
+        m.family = t.family;
+        m.params = t.params;
+        m.model = t.fold_model;
+        m.preprocessor = *t.fold_preprocessor;
+        ens_pipe.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+        ++from_fold;
+        say(fmt::format("member: trial {} {} keeps its first-fold model ({})", id, t.family, why));
+        return true;
+      };
+      const double need = refit_guess(t) * pace;
       const double left = std::chrono::duration<double>(hard_end - Clock::now()).count();
-      if (!best_refit || need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
-        ensemble_outcome = fmt::format("not refit: trial {} needs about {:.1f}s and {:.1f}s are left", id, need, left);
-        break;
+      if (need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
+        if (!fold_member(fmt::format("needs about {:.1f}s to refit and {:.1f}s are left", need, left))) break;
+        continue;
       }
       int rounds = 0;
       const auto member_start = Clock::now();
       // Small data: one thread, as its folds were trained (threads only contend there).
       Pipeline m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      if (m.model->stop_reason() == "deadline") {
+        if (!fold_member("the budget ran out refitting it")) break;
+        continue;
+      }
       say(fmt::format("refit member: trial {} {} in {:.2f}s{}", id, t.family, seconds_since(member_start),
                       rounds ? fmt::format(" with {} rounds", rounds) : std::string()));
-      if (m.model->stop_reason() == "deadline") {
-        ensemble_outcome = fmt::format("not refit: the budget ran out refitting trial {}", id);
-        break;
-      }
       ens_pipe.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+      ++refitted;
     }
     if (ensemble_outcome.empty()) {
-      ensemble_outcome = fmt::format("{} members, each refit on all training rows", ens_pipe.members.size());
+      ensemble_outcome = from_fold == 0
+                             ? fmt::format("{} members, each refit on all training rows", refitted)
+                             : fmt::format("{} members: {} refit on all training rows, {} kept from their first fold "
+                                           "(no time to refit)",
+                                           refitted + from_fold, refitted, from_fold);
       say(fmt::format("{}: {}", ens.kept, ensemble_outcome));
     } else {
       ens_pipe.members.clear();

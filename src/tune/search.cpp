@@ -256,6 +256,16 @@ class Search {
       if (wanted && e->supports(ev.target().task)) families_.push_back(e->name);
     }
     if (families_.empty()) throw_invalid("no model family supports this task among those asked for");
+    // Most random settings go to the planner's first choice with a large space (a
+    // CNN for images, a text model for documents), else to boosted trees, which
+    // usually have the higher ceiling on tables.
+    for (const auto& f : opt.families) {
+      if (f != "constant" && f != "linear" && supported(f)) {
+        favourite_ = f;
+        break;
+      }
+    }
+    if (favourite_.empty() && supported("xgboost")) favourite_ = "xgboost";
   }
 
   SearchResult run() {
@@ -414,9 +424,8 @@ class Search {
     }
     if (pool.empty()) return "";
     std::uniform_real_distribution<double> u(0.0, 1.0);
-    // Boosted trees have the larger space and usually the higher ceiling.
-    bool has_xgb = std::find(pool.begin(), pool.end(), "xgboost") != pool.end();
-    std::string pick = has_xgb && u(rng_) < 0.85 ? std::string("xgboost") : pool[static_cast<std::size_t>(u(rng_) * pool.size()) % pool.size()];
+    bool has_favourite = std::find(pool.begin(), pool.end(), favourite_) != pool.end();
+    std::string pick = has_favourite && u(rng_) < 0.85 ? favourite_ : pool[static_cast<std::size_t>(u(rng_) * pool.size()) % pool.size()];
     if (pick == "linear") ++*linear_samples;
     return pick;
   }
@@ -426,10 +435,7 @@ class Search {
     result_.trials.push_back(std::move(t));
     TrialResult& added = result_.trials.back();
     if (added.usable() && (result_.best < 0 || metric_better(ev_.metric(), added.score, result_.trials[result_.best].score))) {
-      if (result_.best >= 0) release(&result_.trials[result_.best]);
       result_.best = added.id;
-    } else {
-      release(&added);  // only the best trial keeps its fitted fold model
     }
     keep_top_predictions();
     if (cb_) cb_(added, result_.best >= 0 ? &result_.trials[result_.best] : nullptr);
@@ -445,17 +451,23 @@ class Search {
       if (t.oof) with.push_back(t.id);
     }
     const auto limit = static_cast<std::size_t>(std::max(0, opt_.keep_predictions));
-    if (with.size() <= limit) return;
-    std::stable_sort(with.begin(), with.end(), [&](int a, int b) {
-      return metric_better(ev_.metric(), result_.trials[a].score, result_.trials[b].score);
-    });
-    std::vector<std::string> families_seen;
-    for (std::size_t i = 0; i < with.size(); ++i) {
-      TrialResult& t = result_.trials[with[i]];
-      const bool first_of_family =
-          std::find(families_seen.begin(), families_seen.end(), t.family) == families_seen.end();
-      if (first_of_family) families_seen.push_back(t.family);
-      if (i >= limit && !first_of_family) t.oof.reset();
+    if (with.size() > limit) {
+      std::stable_sort(with.begin(), with.end(), [&](int a, int b) {
+        return metric_better(ev_.metric(), result_.trials[a].score, result_.trials[b].score);
+      });
+      std::vector<std::string> families_seen;
+      for (std::size_t i = 0; i < with.size(); ++i) {
+        TrialResult& t = result_.trials[with[i]];
+        const bool first_of_family =
+            std::find(families_seen.begin(), families_seen.end(), t.family) == families_seen.end();
+        if (first_of_family) families_seen.push_back(t.family);
+        if (i >= limit && !first_of_family) t.oof.reset();
+      }
+    }
+    // Fitted fold models stay with the best trial (the fallback when no time is left
+    // to refit it) and with the ensemble's candidates (the same, for its members).
+    for (auto& t : result_.trials) {
+      if (t.id != result_.best && !t.oof) release(&t);
     }
   }
 
@@ -469,6 +481,7 @@ class Search {
   const TrialCallback& cb_;
   std::mt19937_64 rng_;
   std::vector<std::string> families_;
+  std::string favourite_;  // the family most random settings are drawn from (pick_family)
   SearchResult result_;
 };
 
