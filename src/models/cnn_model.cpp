@@ -36,8 +36,8 @@ struct CnnNet : torch::nn::Module {
   }
 
   void init(torch::Generator& gen) {
-    for (auto& conv : convs) nn::init_linear_or_conv(conv->weight, conv->bias, true, gen);
-    if (dense) nn::init_linear_or_conv(dense->weight, dense->bias, true, gen);
+    for (auto& conv : convs) nn::init_linear_or_conv(conv->weight, conv->bias, false, gen);
+    if (dense) nn::init_linear_or_conv(dense->weight, dense->bias, false, gen);
     nn::init_linear_or_conv(out->weight, out->bias, false, gen);
   }
 

@@ -25,7 +25,12 @@ void init_linear_or_conv(torch::Tensor weight, torch::Tensor bias, bool relu_fol
   for (int64_t d = 1; d < weight.dim(); ++d) fan_in *= static_cast<double>(weight.size(d));
   const double bound = relu_follows ? std::sqrt(6.0 / fan_in) : 1.0 / std::sqrt(fan_in);
   weight.uniform_(-bound, bound, gen);
-  if (bias.defined()) bias.zero_();
+  if (!bias.defined()) return;
+  if (relu_follows) {
+    bias.zero_();
+  } else {
+    bias.uniform_(-bound, bound, gen);
+  }
 }
 
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training, torch::Generator& gen) {

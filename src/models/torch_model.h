@@ -24,8 +24,11 @@ namespace automl::nn {
 // thread lazily from a global count, so that happens first).
 void use_threads(int threads);
 
-// He-uniform weights for layers followed by ReLU, 1/sqrt(fan_in) for the output
-// layer, zero biases: from `gen`, never torch's global generator.
+// With relu_follows, He-uniform weights and zero biases (the MLP's hidden layers,
+// which have no normalisation); otherwise weights and biases uniform in
+// +-1/sqrt(fan_in), the scale of libtorch's own layer defaults (the CNN, whose
+// batch norm makes the scale of its convolutions moot, and every output layer).
+// Always from `gen`, never torch's global generator.
 void init_linear_or_conv(torch::Tensor weight, torch::Tensor bias, bool relu_follows, torch::Generator& gen);
 
 // Inverted dropout drawn from `gen` (identity when not training or p == 0).
