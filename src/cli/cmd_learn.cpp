@@ -38,6 +38,18 @@ Command add_learn(CLI::App& app) {
   return {cmd, [f] {
             namespace fs = std::filesystem;
             if (f->dirs.empty() && f->from_store.empty()) throw_invalid("give dataset folders and/or --from-store STORE");
+            // A shell glob such as datasets/* also matches files beside the folders (a README):
+            // those are passed over, with a word; a folder without its files is an error.
+            std::vector<std::string> dirs;
+            for (const auto& d : f->dirs) {
+              if (fs::is_regular_file(d)) {
+                std::cerr << "learn: passing over " << d << ": a file, not a dataset folder\n";
+              } else {
+                dirs.push_back(d);
+              }
+            }
+            f->dirs = dirs;
+            if (f->dirs.empty() && f->from_store.empty()) throw_invalid("no dataset folders among the paths given");
             for (const auto& d : f->dirs) dataset_folder_request(d, /*need_test=*/false);  // all there before any run
             const fs::path out = f->out.empty() ? default_knowledge_path() : fs::path(f->out);
             KnowledgeBase kb;
@@ -55,6 +67,7 @@ Command add_learn(CLI::App& app) {
               req.threads = threads_or_all(f->threads);
               req.store_path = store_path.string();
               req.knowledge = "none";
+              req.ensemble = false;  // only trials become experience: the whole budget goes to them
               req.quiet = true;
               req.out_dir = (fs::path("runs") / ("learn-" + batch) / req.name).string();
               std::cerr << fmt::format("[{}/{}] {} ({:.0f}s) ... ", i + 1, f->dirs.size(), req.name, budget) << std::flush;

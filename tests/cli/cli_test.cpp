@@ -324,9 +324,11 @@ TEST(Cli, LearnBuildsAKnowledgeBaseThatRunsAndSimilarUse) {
   fs::create_directories(dir / "toy");
   testing::write_file(dir / "toy" / "train.csv", testing::make_csv("binary", 300, 11));
   testing::write_file(dir / "toy" / "card.json", R"({"name": "toy", "target": "y"})");
-  auto r = run_cli("learn " + (dir / "toy").string() + " --budget 8s --out " + (dir / "kb.json").string() +
-                   " --store " + (dir / "learn.sqlite").string());
+  testing::write_file(dir / "README.md", "what a shell glob over the folder also matches\n");
+  auto r = run_cli("learn " + (dir / "README.md").string() + " " + (dir / "toy").string() + " --budget 8s --out " +
+                   (dir / "kb.json").string() + " --store " + (dir / "learn.sqlite").string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("passing over"), std::string::npos) << r.out;  // the file is named, not fatal
   auto kb = nlohmann::json::parse(testing::read_file(dir / "kb.json"));
   ASSERT_EQ(kb["datasets"].size(), 1u);
   EXPECT_EQ(kb["datasets"][0]["name"], "toy");
