@@ -35,7 +35,30 @@ std::mutex& libsvm_lock() {
   return m;
 }
 
-void quiet(const char*) {}
+// libsvm's solver reports progress through its print hook every thousand
+// iterations or so; the hook is where a fit learns that its deadline has passed.
+// The deadline is the calling thread's (folds train side by side), and the way out
+// is an exception thrown through libsvm's C++ frames: its kernel cache is freed on
+// the way, a few arrays the size of the training rows are not.
+struct SvmOutOfTime {};
+thread_local Clock::time_point svm_deadline = Clock::time_point::max();
+
+void quiet_until_deadline(const char*) {
+  if (Clock::now() >= svm_deadline) throw SvmOutOfTime{};
+}
+
+// Trains with the deadline armed; a fit still running at the deadline throws Error(kBudget).
+svm_model* train_until(const svm_problem& problem, const svm_parameter& p, Clock::time_point deadline) {
+  svm_deadline = deadline;
+  try {
+    svm_model* m = svm_train(&problem, &p);
+    svm_deadline = Clock::time_point::max();
+    return m;
+  } catch (const SvmOutOfTime&) {
+    svm_deadline = Clock::time_point::max();
+    throw Error(ErrorKind::kBudget, "svm: the deadline passed during training");
+  }
+}
 
 struct ModelDeleter {
   void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
@@ -167,7 +190,7 @@ class SvmModel final : public Model {
     if (const char* err = svm_check_parameter(&problem, &p)) throw_invalid(std::string("svm: ") + err);
 
     static std::once_flag silence;
-    std::call_once(silence, [] { svm_set_print_string_function(quiet); });
+    std::call_once(silence, [] { svm_set_print_string_function(quiet_until_deadline); });
     svm_model* trained = nullptr;
     if (p.probability) {
       std::lock_guard<std::mutex> lock(libsvm_lock());
@@ -175,9 +198,9 @@ class SvmModel final : public Model {
         throw Error(ErrorKind::kBudget, "svm: the deadline passed while waiting to train");
       }
       std::srand(static_cast<unsigned>(ctx.seed * 2654435761u + 17));
-      trained = svm_train(&problem, &p);
+      trained = train_until(problem, p, ctx.deadline);
     } else {
-      trained = svm_train(&problem, &p);
+      trained = train_until(problem, p, ctx.deadline);
     }
     if (!trained) throw_internal("svm: libsvm returned no model");
     SvmPtr fresh(trained);

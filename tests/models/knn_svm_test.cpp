@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 
 #include "automl/data_card.h"
 #include "automl/error.h"
@@ -146,6 +147,32 @@ TEST(Svm, RefusesToStartPastTheDeadline) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kBudget);
   }
+}
+
+// libsvm has no deadline of its own: a slow fit (a poly kernel with a large C) is
+// stopped from inside the solver, and libsvm trains normally afterwards.
+TEST(Svm, StopsMidTrainingAtTheDeadlineAndTrainsAgainAfter) {
+  Table t = read_csv_buffer(testing::make_csv("regression", 1500, 31), "slow.csv");
+  DataCard card = infer_data_card(t, "y", "slow");
+  Target target = encode_target(t, card);
+  std::vector<std::size_t> rows(t.n_rows);
+  std::iota(rows.begin(), rows.end(), 0);
+  Preprocessor pre(Encoding::kOneHot);
+  pre.fit(t, {"x1", "x2", "colour"}, rows);
+  auto x = pre.transform(t, &rows);
+  nlohmann::json slow = {{"kernel", "poly"}, {"C", 300.0}, {"gamma_factor", 20.0}, {"epsilon", 0.001}};
+  auto m = make("svm", slow, target.task);
+  auto ctx = context(target.task, 0);
+  ctx.deadline = Clock::now();  // regression trains without the probability lock's check: it starts
+  try {
+    m->fit(x, target.y, nullptr, nullptr, ctx);
+    FAIL() << "trained past the deadline";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kBudget) << e.what();
+  }
+  auto fine = make("svm", {{"kernel", "rbf"}}, target.task);
+  fine->fit(x, target.y, nullptr, nullptr, context(target.task, 0));
+  EXPECT_EQ(fine->predict(x).size(), x.rows);
 }
 
 // A floor on a real small table: wine's test accuracy with the default settings.
