@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+import suite  # bench/suite.py, beside this file
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOWER_IS_BETTER = {"rmse", "log_loss", "mae"}
 VARIANTS = ["ensemble", "single"]
@@ -35,20 +37,8 @@ def log(msg):
 
 
 def read_rows(path):
-    rows = {}
-    if path and os.path.exists(path):
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if "dataset" in row and "variant" in row:
-                    rows[(row["dataset"], row["variant"])] = row  # the last row wins
-    return rows
+    """The rows of a results file by (dataset, variant); the last row wins."""
+    return {(row["dataset"], row["variant"]): row for row in suite.read_rows(path, key="variant")}
 
 
 def select(args):

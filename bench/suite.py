@@ -61,8 +61,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ----------------------------------------------------------------------------------------
 # Results file
 
-def read_rows(path):
-    """All JSON objects of a .jsonl file, skipping blank or broken lines (a run killed mid-write)."""
+def read_rows(path, key="peer"):
+    """All JSON objects of a .jsonl file that name a dataset and `key`, skipping blank or broken
+    lines (a run killed mid-write)."""
     rows = []
     if not path or not os.path.exists(path):
         return rows
@@ -76,7 +77,7 @@ def read_rows(path):
             except json.JSONDecodeError:
                 print(f"suite: {path}:{number}: skipping a line that is not JSON", file=sys.stderr)
                 continue
-            if isinstance(row, dict) and "dataset" in row and "peer" in row:
+            if isinstance(row, dict) and "dataset" in row and key in row:
                 rows.append(row)
     return rows
 
