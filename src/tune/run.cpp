@@ -299,6 +299,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // then about twice its share of the trial's.
   const bool side_by_side =
       req.threads >= 2 && plan.splits.size() >= 2 && n_fit_rows * static_cast<double>(features.size()) <= 2e6;
+  // One fold fit's own seconds: the trial's share per fold, doubled when two shared the cores.
+  auto fit_seconds = [&](const TrialResult& t) {
+    return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size());
+  };
   SearchOptions opt;
   opt.seed = req.seed;
   opt.keep_predictions = req.ensemble ? 20 : 0;
@@ -382,7 +386,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.5 + 1.0);
     }
     if (req.ensemble && t.usable()) {
-      fit_costs.emplace_back(t.score, t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()));
+      fit_costs.emplace_back(t.score, fit_seconds(t));
       std::stable_sort(fit_costs.begin(), fit_costs.end(),
                        [&](const auto& a, const auto& b) { return metric_better(card.metric, a.first, b.first); });
       double members = 0;
@@ -511,9 +515,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     // gains, then scaled by how the best trial's refit compared with the same guess
     // (networks stop early in their folds and refit for fixed epochs; folds trained
     // side by side share the cores).
-    auto refit_guess = [&](const TrialResult& t) {
-      return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size()) * growth;
-    };
+    auto refit_guess = [&](const TrialResult& t) { return fit_seconds(t) * growth; };
     double pace = 1.0;
     if (best && best_refit && refit_guess(*best) > 0.5) pace = std::clamp(best_refit_s / refit_guess(*best), 0.25, 4.0);
     int refitted = 0, from_fold = 0;

@@ -11,6 +11,7 @@
 #include "automl/llm.h"
 #include "automl/run.h"
 #include "automl/request.h"
+#include "automl/table.h"
 #include "helpers.h"
 #include "llm/stand_in.h"
 
@@ -286,16 +287,12 @@ TEST(LlmPlanner, RerunningTheSameRequestMakesNoHttpCalls) {
   // machine; the proposals may not.
   EXPECT_EQ(read_json(dir / "second" / "plan.json"), read_json(dir / "first" / "plan.json"));
   auto proposed_rows = [](const fs::path& leaderboard) {
-    std::istringstream in(read_file(leaderboard));
-    std::vector<std::string> rows;
-    for (std::string line; std::getline(in, line) && rows.size() < 4;) rows.push_back(line);  // header, 3 proposals
-    for (auto& row : rows) {  // drop the seconds column and what follows it: timings differ
-      for (int comma = 0, at = 0; at < static_cast<int>(row.size()); ++at) {
-        if (row[at] == '"') at = static_cast<int>(row.find('"', at + 1));
-        if (row[at] == ',' && ++comma == 10) { row.resize(at); break; }
-      }
+    Table board = read_csv(leaderboard.string());
+    std::vector<std::string> cells;  // the baseline and the 3 proposals, without timings
+    for (const char* column : {"trial_id", "family", "hyperparameters", "validation_score", "fold_scores"}) {
+      for (std::size_t row = 0; row < 4; ++row) cells.push_back(board.column(column).cell_string(row));
     }
-    return rows;
+    return cells;
   };
   EXPECT_EQ(proposed_rows(dir / "second" / "leaderboard.csv"), proposed_rows(dir / "first" / "leaderboard.csv"));
 }
