@@ -361,7 +361,7 @@ class BuiltinPlanner final : public Planner {
     const auto& info = metric_info(card.metric);
     const LogPredictor::Guess g = brain.guess(card, family, params, resource);
     double s0 = std::nan("");
-    std::vector<double> r, y, speed;
+    std::vector<double> r, r_sd, y, speed;
     std::vector<const TrialResult*> pts;
     for (const auto& t : history) {
       if (!t.usable()) continue;
@@ -373,12 +373,34 @@ class BuiltinPlanner final : public Planner {
       auto it = rel_cache_.find(t.id);
       if (it == rel_cache_.end()) {
         auto gt = brain.guess(card, t.family, t.params, t.resource);
-        it = rel_cache_.emplace(t.id, std::make_pair(gt.relative, gt.log_seconds)).first;
+        it = rel_cache_.emplace(t.id, CachedGuess{gt.relative, gt.relative_sd, gt.log_seconds}).first;
       }
-      r.push_back(it->second.first);
+      r.push_back(it->second.relative);
+      r_sd.push_back(it->second.relative_sd);
       y.push_back(t.score);
       pts.push_back(&t);
-      speed.push_back(t.seconds / std::exp(it->second.second));
+      speed.push_back(t.seconds / std::exp(it->second.log_seconds));
+    }
+    // A guess the bagged models disagree on is pulled towards what the family's
+    // settings are guessed on average in this run: the posterior mean under a
+    // prior spread of tau around the family's mean.
+    double rel = g.relative;
+    {
+      constexpr double tau2 = 0.1 * 0.1;
+      std::map<std::string, std::pair<double, double>> fam_mean;
+      for (std::size_t i = 0; i < r.size(); ++i) {
+        auto& [sum, n] = fam_mean[pts[i]->family];
+        sum += r[i];
+        n += 1;
+      }
+      auto shrink = [&](const std::string& f, double v, double sd) {
+        auto it = fam_mean.find(f);
+        if (it == fam_mean.end()) return v;
+        const double m = it->second.first / it->second.second;
+        return m + (v - m) * tau2 / (tau2 + sd * sd);
+      };
+      for (std::size_t i = 0; i < r.size(); ++i) r[i] = shrink(pts[i]->family, r[i], r_sd[i]);
+      rel = shrink(family, rel, g.relative_sd);
     }
     const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1";
     double a = !std::isnan(s0) ? s0 : baseline_guess(card);
@@ -414,15 +436,21 @@ class BuiltinPlanner final : public Planner {
     // same family, smoothed over the settings by a Gaussian process (see
     // residual_correction), so a region of the tuning space that does better or
     // worse here than the knowledge base expected is predicted so.
+    std::map<std::string, FamilyLine> lines = family_lines(pts, r, y, a, b);
+    auto line = [&](const std::string& f, double guess) {
+      double v = a + b * guess;
+      if (auto it = lines.find(f); it != lines.end()) v += it->second.offset + it->second.slope * (guess - it->second.mean_rel);
+      return v;
+    };
     double resid_all = 0;
     std::vector<double> resid(r.size());
     for (std::size_t i = 0; i < r.size(); ++i) {
-      resid[i] = y[i] - (a + b * r[i]);
+      resid[i] = y[i] - line(pts[i]->family, r[i]);
       resid_all += resid[i] * resid[i];
     }
     const double correction = residual_correction(family, params, resource, pts, resid);
     PredictedLog p;
-    p.final_score = a + b * g.relative + correction;
+    p.final_score = line(family, rel) + correction;
     double resid_sd = r.size() >= 2 ? std::sqrt(resid_all / static_cast<double>(r.size())) : std::abs(0.15 * b);
     p.uncertainty = std::sqrt(b * g.relative_sd * b * g.relative_sd + resid_sd * resid_sd);
     p.basis = fmt::format("learned from {} known trials; {} trials of this run calibrate it", brain.n_examples(), r.size());
@@ -434,7 +462,7 @@ class BuiltinPlanner final : public Planner {
         p.uncertainty = resid_sd * 0.1;
         p.basis = fmt::format("trial {} ran this setting and early stopping ended it", t.id);
       } else {
-        p.final_score = t.score + b * (g.relative - rel_cache_.at(t.id).first);
+        p.final_score = t.score + b * (g.relative - rel_cache_.at(t.id).relative);
         p.uncertainty = std::max(resid_sd * 0.5, std::abs(p.final_score - t.score));
         p.basis = fmt::format("trial {}'s curve at {} rounds, extended by the learned gain of more rounds", t.id, t.resource);
       }
@@ -512,6 +540,49 @@ class BuiltinPlanner final : public Planner {
     }
     if (weight > 0) headroom_ = sum / weight;
     return headroom_;
+  }
+
+  // A family's own correction to the run's line: families sit at different heights
+  // on a dataset than the knowledge base expects (an SVM may beat boosting on a
+  // small, clean table), and the learned guesses may spread a family's settings
+  // wider than this dataset does. Its residuals from the run's line are fitted by an
+  // offset and a slope, both shrunk towards zero while the family has few trials;
+  // the slope never turns the family's order of settings upside down.
+  struct FamilyLine {
+    double offset = 0, slope = 0, mean_rel = 0;
+  };
+  static std::map<std::string, FamilyLine> family_lines(const std::vector<const TrialResult*>& pts,
+                                                        const std::vector<double>& r, const std::vector<double>& y,
+                                                        double a, double b) {
+    std::map<std::string, std::vector<std::size_t>> by_family;
+    for (std::size_t i = 0; i < pts.size(); ++i) by_family[pts[i]->family].push_back(i);
+    std::map<std::string, FamilyLine> out;
+    constexpr double k_offset = 1.0, k_slope = 3.0;  // prior weights, in trials
+    for (const auto& [family, idx] : by_family) {
+      const double n = static_cast<double>(idx.size());
+      double mr = 0, me = 0;
+      for (auto i : idx) {
+        mr += r[i];
+        me += y[i] - (a + b * r[i]);
+      }
+      mr /= n;
+      FamilyLine l;
+      l.mean_rel = mr;
+      l.offset = me / (n + k_offset);
+      if (idx.size() >= 3) {
+        double sxy = 0, sxx = 0;
+        for (auto i : idx) {
+          sxy += (r[i] - mr) * (y[i] - a - b * r[i] - me / n);
+          sxx += (r[i] - mr) * (r[i] - mr);
+        }
+        // Ridge towards no change, worth k_slope trials spread like the whole run.
+        double d = sxy / (sxx + k_slope * 0.05 * 0.05);
+        const double lo = b >= 0 ? -b : 0.5 * b, hi = b >= 0 ? 0.5 * b : -b;
+        l.slope = std::clamp(d, std::min(lo, hi), std::max(lo, hi));
+      }
+      out[family] = l;
+    }
+    return out;
   }
 
   // The posterior mean, at this setting, of a Gaussian process fitted to the
@@ -688,7 +759,10 @@ class BuiltinPlanner final : public Planner {
   std::unique_ptr<LogPredictor> predictor_;
   bool predictor_failed_ = false;
   std::vector<Neighbour> nearest_;
-  std::map<int, std::pair<double, double>> rel_cache_;  // trial id -> (relative, log seconds) guesses
+  struct CachedGuess {
+    double relative, relative_sd, log_seconds;
+  };
+  std::map<int, CachedGuess> rel_cache_;  // trial id -> the learned guesses for its setting
   std::set<std::string> known_families_;  // families with trials in the knowledge base
   struct ResidualFit {
     std::size_t n_points = static_cast<std::size_t>(-1);  // finished trials the fit saw
