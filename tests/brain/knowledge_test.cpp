@@ -49,6 +49,16 @@ KnowledgeBase synthetic_kb(int n_datasets) {
       t.iterations = 50;
       ds.trials.push_back(t);
     }
+    // A linear model that the history says improves steadily with C.
+    for (int i = 0; i < 20; ++i) {
+      KnownTrial t;
+      t.family = "linear";
+      const double log_c = -3.0 + 5.0 * u(rng);
+      t.params = {{"C", std::pow(10.0, log_c)}};
+      t.score = ds.baseline + (0.3 + 0.6 * (log_c + 3.0) / 5.0) * (ds.best - ds.baseline);
+      t.seconds_per_fit = 0.01;
+      ds.trials.push_back(t);
+    }
     kb.datasets.push_back(ds);
   }
   return kb;
@@ -146,6 +156,39 @@ TEST(Knowledge, PlannerWarmStartsAndPredictsFromKnowledge) {
   EXPECT_EQ(p.checkpoints.size(), p.metric.size());
   EXPECT_GT(p.uncertainty, 0.0);
   EXPECT_FALSE(planner->report()["knowledge"]["nearest"].empty());
+}
+
+// A family that scores the same here whatever its setting, though the known
+// datasets say its setting matters: once a few of its trials have finished, an
+// untried setting of it is predicted at the level they reached, not where the
+// knowledge base would put it, while the other family keeps its learned order.
+TEST(Knowledge, PlannerLearnsAFamilysLevelAndSpreadFromTheRun) {
+  auto kb = std::make_shared<const KnowledgeBase>(synthetic_kb(6));
+  auto planner = make_builtin_planner(kb);
+  DataCard c = card_like(kb->datasets[1]);  // binary, ROC AUC; baseline 0.5, best 0.9 on the known sets
+  std::vector<TrialResult> history;
+  auto add = [&](const std::string& family, json params, double score) {
+    TrialResult t;
+    t.id = static_cast<int>(history.size());
+    t.family = family;
+    t.params = std::move(params);
+    t.status = "finished";
+    t.score = score;
+    t.fold_scores = {score};
+    t.seconds = 0.1;
+    history.push_back(t);
+  };
+  add("constant", json::object(), 0.5);
+  for (double lr : {0.01, 0.02, 0.05, 0.1, 0.2, 0.4}) {  // boosting behaves as it did on the known sets
+    const double rel = 1.0 - std::abs(std::log(lr / 0.05)) / 3.0;
+    add("xgboost", {{"learning_rate", lr}, {"max_depth", 4}}, 0.5 + 0.4 * rel);
+  }
+  for (double log_c : {-3.0, -2.6, -2.2, -1.8, -1.4, -1.0}) add("linear", {{"C", std::pow(10.0, log_c)}}, 0.75);
+  const auto strong = planner->predict_log(c, "linear", {{"C", 100.0}}, -1, history);
+  EXPECT_NEAR(strong.final_score, 0.75, 0.03) << strong.basis;
+  const auto good = planner->predict_log(c, "xgboost", {{"learning_rate", 0.06}, {"max_depth", 4}}, -1, history);
+  const auto poor = planner->predict_log(c, "xgboost", {{"learning_rate", 0.4}, {"max_depth", 4}}, -1, history);
+  EXPECT_GT(good.final_score, poor.final_score + 0.05);
 }
 
 // The shipped knowledge base, leaving each dataset out in turn: the learned

@@ -403,7 +403,8 @@ class BuiltinPlanner final : public Planner {
       rel = shrink(family, rel, g.relative_sd);
     }
     const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1";
-    double a = !std::isnan(s0) ? s0 : baseline_guess(card);
+    const double baseline = !std::isnan(s0) ? s0 : baseline_guess(card);
+    double a = baseline;
     const double head = headroom(card);
     double prior_b = info.higher_is_better ? head * (1.0 - a) : -head * std::abs(a);
     // The slope through the baseline, shrunk towards the prior while points are few.
@@ -477,7 +478,9 @@ class BuiltinPlanner final : public Planner {
       double n = std::exp(g.log_iterations) + 20;
       if (resource > 0) n = std::min(n, static_cast<double>(resource));
       n = std::max(n, 5.0);
-      const double start = a + brain.curve_start() * (p.final_score - a);
+      // Round 1 starts the learned share of the way from the baseline to the final score
+      // (the share is learned against the baseline, not the fitted line's intercept).
+      const double start = baseline + brain.curve_start() * (p.final_score - baseline);
       const double end_progress = std::max(brain.curve_progress(n, lr), 1e-6);
       for (double frac : {0.0, 0.1, 0.25, 0.5, 1.0}) {
         int it = std::max(1, static_cast<int>(std::lround(frac * n)));
