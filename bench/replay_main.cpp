@@ -56,6 +56,7 @@ double number(const std::string& s) { return s.empty() ? std::nan("") : std::sto
 
 struct Replayed {
   double replayed = 0, recorded = 0;
+  double error = 0;  // median absolute error of the replayed predictions, as a share of the run's spread of scores
   std::size_t trials = 0;
 };
 
@@ -111,8 +112,13 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
     }
     history.push_back(std::move(t));
   }
-  if (real.size() < 3) return {std::nan(""), std::nan(""), real.size()};
-  return {automl::spearman(replayed, real), automl::spearman(recorded, real), real.size()};
+  if (real.size() < 3) return {std::nan(""), std::nan(""), std::nan(""), real.size()};
+  std::vector<double> errors, sorted = real;
+  for (std::size_t i = 0; i < real.size(); ++i) errors.push_back(std::abs(replayed[i] - real[i]));
+  std::sort(sorted.begin(), sorted.end());
+  const double spread = sorted[sorted.size() * 9 / 10] - sorted[sorted.size() / 10];  // the middle 80%
+  return {automl::spearman(replayed, real), automl::spearman(recorded, real),
+          spread > 0 ? median(errors) / spread : std::nan(""), real.size()};
 }
 
 }  // namespace
@@ -142,14 +148,17 @@ int main(int argc, char** argv) {
   }
   try {
     const auto kb = automl::KnowledgeBase::load(kb_path);
-    std::vector<double> a, b;
+    std::vector<double> a, b, e;
     for (const auto& f : folders) {
       const Replayed r = replay(f, kb, opt);
-      std::printf("%-48s trials %4zu  replayed %6.3f  recorded %6.3f\n", f.c_str(), r.trials, r.replayed, r.recorded);
+      std::printf("%-48s trials %4zu  replayed %6.3f  recorded %6.3f  error %6.3f\n", f.c_str(), r.trials, r.replayed,
+                  r.recorded, r.error);
       a.push_back(r.replayed);
       b.push_back(r.recorded);
+      e.push_back(r.error);
     }
-    std::printf("median Spearman over %zu runs: replayed %.3f, recorded %.3f\n", folders.size(), median(a), median(b));
+    std::printf("median Spearman over %zu runs: replayed %.3f, recorded %.3f; median error %.3f of the spread\n",
+                folders.size(), median(a), median(b), median(e));
   } catch (const automl::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

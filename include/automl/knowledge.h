@@ -121,4 +121,8 @@ class LogPredictor {
   std::size_t n_examples_ = 0;
 };
 
+// Whether an executor's log metric (auc, rmse, logloss, ...) reads on the scale of
+// the run's metric, so a curve and a final score can be compared.
+bool log_on_metric_scale(const std::string& log_metric, const std::string& metric);
+
 }  // namespace automl

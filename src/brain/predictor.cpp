@@ -31,12 +31,6 @@ double meta(const std::map<std::string, double>& m, const char* key) {
 // Whether a log metric improves upwards.
 bool log_metric_higher(const std::string& m) { return m == "auc" || m == "aucpr" || m == "map" || m == "ndcg"; }
 
-// The executor's log metric that reads on the run metric's scale.
-bool same_scale(const std::string& log_metric, const std::string& metric) {
-  return (log_metric == "auc" && metric == "roc_auc") || (log_metric == "rmse" && metric == "rmse") ||
-         (log_metric == "logloss" && metric == "log_loss") || (log_metric == "mlogloss" && metric == "log_loss") ||
-         (log_metric == "mae" && metric == "mae");
-}
 
 std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const std::vector<double>& y,
                              const std::vector<std::size_t>& pick, std::size_t n_features, uint64_t seed) {
@@ -65,6 +59,12 @@ std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const 
 }
 
 }  // namespace
+
+bool log_on_metric_scale(const std::string& log_metric, const std::string& metric) {
+  return (log_metric == "auc" && metric == "roc_auc") || (log_metric == "rmse" && metric == "rmse") ||
+         (log_metric == "logloss" && metric == "log_loss") || (log_metric == "mlogloss" && metric == "log_loss") ||
+         (log_metric == "mae" && metric == "mae");
+}
 
 LogPredictor::~LogPredictor() = default;
 
@@ -146,7 +146,7 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
           progress_sum[bin] += std::clamp((v - first) / (best - first), 0.0, 1.0);
           progress_n[bin] += 1;
         }
-        if (same_scale(t.curve_metric, d.metric) && informative) {
+        if (log_on_metric_scale(t.curve_metric, d.metric) && informative) {
           // Where round 1 starts between the baseline and the trial's final score.
           double span = t.score - d.baseline;
           if (std::abs(span) > 1e-9) {

@@ -478,9 +478,7 @@ class BuiltinPlanner final : public Planner {
       double n = std::exp(g.log_iterations) + 20;
       if (resource > 0) n = std::min(n, static_cast<double>(resource));
       n = std::max(n, 5.0);
-      // Round 1 starts the learned share of the way from the baseline to the final score
-      // (the share is learned against the baseline, not the fitted line's intercept).
-      const double start = baseline + brain.curve_start() * (p.final_score - baseline);
+      const double start = baseline + curve_start(brain, card, history, baseline) * (p.final_score - baseline);
       const double end_progress = std::max(brain.curve_progress(n, lr), 1e-6);
       for (double frac : {0.0, 0.1, 0.25, 0.5, 1.0}) {
         int it = std::max(1, static_cast<int>(std::lround(frac * n)));
@@ -491,6 +489,24 @@ class BuiltinPlanner final : public Planner {
       }
     }
     return p;
+  }
+
+  // The share of the way from the baseline to the final score that a boosted
+  // model's first round already reaches: the knowledge base's average, worth two
+  // curves, and the curves this run's finished boosted trials drew on its metric
+  // (the first round of an easy dataset is already most of the way up).
+  static double curve_start(const LogPredictor& brain, const DataCard& card, const std::vector<TrialResult>& history,
+                            double baseline) {
+    double sum = 2 * brain.curve_start(), n = 2;
+    for (const auto& t : history) {
+      if (t.family != "xgboost" || !t.usable() || std::abs(t.score - baseline) < 1e-12) continue;
+      for (const auto& log : t.logs) {
+        if (log.valid.empty() || !std::isfinite(log.valid.front()) || !log_on_metric_scale(log.metric, card.metric)) continue;
+        sum += std::clamp((log.valid.front() - baseline) / (t.score - baseline), 0.0, 1.0);
+        n += 1;
+      }
+    }
+    return sum / n;
   }
 
   // The score the constant model will get, from the Data Card alone: what the
