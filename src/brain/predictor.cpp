@@ -31,7 +31,6 @@ double meta(const std::map<std::string, double>& m, const char* key) {
 // Whether a log metric improves upwards.
 bool log_metric_higher(const std::string& m) { return m == "auc" || m == "aucpr" || m == "map" || m == "ndcg"; }
 
-
 std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const std::vector<double>& y,
                              const std::vector<std::size_t>& pick, std::size_t n_features, uint64_t seed) {
   FeatureMatrix x;

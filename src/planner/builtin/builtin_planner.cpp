@@ -353,9 +353,11 @@ class BuiltinPlanner final : public Planner {
  private:
   // The learned model's guess, put on this run's scale by the trials so far: the
   // relative score (0 = baseline, 1 = best known) becomes a score through the
-  // baseline trial and a slope fitted to the finished trials; the family's mean
-  // residual and an earlier run of the same setting (a successive-halving parent,
-  // whose real log is this trial's partial curve) correct it.
+  // baseline trial and a line fitted to the finished trials; the family's own
+  // offset and slope on that line (family_lines), the residuals of nearby settings
+  // (residual_correction) and an earlier run of the same setting (a
+  // successive-halving parent, whose real log is this trial's partial curve)
+  // correct it.
   PredictedLog learned_log(const LogPredictor& brain, const DataCard& card, const std::string& family,
                            const nlohmann::json& params, int resource, const std::vector<TrialResult>& history) {
     const auto& info = metric_info(card.metric);
