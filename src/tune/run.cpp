@@ -454,13 +454,27 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
                   rounds_for(best, entry) ? fmt::format(" with {} rounds", rounds_for(best, entry)) : std::string()));
   const auto refit_start = Clock::now();
-  Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds,
-                        req.threads);
+  Pipeline pipe;
+  bool refused = false;  // a family that refuses a fit it cannot end in time (libsvm)
+  try {
+    pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::kBudget || !best || !best->fold_model || !best->fold_preprocessor) throw;
+    say(fmt::format("refit refused: {}", e.what()));
+    pipe.family = best_family;
+    pipe.params = best->params;
+    pipe.target = y;
+    pipe.target.y.clear();
+    pipe.schema = card.feature_types();
+    pipe.features = features;
+    pipe.preprocessor = *best->fold_preprocessor;
+    refused = true;
+  }
   const double best_refit_s = seconds_since(refit_start);
   std::string final_model = "refit on all training rows";
   bool best_refit = true;
-  if (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
-      pipe.model->iterations() < 0.9 * refit_rounds) {
+  if (refused || (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
+                  pipe.model->iterations() < 0.9 * refit_rounds)) {
     // The budget ran out mid-refit: the best trial's own fold model is the better choice.
     pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
@@ -552,7 +566,14 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       int rounds = 0;
       const auto member_start = Clock::now();
       // Small data: one thread, as its folds were trained (threads only contend there).
-      Pipeline m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      Pipeline m;
+      try {
+        m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::kBudget) throw;
+        if (!fold_member(e.what())) break;
+        continue;
+      }
       if (m.model->stop_reason() == "deadline") {
         if (!fold_member("the budget ran out refitting it")) break;
         continue;
