@@ -422,7 +422,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     if (!t || e.resource_param.empty()) return 0;
     return std::max(1, static_cast<int>(std::ceil(t->iterations * (1.0 + (growth - 1.0) / 2.0))));
   };
-  // A trial's setting fitted on all training rows.
+  // A trial's setting fitted on all training rows. A family that refuses up front a
+  // fit it cannot end before the deadline (libsvm) leaves the pipeline without a
+  // model and says why in `refusal`; the callers then keep the trial's first-fold
+  // model, as for a refit the deadline stopped.
+  std::string refusal;
   auto refit = [&](const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
                    int threads) {
     Pipeline p;
@@ -445,7 +449,13 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     *rounds = rounds_for(t, e);
     if (*rounds > 0) ctx.fixed_iterations = *rounds;
     p.model = e.create(with_defaults(e.params, params), y.task);
-    p.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+    try {
+      p.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+    } catch (const Error& err) {
+      if (err.kind() != ErrorKind::kBudget) throw;
+      refusal = err.what();
+      p.model = nullptr;
+    }
     return p;
   };
   const std::string best_family = best ? best->family : "constant";
@@ -454,27 +464,17 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
                   rounds_for(best, entry) ? fmt::format(" with {} rounds", rounds_for(best, entry)) : std::string()));
   const auto refit_start = Clock::now();
-  Pipeline pipe;
-  bool refused = false;  // a family that refuses a fit it cannot end in time (libsvm)
-  try {
-    pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
-  } catch (const Error& e) {
-    if (e.kind() != ErrorKind::kBudget || !best || !best->fold_model || !best->fold_preprocessor) throw;
-    say(fmt::format("refit refused: {}", e.what()));
-    pipe.family = best_family;
-    pipe.params = best->params;
-    pipe.target = y;
-    pipe.target.y.clear();
-    pipe.schema = card.feature_types();
-    pipe.features = features;
-    pipe.preprocessor = *best->fold_preprocessor;
-    refused = true;
+  Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
+  const bool has_fold_model = best && best->fold_model && best->fold_preprocessor;
+  if (!pipe.model) {
+    if (!has_fold_model) throw Error(ErrorKind::kBudget, refusal);
+    say(fmt::format("refit refused: {}", refusal));
   }
   const double best_refit_s = seconds_since(refit_start);
   std::string final_model = "refit on all training rows";
   bool best_refit = true;
-  if (refused || (pipe.model->stop_reason() == "deadline" && best && best->fold_model &&
-                  pipe.model->iterations() < 0.9 * refit_rounds)) {
+  if (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
+                      pipe.model->iterations() < 0.9 * refit_rounds)) {
     // The budget ran out mid-refit: the best trial's own fold model is the better choice.
     pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
@@ -566,16 +566,9 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       int rounds = 0;
       const auto member_start = Clock::now();
       // Small data: one thread, as its folds were trained (threads only contend there).
-      Pipeline m;
-      try {
-        m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
-      } catch (const Error& e) {
-        if (e.kind() != ErrorKind::kBudget) throw;
-        if (!fold_member(e.what())) break;
-        continue;
-      }
-      if (m.model->stop_reason() == "deadline") {
-        if (!fold_member("the budget ran out refitting it")) break;
+      Pipeline m = refit(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      if (!m.model || m.model->stop_reason() == "deadline") {
+        if (!fold_member(m.model ? "the budget ran out refitting it" : refusal)) break;
         continue;
       }
       say(fmt::format("refit member: trial {} {} in {:.2f}s{}", id, t.family, seconds_since(member_start),
