@@ -451,7 +451,7 @@ class BuiltinPlanner final : public Planner {
       resid[i] = y[i] - line(pts[i]->family, r[i]);
       resid_all += resid[i] * resid[i];
     }
-    const double correction = residual_correction(family, params, resource, pts, resid);
+    const double correction = residual_correction(family, params, resource, pts, clipped(resid));
     PredictedLog p;
     p.final_score = line(family, rel) + correction;
     double resid_sd = r.size() >= 2 ? std::sqrt(resid_all / static_cast<double>(r.size())) : std::abs(0.15 * b);
@@ -604,6 +604,23 @@ class BuiltinPlanner final : public Planner {
       out[family] = l;
     }
     return out;
+  }
+
+  // The residuals the Gaussian process sees, each held within 1.5 robust standard
+  // deviations (1.4826 x the median absolute residual) of zero. A setting the
+  // learned model badly misjudged (a huge minimum leaf weight it thinks fatal on a
+  // table where it is not) leaves a residual many times the others; unclipped, the
+  // process spreads it over its neighbours and lifts every nearby setting past the
+  // real scores. The run's line and the family's line still see the full residuals.
+  static std::vector<double> clipped(std::vector<double> resid) {
+    if (resid.size() < 5) return resid;
+    std::vector<double> size;
+    for (double e : resid) size.push_back(std::abs(e));
+    auto mid = size.begin() + static_cast<std::ptrdiff_t>(size.size() / 2);
+    std::nth_element(size.begin(), mid, size.end());
+    const double c = 1.5 * 1.4826 * *mid;
+    for (double& e : resid) e = std::clamp(e, -c, c);
+    return resid;
   }
 
   // The posterior mean, at this setting, of a Gaussian process fitted to the
