@@ -1,4 +1,3 @@
-// The built-in planner: rules over the Data Card for assignment and preprocessing,
 // the portfolio for first proposals, and a running estimate from the trials already
 // finished for predicted training logs. It needs no network and no knowledge base.
 #include <algorithm>
@@ -409,8 +408,11 @@ class BuiltinPlanner final : public Planner {
     double a = baseline;
     const double head = headroom(card);
     double prior_b = info.higher_is_better ? head * (1.0 - a) : -head * std::abs(a);
-    // The slope through the baseline, shrunk towards the prior while points are few.
-    double num = 0.5 * prior_b, den = 0.5;
+    // The slope through the baseline. The prior from the nearest datasets' headroom
+    // weighs as a twentieth of a trial: it sets the scale before anything has run,
+    // and the first finished trial already overrules it (a dataset's headroom is
+    // hard to tell from its card, and the trials proposed next are scored on it).
+    double num = 0.05 * prior_b, den = 0.05;
     for (std::size_t i = 0; i < r.size(); ++i) {
       num += r[i] * (y[i] - a);
       den += r[i] * r[i];
