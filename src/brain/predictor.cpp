@@ -57,6 +57,15 @@ std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const 
   return m;
 }
 
+// The relative score is learned on a scale that stretches its top: -log(1.05 - r).
+// Squared error on the plain scale is ruled by the settings that fail outright on
+// some tiny table (relative scores far below zero); the order among good settings,
+// a few hundredths apart near 1, is what a search needs, and on this scale those
+// hundredths weigh as much as the failures. Scores above the best known count as it.
+constexpr double kTopMargin = 0.05;
+double stretched(double r) { return -std::log(1.0 + kTopMargin - std::min(r, 1.0)); }
+double unstretched(double t) { return 1.0 + kTopMargin - std::exp(-t); }
+
 }  // namespace
 
 bool log_on_metric_scale(const std::string& log_metric, const std::string& metric) {
@@ -124,7 +133,7 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
       const auto& t = d.trials[ti];
       if (!model_registry().has(t.family)) continue;
       rows.push_back(features(d.meta, d.task, t.family, t.params, t.resource));
-      rel.push_back(informative ? std::clamp(d.relative(t.score), -1.0, 1.2) : 0.0);
+      rel.push_back(stretched(informative ? std::clamp(d.relative(t.score), -1.0, 1.2) : 0.0));
       secs.push_back(std::log(std::max(t.seconds_per_fit, 1e-4)));
       has_iters.push_back(t.family == "xgboost" && !t.capped && t.iterations > 0);
       iters.push_back(has_iters.back() ? std::log(t.iterations) : 0.0);
@@ -194,9 +203,9 @@ LogPredictor::Guess LogPredictor::guess(const DataCard& card, const std::string&
   x.values = features(card.meta_features, task_name(card.task), family, params, resource);
   x.cols = x.values.size();
   x.n_categories.assign(x.cols, 0);
-  auto stats = [&](const std::vector<std::shared_ptr<Model>>& models, double* mean, double* sd) {
+  auto stats = [&](const std::vector<std::shared_ptr<Model>>& models, double* mean, double* sd, bool relative = false) {
     std::vector<double> v;
-    for (const auto& m : models) v.push_back(m->predict(x)[0]);
+    for (const auto& m : models) v.push_back(relative ? unstretched(m->predict(x)[0]) : m->predict(x)[0]);
     if (v.empty()) {
       *mean = 0;
       *sd = 1;
@@ -208,7 +217,7 @@ LogPredictor::Guess LogPredictor::guess(const DataCard& card, const std::string&
     *sd = v.size() > 1 ? std::sqrt(s / static_cast<double>(v.size() - 1)) : 0.0;
   };
   Guess g;
-  stats(relative_, &g.relative, &g.relative_sd);
+  stats(relative_, &g.relative, &g.relative_sd, true);
   stats(seconds_, &g.log_seconds, &g.log_seconds_sd);
   double sd_unused = 0;
   stats(iterations_, &g.log_iterations, &sd_unused);
