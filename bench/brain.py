@@ -200,13 +200,16 @@ def main():
     ap.add_argument("--out", default="brain.jsonl")
     ap.add_argument("--no-peers", action="store_true", help="only the brain (for Spearman and curve MAE)")
     ap.add_argument("--no-core", action="store_true", help="leave out the core search (--knowledge none)")
-    ap.add_argument("--table-only", metavar="JSONL")
+    ap.add_argument("--table-only", metavar="JSONL", nargs="+",
+                    help="print the table of earlier results files (several: their rows together, e.g. one "
+                         "pass at 15 s and one at 60 s for the cross-budget ratios) and run nothing")
     a = ap.parse_args()
     if a.table_only:
-        rows = [json.loads(l) for l in open(a.table_only) if l.strip()]
-        for r in rows:  # measures added since the file was written come from the run folders
+        rows = [json.loads(l) for f in a.table_only for l in open(f) if l.strip()]
+        for r in rows:  # a row written before the measures existed gets them from its run folder under --runs
             folder = os.path.join(a.runs, "%s-%ds-%s" % (r["dataset"], r["budget_s"], r["peer"]))
-            if r["peer"] == "automl-gpt" and r.get("metric") and os.path.exists(os.path.join(folder, "leaderboard.csv")):
+            if (r["peer"] == "automl-gpt" and "spearman" not in r and r.get("metric")
+                    and os.path.exists(os.path.join(folder, "leaderboard.csv"))):
                 r.update(read_run(folder, r["metric"]))
         table(rows)
         return
