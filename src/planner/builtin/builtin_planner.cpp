@@ -1,3 +1,4 @@
+// The built-in planner: rules over the Data Card for assignment and preprocessing,
 // the portfolio for first proposals, and a running estimate from the trials already
 // finished for predicted training logs. It needs no network and no knowledge base.
 #include <algorithm>
