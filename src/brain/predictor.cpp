@@ -61,7 +61,7 @@ std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const 
 // Squared error on the plain scale is ruled by the settings that fail outright on
 // some tiny table (relative scores far below zero); the order among good settings,
 // a few hundredths apart near 1, is what a search needs, and on this scale those
-// hundredths weigh as much as the failures. Scores above the best known count as it.
+// hundredths weigh as much as the failures.
 constexpr double kTopMargin = 0.05;
 double stretched(double r) { return -std::log(1.0 + kTopMargin - std::min(r, 1.0)); }
 double unstretched(double t) { return 1.0 + kTopMargin - std::exp(-t); }
@@ -133,7 +133,7 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
       const auto& t = d.trials[ti];
       if (!model_registry().has(t.family)) continue;
       rows.push_back(features(d.meta, d.task, t.family, t.params, t.resource));
-      rel.push_back(stretched(informative ? std::clamp(d.relative(t.score), -1.0, 1.2) : 0.0));
+      rel.push_back(stretched(informative ? std::clamp(d.relative(t.score), -1.0, 1.0) : 0.0));
       secs.push_back(std::log(std::max(t.seconds_per_fit, 1e-4)));
       has_iters.push_back(t.family == "xgboost" && !t.capped && t.iterations > 0);
       iters.push_back(has_iters.back() ? std::log(t.iterations) : 0.0);

@@ -475,12 +475,15 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   bool best_refit = true;
   if (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
                       pipe.model->iterations() < 0.9 * refit_rounds)) {
-    // The budget ran out mid-refit: the best trial's own fold model is the better choice.
+    // The family refused the refit, or the budget ran out mid-refit: the best trial's
+    // own fold model is the better choice.
+    final_model = pipe.model ? "the best trial's first-fold model (the budget ran out during the refit)"
+                             : fmt::format("the best trial's first-fold model (the refit was refused: {})", refusal);
+    say(pipe.model ? "refit ran out of budget: keeping the best trial's validation-fold model"
+                   : "keeping the best trial's validation-fold model");
     pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
-    final_model = "the best trial's first-fold model (the budget ran out during the refit)";
     best_refit = false;
-    say("refit ran out of budget: keeping the best trial's validation-fold model");
   }
 
   // 5. Ensembles of the top trials, from their out-of-fold predictions: each gets a
