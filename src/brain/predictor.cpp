@@ -133,7 +133,7 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
       const auto& t = d.trials[ti];
       if (!model_registry().has(t.family)) continue;
       rows.push_back(features(d.meta, d.task, t.family, t.params, t.resource));
-      rel.push_back(stretched(informative ? std::clamp(d.relative(t.score), -1.0, 1.0) : 0.0));
+      rel.push_back(stretched(informative ? std::max(d.relative(t.score), -1.0) : 0.0));  // capped at 1 by stretched()
       secs.push_back(std::log(std::max(t.seconds_per_fit, 1e-4)));
       has_iters.push_back(t.family == "xgboost" && !t.capped && t.iterations > 0);
       iters.push_back(has_iters.back() ? std::log(t.iterations) : 0.0);

@@ -466,10 +466,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   const auto refit_start = Clock::now();
   Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
   const bool has_fold_model = best && best->fold_model && best->fold_preprocessor;
-  if (!pipe.model) {
-    if (!has_fold_model) throw Error(ErrorKind::kBudget, refusal);
-    say(fmt::format("refit refused: {}", refusal));
-  }
+  if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
   const double best_refit_s = seconds_since(refit_start);
   std::string final_model = "refit on all training rows";
   bool best_refit = true;
@@ -479,8 +476,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     // own fold model is the better choice.
     final_model = pipe.model ? "the best trial's first-fold model (the budget ran out during the refit)"
                              : fmt::format("the best trial's first-fold model (the refit was refused: {})", refusal);
-    say(pipe.model ? "refit ran out of budget: keeping the best trial's validation-fold model"
-                   : "keeping the best trial's validation-fold model");
+    say(pipe.model ? std::string("refit ran out of budget: keeping the best trial's validation-fold model")
+                   : fmt::format("refit refused ({}): keeping the best trial's validation-fold model", refusal));
     pipe.model = best->fold_model;
     pipe.preprocessor = *best->fold_preprocessor;
     best_refit = false;
