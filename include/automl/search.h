@@ -67,8 +67,16 @@ struct TrialResult {
   double score = 0;       // mean validation score over folds
   std::vector<double> fold_scores;
   double seconds = 0;
+  double predict_s_per_row = 0;  // the first fold's model predicting its validation rows, per row
   double iterations = 0;  // mean kept iterations (boosting rounds)
   bool capped = false;    // hit the iteration cap (could improve with more)
+  // The deadline (the run's, or the trial's time box) stopped a fold mid-training: its
+  // best round or epoch so far was kept and scored.
+  bool deadline_stopped = false;
+  // Some folds never trained (the deadline came first): the score is the mean of those
+  // that did, so it is noisier than a complete trial's, and there are no out-of-fold
+  // predictions. Complete trials rank above partial ones (ranks_above).
+  bool partial = false;
   std::vector<FoldLog> logs;
   // The training log the planner predicted before the trial ran (null if none).
   nlohmann::json predicted;
@@ -91,9 +99,11 @@ class Evaluator {
   Evaluator(const Table& table, const Target& target, std::vector<std::string> features, ValidationPlan plan,
             std::string metric, int threads, uint64_t seed);
 
-  // Trains and scores one setting on every fold.
+  // Trains and scores one setting on every fold, stopping at `deadline`, or sooner
+  // when `time_box_s` > 0 (the folds share the box). A fold the deadline stops keeps its
+  // best round or epoch and is scored.
   TrialResult evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                       Clock::time_point deadline);
+                       Clock::time_point deadline, double time_box_s = 0);
   // Requirements every trial must meet: the fitted model's saved size and its
   // prediction time per row (<= 0 = no limit). A trial that breaks one fails.
   // Pruning: called every 10 rounds of an iterative fit with the fold and its
@@ -137,6 +147,8 @@ class Evaluator {
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
   std::map<Encoding, std::vector<FoldData>> cache_;
+  // The slowest prediction per validation row seen for each family (seconds).
+  std::map<std::string, double> predict_rate_;
 };
 
 struct SearchOptions {
@@ -167,12 +179,32 @@ struct SearchOptions {
   // Out-of-fold predictions are kept for this many top trials by score, plus the
   // best trial of each family (for ensembles); 0 = none.
   int keep_predictions = 20;
+  // Anytime (budget_s > 0): until some model beats the constant, a trial may run only
+  // until start + first_model_share x budget_s (at least min_box_share x budget_s), so a
+  // slow first family cannot eat the budget; after that a trial's time box is
+  // max_trial_share of the search time left. A fold its box stops keeps its best round
+  // or epoch. A setting whose family's cost on this data is known (a trial of it ran)
+  // and whose predicted seconds exceed the time left waits behind settings that fit.
+  Clock::time_point start = Clock::now();
+  double budget_s = 0;
+  double first_model_share = 0.15;
+  double min_box_share = 0.05;
+  double max_trial_share = 0.5;
+  // Called when the deadline has passed, with the trials so far: true when it moved
+  // the deadline later (deadline_fn gives the new one) and the search goes on.
+  std::function<bool(const std::vector<TrialResult>& history)> at_deadline;
 };
 
 struct SearchResult {
   std::vector<TrialResult> trials;
   int best = -1;  // index into trials
+  int deferred = 0;  // settings put back behind others because they would not finish in time
 };
+
+// Whether trial a should be preferred to trial b as the run's best: complete trials
+// rank above partial ones (unless the complete one is the constant baseline), then
+// the better score.
+bool ranks_above(const TrialResult& a, const TrialResult& b, const std::string& metric);
 
 using TrialCallback = std::function<void(const TrialResult& trial, const TrialResult* best)>;
 

@@ -143,6 +143,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   }
   std::vector<std::string> features = choose_features(table, &card);
   if (features.empty()) card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
+  const double read_s = seconds_since(start);
   say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
   say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
 
@@ -294,7 +295,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // An ensemble that wins refits its other members too: their time is kept back as
   // well (the next trials by score), capped at a fifth of the budget.
   double ensemble_reserve = 0;
-  std::vector<std::pair<double, double>> fit_costs;  // (score, seconds per fold fit) of usable trials
+  std::vector<std::pair<double, double>> fit_costs;  // (score, seconds to refit as a member and predict the test rows) of usable trials
   // Small data trains folds side by side (Evaluator::evaluate): a fit's own time is
   // then about twice its share of the trial's.
   const bool side_by_side =
@@ -302,6 +303,48 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // One fold fit's own seconds: the trial's share per fold, doubled when two shared the cores.
   auto fit_seconds = [&](const TrialResult& t) {
     return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size());
+  };
+  // The seconds kept back to refit a trial on all rows (its fit's time, scaled by the
+  // rows it gains, with a margin), and whether that is more than the refit is worth:
+  // over 15% of the budget, when the trial kept a fold model to use instead.
+  auto refit_need = [&](const TrialResult& t) { return fit_seconds(t) * growth * 1.5 + 1.0; };
+  // The time to read and predict the test rows and save the model at the end, kept back
+  // as well: the test file's rows are guessed from its size beside the training file's,
+  // each model's prediction time per row was measured on its validation fold.
+  double test_rows_guess = 0;
+  if (!req.test_path.empty()) {
+    auto bytes = [](const fs::path& p) {
+      std::error_code ec;
+      double n = 0;
+      if (fs::is_directory(p, ec)) {
+        for (const auto& f : fs::recursive_directory_iterator(p, ec)) n += f.is_regular_file(ec) ? 1.0 : 0.0;
+      } else {
+        n = static_cast<double>(fs::file_size(p, ec));
+        if (ec) n = 0;
+      }
+      return n;
+    };
+    const double train_bytes = bytes(req.train_path);
+    if (train_bytes > 0) test_rows_guess = bytes(req.test_path) / train_bytes * static_cast<double>(table.n_rows);
+  }
+  auto finish_cost = [&](const std::vector<const TrialResult*>& models) {
+    double s = 0.2 + 0.005 * budget;
+    if (test_rows_guess > 0) {
+      s += read_s * test_rows_guess / static_cast<double>(std::max<std::size_t>(1, table.n_rows));
+      for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
+    }
+    return s;
+  };
+  double finish_reserve = finish_cost({});
+  auto refit_too_dear = [&](const TrialResult& t) {
+    return t.fold_model && t.fold_preprocessor && refit_need(t) > 0.15 * budget;
+  };
+  // An ensemble member other than the best is refit only when that is cheap (at most
+  // 5% of the budget) and its trial ran to its end; otherwise it keeps its fold model,
+  // which is the model the out-of-fold estimate judged, and the time goes to the search.
+  auto member_refit_s = [&](const TrialResult& t) {
+    const double s = fit_seconds(t) * growth * 1.2;
+    return t.deadline_stopped || s > 0.05 * budget ? 0.0 : s;
   };
   SearchOptions opt;
   opt.seed = req.seed;
@@ -372,9 +415,48 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     return next;
   };
   if (features.empty()) opt.families = {"constant"};
+  // Anytime: trials run in time boxes (a slow first family cannot hold the budget
+  // before some model beats the constant), and folds cut by a box keep their best.
+  opt.start = start;
+  opt.budget_s = budget;
+  // Once measured at the search's deadline, the ensemble's reserve is what the chosen
+  // ensemble's members need, not the guess from the top trials' costs.
+  bool ensemble_reserve_measured = false;
+  if (req.ensemble) {
+    // Once, at the first deadline: choosing the ensemble now tells whether one is kept
+    // and which members it needs, and how long choosing takes (it is chosen again at the end).
+    opt.at_deadline = [&](const std::vector<TrialResult>& history) {
+      if (ensemble_reserve_measured) return false;
+      ensemble_reserve_measured = true;
+      const auto choose_start = Clock::now();
+      EnsembleOptions eo;
+      eo.seed = req.seed;
+      const EnsembleChoice trial_choice =
+          choose_ensemble(collect_candidates(history, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
+      const double choose_s = seconds_since(choose_start);
+      double need = 1.2 * choose_s + 0.2;
+      if (!trial_choice.kept.empty()) {
+        for (int id : trial_choice.winner().members) {
+          const TrialResult& m = history[static_cast<std::size_t>(id)];
+          if (current_best && id == current_best->id) continue;
+          need += member_refit_s(m) + 1.2 * m.predict_s_per_row * test_rows_guess;
+        }
+        need = std::min(need, 0.2 * budget);
+      }
+      const double old = ensemble_reserve - choose_s;  // choosing spent part of what was kept back
+      if (need >= old - std::max(0.5, 0.01 * budget)) {
+        ensemble_reserve = std::max(0.0, old);
+        return false;
+      }
+      say(fmt::format("the ensemble needs about {:.1f}s of the {:.1f}s kept back: searching on", need, old));
+      ensemble_reserve = need;
+      return true;
+    };
+  }
   auto search_deadline = [&] {
     return hard_end -
-           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(refit_reserve + ensemble_reserve));
+           std::chrono::duration_cast<Clock::duration>(
+               std::chrono::duration<double>(refit_reserve + ensemble_reserve + finish_reserve));
   };
   opt.deadline_fn = search_deadline;
   auto on_trial = [&](const TrialResult& t, const TrialResult* best) {
@@ -382,22 +464,37 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     folder.add_trial(t);
     store.add_trial(run_id, t);
     if (best) {
-      double per_fit = best->seconds / static_cast<double>(plan.splits.size());
-      refit_reserve = std::max(0.5 + 0.03 * budget, per_fit * growth * 1.5 + 1.0);
+      // A refit that would take a large share of the budget is not worth its time: the
+      // best trial's fold model is kept, and the search goes on instead.
+      const double need = refit_need(*best);
+      refit_reserve = refit_too_dear(*best) ? 0.0 : std::max(0.5 + 0.03 * budget, need);
+      finish_reserve = finish_cost({best});
     }
-    if (req.ensemble && t.usable()) {
-      fit_costs.emplace_back(t.score, fit_seconds(t));
+    if (req.ensemble && t.usable() && !ensemble_reserve_measured) {
+      fit_costs.emplace_back(t.score, member_refit_s(t) + 1.2 * t.predict_s_per_row * test_rows_guess);
       std::stable_sort(fit_costs.begin(), fit_costs.end(),
                        [&](const auto& a, const auto& b) { return metric_better(card.metric, a.first, b.first); });
       double members = 0;
-      for (std::size_t i = 1; i < std::min<std::size_t>(7, fit_costs.size()); ++i) members += fit_costs[i].second * growth * 1.2;
-      ensemble_reserve = std::min(0.2 * budget, 0.5 + 0.01 * budget + members);
+      for (std::size_t i = 1; i < std::min<std::size_t>(7, fit_costs.size()); ++i) members += fit_costs[i].second;
+      // Choosing the ensemble scores blends of up to 20 trials on every out-of-fold row
+      // (ranking metrics sort them each time); measured at the first deadline.
+      const double choose = static_cast<double>(evaluator.oof_rows().size()) *
+                            static_cast<double>(std::min<std::size_t>(20, fit_costs.size())) *
+                            (card.metric == "roc_auc" ? 8e-6 : 2e-6);
+      ensemble_reserve = std::min(0.2 * budget, 0.3 + 0.005 * budget + choose + members);
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
     say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
   };
+  const auto search_start = Clock::now();
+  const double plan_s = seconds_since(start) - read_s;
   SearchResult result = run_search(evaluator, opt, on_trial);
+  const double search_s = seconds_since(search_start);
+  if (result.deferred > 0) {
+    say(fmt::format("{} setting{} waited behind cheaper ones: predicted not to finish in the time left",
+                    result.deferred, result.deferred == 1 ? "" : "s"));
+  }
   add_report(pj);
   folder.write_json("plan.json", pj);
 
@@ -427,8 +524,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // model and says why in `refusal`; the callers then keep the trial's first-fold
   // model, as for a refit the deadline stopped.
   std::string refusal;
-  auto refit = [&](const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
-                   int threads) {
+  // Refits end in time to predict the test rows and save (members: see below).
+  Clock::time_point refit_end =
+      hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(finish_cost({best})));
+  auto skeleton = [&](const std::string& family, const nlohmann::json& params) {
     Pipeline p;
     p.family = family;
     p.params = params;
@@ -436,6 +535,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     p.target.y.clear();
     p.schema = card.feature_types();
     p.features = features;
+    return p;
+  };
+  auto refit = [&](const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
+                   int threads) {
+    Pipeline p = skeleton(family, params);
     const ModelEntry& e = model_registry().get(family);
     const auto& [pre, x_all] = encode_all(e.encoding);
     p.preprocessor = pre;
@@ -445,7 +549,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     ctx.metric = card.metric;
     ctx.threads = threads;
     ctx.seed = req.seed;
-    ctx.deadline = hard_end;
+    ctx.deadline = refit_end;
     *rounds = rounds_for(t, e);
     if (*rounds > 0) ctx.fixed_iterations = *rounds;
     p.model = e.create(with_defaults(e.params, params), y.task);
@@ -461,17 +565,33 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   const std::string best_family = best ? best->family : "constant";
   const ModelEntry& entry = model_registry().get(best_family);
   int refit_rounds = 0;
-  say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
-                  rounds_for(best, entry) ? fmt::format(" with {} rounds", rounds_for(best, entry)) : std::string()));
   const auto refit_start = Clock::now();
-  Pipeline pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
   const bool has_fold_model = best && best->fold_model && best->fold_preprocessor;
-  if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
-  const double best_refit_s = seconds_since(refit_start);
   std::string final_model = "refit on all training rows";
   bool best_refit = true;
-  if (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
-                      pipe.model->iterations() < 0.9 * refit_rounds)) {
+  Pipeline pipe;
+  if (best && refit_too_dear(*best)) {
+    final_model = fmt::format("the best trial's first-fold model (a refit on all rows would take about {:.0f}s, more "
+                              "than 15% of the budget, which went to the search instead)",
+                              refit_need(*best));
+    say(fmt::format("no refit: {} would need about {:.0f}s; keeping the best trial's validation-fold model",
+                    best_family, refit_need(*best)));
+    pipe = skeleton(best_family, best->params);
+    pipe.model = best->fold_model;
+    pipe.preprocessor = *best->fold_preprocessor;
+    best_refit = false;
+  } else {
+    say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
+                    rounds_for(best, entry) ? fmt::format(" with {} {}", rounds_for(best, entry),
+                                                                entry.resource_param == "epochs" ? "epochs" : "rounds")
+                                            : std::string()));
+    pipe = refit(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
+    if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
+  }
+  const double best_refit_s = seconds_since(refit_start);
+  double ensemble_s = 0, members_refit_s = 0;
+  if (best_refit && (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
+                      pipe.model->iterations() < 0.9 * refit_rounds))) {
     // The family refused the refit, or the budget ran out mid-refit: the best trial's
     // own fold model is the better choice.
     final_model = pipe.model ? "the best trial's first-fold model (the budget ran out during the refit)"
@@ -490,6 +610,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   EnsembleChoice ens;
   if (req.ensemble && result.best >= 0) {
     const auto ens_start = Clock::now();
+    struct AddSeconds {
+      double* to;
+      Clock::time_point from;
+      ~AddSeconds() { *to += seconds_since(from); }
+    } ens_time{&ensemble_s, ens_start};
     EnsembleOptions eo;
     eo.seed = req.seed;
     ens = choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
@@ -517,6 +642,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // of the budget; if the time runs out, the best single model stays.
   Pipeline ens_pipe;
   std::string ensemble_outcome;
+  const auto members_start = Clock::now();
   if (!ens.kept.empty()) {
     const EnsembleCandidate& win = ens.winner();
     ens_pipe.family = ens.kept;
@@ -533,7 +659,19 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     double pace = 1.0;
     if (best && best_refit && refit_guess(*best) > 0.5) pace = std::clamp(best_refit_s / refit_guess(*best), 0.25, 4.0);
     int refitted = 0, from_fold = 0;
+    std::vector<const TrialResult*> all_members;
+    for (int id : win.members) all_members.push_back(&result.trials[static_cast<std::size_t>(id)]);
+    const double members_finish = finish_cost(all_members);
+    refit_end = hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(members_finish));
+    // An ensemble that could not even predict the test rows in the time left is not built.
+    const double finish_left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+    if (members_finish > finish_left + 0.01 * budget && members_finish > 1.5 * finish_cost({best})) {
+      ensemble_outcome = fmt::format("not built: predicting the test rows with its {} members would take about {:.1f}s "
+                                     "and {:.1f}s are left",
+                                     all_members.size(), members_finish, std::max(0.0, finish_left));
+    }
     for (int id : win.members) {
+      if (!ensemble_outcome.empty()) break;
       const TrialResult& t = result.trials[static_cast<std::size_t>(id)];
       if (best && id == best->id) {
         ens_pipe.members.push_back(std::make_shared<const Pipeline>(pipe));  // refit, or its fold model
@@ -557,10 +695,20 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
         say(fmt::format("member: trial {} {} keeps its first-fold model ({})", id, t.family, why));
         return true;
       };
+      // A trial its time box cut would need as long again (its folds stopped at the box,
+      // not where training ended), and a dear refit is not worth its time: such members
+      // keep their fold model.
+      if (member_refit_s(t) <= 0) {
+        if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
+                                            : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
+                                                          fit_seconds(t) * growth)))
+          break;
+        continue;
+      }
       const double need = refit_guess(t) * pace;
-      const double left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+      const double left = std::chrono::duration<double>(refit_end - Clock::now()).count();
       if (need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
-        if (!fold_member(fmt::format("needs about {:.1f}s to refit and {:.1f}s are left", need, left))) break;
+        if (!fold_member(fmt::format("needs about {:.1f}s to refit and {:.1f}s are left", need, std::max(0.0, left)))) break;
         continue;
       }
       int rounds = 0;
@@ -579,8 +727,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     if (ensemble_outcome.empty()) {
       ensemble_outcome = from_fold == 0
                              ? fmt::format("{} members, each refit on all training rows", refitted)
-                             : fmt::format("{} members: {} refit on all training rows, {} kept from their first fold "
-                                           "(no time to refit)",
+                             : fmt::format("{} members: {} refit on all training rows, {} kept from their first fold",
                                            refitted + from_fold, refitted, from_fold);
       say(fmt::format("{}: {}", ens.kept, ensemble_outcome));
     } else {
@@ -588,6 +735,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       say(fmt::format("{} {}; keeping the best single model", ens.kept, ensemble_outcome));
     }
   }
+  members_refit_s = seconds_since(members_start);
+  const auto finish_start = Clock::now();
   const bool use_ensemble = ens_pipe.is_ensemble();
   const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
   final_pipe.save(dir / "model");
@@ -633,6 +782,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   int failed = 0;
   for (const auto& t : result.trials) failed += t.status == "failed";
   summary["n_trials_failed"] = failed;
+  int cut = 0;
+  for (const auto& t : result.trials) cut += t.deadline_stopped;
+  summary["n_trials_cut_by_deadline"] = cut;
+  summary["n_settings_deferred"] = result.deferred;
   summary["planner"] = planner->name();
   if (sink) summary["llm"] = llm_use;
   if (!req.test_path.empty()) {
@@ -670,6 +823,16 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   }
   summary["seconds"] = seconds_since(start);
   summary["budget_s"] = budget;
+  // Where the time went, in seconds: reading the data and its card, planning (with an
+  // LLM, its first calls), the search, choosing the ensemble, refitting (the best and
+  // the ensemble's members), then saving, testing and writing the summary.
+  summary["time"] = {{"reading", read_s},
+                     {"planning", plan_s},
+                     {"search", search_s},
+                     {"ensemble", ensemble_s},
+                     {"refit", best_refit_s + members_refit_s},
+                     {"saving_and_test", seconds_since(finish_start)}};
+  summary["time_used_share"] = summary["seconds"].get<double>() / budget;
   summary["peak_memory_mb"] = peak_memory_mb();
   folder.write_json("summary.json", summary);
   store.finish_run(run_id, "finished", summary);

@@ -56,7 +56,7 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
 }
 
 TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                                Clock::time_point deadline) {
+                                Clock::time_point deadline, double time_box_s) {
   const auto start = Clock::now();
   TrialResult t;
   t.family = family;
@@ -80,12 +80,35 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       std::string error;
       std::shared_ptr<Model> model;
       std::vector<double> pred;  // on the fold's validation rows
+      double predict_s = 0;      // seconds that prediction took
     };
     std::vector<FoldOutcome> outcomes(n_folds);
     std::atomic<std::size_t> next{0};
+    // A time box shares its seconds among the folds still to train: each fold may use
+    // what is left of the box divided by the rounds of folds left (folds side by side
+    // make one round), so an early fold cannot starve the later ones.
+    const Clock::time_point box_end =
+        time_box_s > 0 ? std::min(deadline, start + std::chrono::duration_cast<Clock::duration>(
+                                                        std::chrono::duration<double>(time_box_s)))
+                       : deadline;
+    // Training stops early enough for the fold to predict its validation rows (at the
+    // pace this family predicted them before) by the end of its share.
+    double predict_rate = 0;
+    if (auto it = predict_rate_.find(family); it != predict_rate_.end()) predict_rate = it->second;
+    const auto predict_time = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(predict_rate * static_cast<double>(folds[0].valid_y.size())));
+    auto fold_deadline = [&](std::size_t k) {
+      const auto now = Clock::now();
+      Clock::time_point end = deadline;
+      if (box_end < deadline) {
+        const std::size_t rounds_left = (n_folds - k + workers - 1) / workers;
+        end = now >= box_end ? box_end : now + (box_end - now) / static_cast<long>(std::max<std::size_t>(1, rounds_left));
+      }
+      return end == Clock::time_point::max() ? end : std::max(now, end - predict_time);
+    };
     auto work = [&] {
       for (std::size_t k; (k = next.fetch_add(1)) < n_folds;) {
-        if (Clock::now() >= deadline) return;
+        if (Clock::now() >= box_end) return;
         auto& o = outcomes[k];
         try {
           const auto& d = folds[k];
@@ -95,7 +118,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           ctx.metric = metric_;
           ctx.threads = workers > 1 ? 1 : threads_;
           ctx.seed = seed_ + k;
-          ctx.deadline = deadline;
+          ctx.deadline = fold_deadline(k);
           ctx.max_iterations = resource;
           o.log.fold = static_cast<int>(k);
           std::shared_ptr<Model> model = entry.create(full, target_.task);
@@ -111,7 +134,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           };
           model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
           if (k == 0) o.model = model;
+          const auto predict_start = Clock::now();
           o.pred = model->predict(d.valid_x);
+          o.predict_s = std::chrono::duration<double>(Clock::now() - predict_start).count();
           o.score = compute_metric(metric_, target_, d.valid_y, o.pred);
           o.iterations = model->iterations();
           o.stop = model->stop_reason();
@@ -128,7 +153,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     for (auto& th : pool) th.join();
 
     double iterations = 0;
-    bool deadline_hit = false;
+    std::size_t not_run = 0, cut = 0;  // folds the deadline left untrained, or stopped mid-training
+    int reached = 0;                   // the most rounds or epochs a cut fold trained
     std::string pruned;
     for (const auto& o : outcomes) {
       if (!o.pruned.empty() && pruned.empty()) pruned = o.pruned;
@@ -136,12 +162,21 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     if (outcomes[0].done) {
       t.fold_model = outcomes[0].model;
       t.fold_preprocessor = folds[0].pre;
+      t.predict_s_per_row = outcomes[0].predict_s / static_cast<double>(std::max<std::size_t>(1, folds[0].valid_y.size()));
+      double& rate = predict_rate_[family];
+      rate = std::max(rate, t.predict_s_per_row);
     }
     for (auto& o : outcomes) {
       if (!o.error.empty()) throw Error(ErrorKind::kInternal, o.error);
-      if (!o.done || o.stop == "deadline") {
-        deadline_hit = true;
+      if (!o.done) {
+        ++not_run;
         continue;
+      }
+      // A fold the deadline stopped kept its best round or epoch so far: it is scored
+      // like any other, and the trial says it was cut.
+      if (o.stop == "deadline") {
+        ++cut;
+        reached = std::max(reached, static_cast<int>(o.log.valid.size()));
       }
       t.fold_scores.push_back(o.score);
       iterations += o.iterations;
@@ -163,12 +198,13 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     }
     if (t.fold_scores.empty()) {
       t.status = "stopped early";
-      t.reason = "budget ran out before a fold finished";
+      t.reason = "budget ran out before a fold started";
       t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       return t;
     }
     t.iterations = iterations / static_cast<double>(t.fold_scores.size());
-    if (!deadline_hit) {
+    t.partial = not_run > 0;
+    if (!t.partial) {
       // Out-of-fold predictions: each row by the folds that held it out, averaged.
       const std::size_t k = static_cast<std::size_t>(target_.n_outputs());
       auto oof = std::make_shared<std::vector<double>>(oof_rows_.size() * k, 0.0);
@@ -193,10 +229,17 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     double sum = 0;
     for (double s : t.fold_scores) sum += s;
     t.score = sum / static_cast<double>(t.fold_scores.size());
-    if (deadline_hit) {
+    if (not_run > 0 || cut > 0) {
+      // Reasons start "budget ran out" (the knowledge base leaves such trials out).
       t.status = "stopped early";
-      t.reason = fmt::format("budget ran out after {} of {} folds", t.fold_scores.size(), folds.size());
-      if (t.fold_scores.size() < folds.size()) t.fold_scores.clear();  // not comparable with full trials
+      t.deadline_stopped = true;
+      const std::string unit = entry.resource_param == "epochs" ? "epochs" : "rounds";
+      std::string at = cut == 0                     ? std::string()
+                       : entry.resource_param.empty() ? std::string(" before it converged, its last state kept")
+                       : reached > 0 ? fmt::format(" at {} {}, the best kept", reached, unit)
+                                     : std::string(" during its first pass");
+      t.reason = not_run > 0 ? fmt::format("budget ran out after {} of {} folds{}", t.fold_scores.size(), folds.size(), at)
+                             : fmt::format("budget ran out{}", at);
     } else if (!pruned.empty()) {
       t.status = "stopped early";
       t.reason = "pruned: " + pruned;
@@ -244,6 +287,14 @@ std::string Evaluator::check_limits(const Model& model, const FeatureMatrix& sam
   return "";
 }
 
+bool ranks_above(const TrialResult& a, const TrialResult& b, const std::string& metric) {
+  if (a.partial != b.partial) {
+    const TrialResult& complete = a.partial ? b : a;
+    if (complete.family != "constant") return !a.partial;
+  }
+  return metric_better(metric, a.score, b.score);
+}
+
 namespace {
 
 class Search {
@@ -270,11 +321,15 @@ class Search {
 
   SearchResult run() {
     auto initial = opt_.initial.empty() ? default_portfolio(ev_.target().task, ev_.n_rows(), families_) : opt_.initial;
+    std::vector<Proposal> queue;
     for (const auto& p : initial) {
-      if (!supported(p.family)) continue;
-      if (!can_continue()) return std::move(result_);
+      if (supported(p.family)) queue.push_back(p);
+    }
+    while (!queue.empty() && can_continue()) {
+      Proposal p = take_next(&queue, -1);
       add(trial(p.family, p.params, -1));
     }
+    if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
     int linear_samples = 0;
     int refinements = 0;
@@ -289,12 +344,15 @@ class Search {
         if (!can_continue()) break;
       }
       std::vector<int> rung;  // trial indices alive in this rung
-      for (const auto& p : bracket_settings(&linear_samples)) {
-        if (!can_continue()) break;
+      auto settings = bracket_settings(&linear_samples);
+      const bool drawn = !settings.empty();
+      while (!settings.empty() && can_continue()) {
+        Proposal p = take_next(&settings, 0);
         const ModelEntry& e = model_registry().get(p.family);
         int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
         rung.push_back(add(trial(p.family, p.params, resource)));
       }
+      if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
         // Promote the best 1/eta that could still improve with more rounds.
@@ -376,19 +434,86 @@ class Search {
 
   bool supported(const std::string& f) const { return std::find(families_.begin(), families_.end(), f) != families_.end(); }
 
-  // The planner's prediction first, from the trials so far; then the real training.
+  // The planner's prediction first, from the trials so far; then the real training,
+  // in its time box.
   TrialResult trial(const std::string& family, const nlohmann::json& params, int resource) {
     nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
-    TrialResult t = ev_.evaluate(family, params, resource, deadline());
+    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family));
     t.predicted = std::move(predicted);
     return t;
   }
 
+  // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
+  double time_box(const std::string& family) const {
+    if (opt_.budget_s <= 0 || family == "constant") return 0;
+    const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+    if (!beats_constant()) {
+      const double until = std::chrono::duration<double>(opt_.start - Clock::now()).count() +
+                           opt_.first_model_share * opt_.budget_s;
+      return std::max(until, opt_.min_box_share * opt_.budget_s);
+    }
+    return std::max(opt_.max_trial_share * left, opt_.min_box_share * opt_.budget_s);
+  }
+
+  // Whether some usable trial other than the constant scores better than the constant.
+  bool beats_constant() const {
+    const TrialResult* constant = nullptr;
+    for (const auto& t : result_.trials) {
+      if (t.family == "constant" && t.usable()) constant = &t;
+    }
+    for (const auto& t : result_.trials) {
+      if (t.family == "constant" || !t.usable()) continue;
+      if (!constant || metric_better(ev_.metric(), t.score, constant->score)) return true;
+    }
+    return false;
+  }
+
+  // The predicted seconds of a setting whose family already ran in this run (so the
+  // planner's guess is calibrated on this data); -1 when unknown.
+  double known_cost(const Proposal& p, int resource) const {
+    if (!opt_.predict || opt_.budget_s <= 0) return -1;
+    bool ran = false;
+    for (const auto& t : result_.trials) ran = ran || (t.family == p.family && t.status != "failed" && t.seconds > 0);
+    if (!ran) return -1;
+    const nlohmann::json j = opt_.predict(p.family, p.params, resource, result_.trials);
+    return j.is_object() && j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : -1;
+  }
+
+  // The first setting of `queue` expected to finish in the time left (removed from it);
+  // settings expected not to finish wait behind it. When none fits, the first one runs
+  // anyway: its time box stops it and its best round or epoch is kept.
+  Proposal take_next(std::vector<Proposal>* queue, int level) {
+    const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+    std::size_t pick = 0;
+    if (beats_constant()) {
+      for (std::size_t i = 0; i < queue->size(); ++i) {
+        const Proposal& p = (*queue)[i];
+        const ModelEntry& e = model_registry().get(p.family);
+        const int resource = level < 0 || e.resource_param.empty() ? -1 : family_resource(e, p.params, level);
+        const double cost = known_cost(p, resource);
+        if (cost < 0 || cost <= left) {
+          pick = i;
+          break;
+        }
+        if (i == 0) ++result_.deferred;
+      }
+    }
+    Proposal p = (*queue)[pick];
+    queue->erase(queue->begin() + static_cast<std::ptrdiff_t>(pick));
+    return p;
+  }
+
   Clock::time_point deadline() const { return opt_.deadline_fn ? opt_.deadline_fn() : opt_.deadline; }
 
-  bool can_continue() const {
+  bool can_continue() {
     if (opt_.max_trials >= 0 && static_cast<int>(result_.trials.size()) >= opt_.max_trials) return false;
-    return Clock::now() < deadline();
+    const Clock::time_point d = deadline();
+    if (Clock::now() < d) return true;
+    // At the deadline the run may find that it kept back more than it needs (asked
+    // once per deadline it sets).
+    if (!opt_.at_deadline || d == asked_at_) return false;
+    asked_at_ = d;
+    return opt_.at_deadline(result_.trials) && Clock::now() < deadline();
   }
 
   int levels() const {
@@ -434,7 +559,7 @@ class Search {
     t.id = static_cast<int>(result_.trials.size());
     result_.trials.push_back(std::move(t));
     TrialResult& added = result_.trials.back();
-    if (added.usable() && (result_.best < 0 || metric_better(ev_.metric(), added.score, result_.trials[result_.best].score))) {
+    if (added.usable() && (result_.best < 0 || ranks_above(added, result_.trials[result_.best], ev_.metric()))) {
       result_.best = added.id;
     }
     keep_top_predictions();
@@ -482,6 +607,7 @@ class Search {
   std::mt19937_64 rng_;
   std::vector<std::string> families_;
   std::string favourite_;  // the family most random settings are drawn from (pick_family)
+  Clock::time_point asked_at_ = Clock::time_point::min();  // the deadline at_deadline last saw
   SearchResult result_;
 };
 

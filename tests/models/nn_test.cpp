@@ -415,7 +415,7 @@ DataCard image_card() {
   return infer_data_card(t, "label", "img");
 }
 
-TEST(NetworkPlans, ImagesGetACnnFirstWithinTheLimits) {
+TEST(NetworkPlans, ImagesGetACheapOpeningThenACnnWithinTheLimits) {
   DataCard card = image_card();
   ASSERT_EQ(card.modality, "image");
   auto planner = make_builtin_planner();
@@ -428,14 +428,20 @@ TEST(NetworkPlans, ImagesGetACnnFirstWithinTheLimits) {
   for (const auto& a : assigned) has_xgb = has_xgb || a.family == "xgboost";
   EXPECT_TRUE(has_xgb) << "the cheaper tabular alternative is kept";
 
+  // A cheap model opens (a network's cost on the images is unknown until it ran), then
+  // the CNN's first architecture.
   auto proposals = planner->propose(card, assigned);
   const Proposal* first = nullptr;
+  const Proposal* opening = nullptr;
   for (const auto& p : proposals) {
-    if (p.family != "constant") {
+    if (!opening && p.family != "constant") opening = &p;
+    if (p.family == "cnn") {
       first = &p;
       break;
     }
   }
+  ASSERT_NE(opening, nullptr);
+  EXPECT_EQ(opening->family, "linear");
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->family, "cnn");
   EXPECT_EQ(first->params.value("stages", 0), 2);

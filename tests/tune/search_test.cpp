@@ -84,5 +84,68 @@ TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
   EXPECT_GE(result.best, 0);
 }
 
+// A fold its time box stops keeps its best round: the trial is scored, can be the
+// best, and says it was cut, with the rounds it reached.
+TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
+  Table table = read_csv_buffer(testing::make_csv("binary", 20000, 3), "toy.csv");
+  DataCard card = infer_data_card(table, "y", "toy");
+  Target y = encode_target(table, card);
+  std::vector<std::size_t> rows(table.n_rows);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 1, 0), card.metric, 2, 0);
+  // Far more rounds than a quarter of a second allows, at a rate that keeps improving.
+  auto t = ev.evaluate("xgboost", {{"learning_rate", 0.01}, {"n_estimators", 20000}, {"max_depth", 8}}, -1,
+                       Clock::time_point::max(), 0.25);
+  EXPECT_TRUE(t.usable()) << t.status << ": " << t.reason;
+  EXPECT_TRUE(t.deadline_stopped);
+  EXPECT_FALSE(t.partial);
+  EXPECT_EQ(t.reason.rfind("budget ran out at ", 0), 0u) << t.reason;  // the knowledge base leaves such trials out
+  EXPECT_GT(t.score, 0.9);  // the signal is learned in the rounds it had
+  EXPECT_GT(t.iterations, 0);
+  ASSERT_EQ(t.logs.size(), 1u);
+  EXPECT_FALSE(t.logs[0].valid.empty());
+  EXPECT_TRUE(t.oof);  // every fold scored: an ensemble may use it
+}
+
+// A search whose first model is slow still holds a model better than the constant
+// early: the first trials run in a time box of a share of the budget.
+TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
+  Table table = read_csv_buffer(testing::make_csv("regression", 20000, 5), "toy.csv");
+  DataCard card = infer_data_card(table, "y", "toy");
+  Target y = encode_target(table, card);
+  std::vector<std::size_t> rows(table.n_rows);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 1, 0), card.metric, 2, 0);
+  SearchOptions opt;
+  opt.start = Clock::now();
+  opt.budget_s = 8;
+  opt.deadline = opt.start + std::chrono::seconds(8);
+  opt.max_trials = 2;
+  opt.initial = {{"constant", nlohmann::json::object(), ""},
+                 {"xgboost", {{"learning_rate", 0.001}, {"n_estimators", 20000}, {"max_depth", 10}}, ""}};
+  auto result = run_search(ev, opt, nullptr);
+  ASSERT_EQ(result.trials.size(), 2u);
+  const TrialResult& slow = result.trials[1];
+  EXPECT_TRUE(slow.usable()) << slow.reason;
+  EXPECT_TRUE(slow.deadline_stopped);
+  EXPECT_LT(slow.seconds, 0.15 * 8 + 1.0);  // the box: 15% of the budget (generous for a loaded machine)
+  EXPECT_EQ(result.best, 1);                // it beats the constant, so it is the model the run keeps
+}
+
+// A partial trial (some folds never trained) does not displace a complete one.
+TEST(Search, CompleteTrialsRankAbovePartialOnes) {
+  TrialResult complete, partial, constant;
+  complete.family = "xgboost";
+  complete.score = 0.80;
+  partial.family = "xgboost";
+  partial.score = 0.90;
+  partial.partial = true;
+  constant.family = "constant";
+  constant.score = 0.5;
+  EXPECT_TRUE(ranks_above(complete, partial, "roc_auc"));
+  EXPECT_FALSE(ranks_above(partial, complete, "roc_auc"));
+  EXPECT_TRUE(ranks_above(partial, constant, "roc_auc"));  // but any model beats the baseline
+}
+
 }  // namespace
 }  // namespace automl

@@ -213,11 +213,12 @@ std::vector<Proposal> image_portfolio(const DataCard& card, const std::vector<st
   std::vector<Proposal> cnn = network_proposals(card, families, limits);
   std::vector<Proposal> out;
   if (has(families, "constant")) out.push_back({"constant", nlohmann::json::object(), "baseline every model must beat"});
-  if (!cnn.empty()) out.push_back(cnn[0]);
+  // The cheap model first: a network's cost on these images is unknown until it has
+  // run, and a run must hold a model better than the constant early, at any budget.
   if (has(families, "linear")) {
     out.push_back({"linear", {{"C", 0.1}}, "a regularised linear model on the pixels: a cheap, fast reference"});
   }
-  for (std::size_t i = 1; i < cnn.size(); ++i) out.push_back(cnn[i]);
+  for (const auto& p : cnn) out.push_back(p);
   if (has(families, "xgboost")) {
     out.push_back({"xgboost", {{"learning_rate", 0.1}, {"max_depth", 6}, {"colsample_bytree", 0.5}},
                    "boosted trees on the pixels: the tabular alternative"});

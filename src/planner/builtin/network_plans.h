@@ -26,8 +26,8 @@ bool is_network_family(const std::string& family);
 std::vector<Proposal> network_proposals(const DataCard& card, const std::vector<std::string>& families,
                                         const ModelLimits& limits);
 
-// The opening portfolio for image data: the baseline, the CNN's proposals first,
-// then the cheaper tabular families as alternatives (one linear, one XGBoost).
+// The opening portfolio for image data: the baseline, a linear model on the pixels
+// (cheap, so a model beats the constant early), the CNN's proposals, then XGBoost.
 std::vector<Proposal> image_portfolio(const DataCard& card, const std::vector<std::string>& families,
                                       const ModelLimits& limits);
 

@@ -1,0 +1,136 @@
+#!/usr/bin/python3
+"""Data shapes the shared sets lack, made from them or generated, for budget checks.
+
+Writes one folder per shape (train.csv, test.csv, card.json, the layout of
+../shared/datasets) under OUT (default runs/shapes):
+
+  images28      15,000 + 5,000 grey 28x28 digits in 10 classes: opencv_digits' 20x20
+                images placed at four random offsets on a 28x28 canvas (training images
+                from its train split, test images from its test split), pixel_R_C columns.
+  ratings       75,000 + 25,000 rows: integer user and item ids (3,000 and 1,500 levels)
+                whose effects carry most of the signal, plus two numeric columns; rmse.
+  ames_small    125 training rows of ames (regression with categorical columns), the test
+                split unchanged.
+  spam_wide     spam with 300 extra noise columns (a wide binary table).
+
+Only the standard library is used, so it runs on a machine without NumPy.
+
+  /usr/bin/python3 bench/make_shapes.py --shared ../shared/datasets --out runs/shapes
+"""
+import argparse
+import csv
+import json
+import os
+import random
+
+
+def read(path):
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def write(folder, name, header, rows):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, name), "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def card(folder, **fields):
+    with open(os.path.join(folder, "card.json"), "w", encoding="utf-8") as f:
+        json.dump(fields, f, indent=2)
+
+
+def images28(shared, out, rng):
+    folder = os.path.join(out, "images28")
+    src = os.path.join(shared, "opencv_digits")
+    header = [f"pixel_{r}_{c}" for r in range(28) for c in range(28)] + ["label"]
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(src, f"{split}.csv"))
+        label = h.index("label")
+        made = []
+        for row in rows:
+            pixels = [row[i] for i in range(len(row)) if i != label]
+            for _ in range(4):
+                dy, dx = rng.randint(0, 8), rng.randint(0, 8)
+                canvas = ["0"] * (28 * 28)
+                for r in range(20):
+                    for c in range(20):
+                        canvas[(r + dy) * 28 + c + dx] = pixels[r * 20 + c]
+                made.append(canvas + [row[label]])
+        rng.shuffle(made)
+        write(folder, f"{split}.csv", header, made)
+    card(folder, name="images28", task="multiclass", modality="image", target="label", metric="accuracy",
+         description="Handwritten digits, 28x28 grey, each 20x20 digit at a random offset")
+
+
+def ratings(out, rng):
+    folder = os.path.join(out, "ratings")
+    users = [rng.gauss(0, 0.6) for _ in range(3000)]
+    items = [rng.gauss(0, 0.5) for _ in range(1500)]
+    header = ["userId", "itemId", "age", "hour", "rating"]
+    rows = []
+    for _ in range(100000):
+        u = min(2999, int(rng.paretovariate(1.2)) * 7 % 3000)
+        i = min(1499, int(rng.paretovariate(1.1)) * 13 % 1500)
+        age = rng.randint(16, 70)
+        hour = rng.randint(0, 23)
+        y = 3.5 + users[u] + items[i] + 0.01 * (age - 40) + rng.gauss(0, 0.8)
+        rows.append([u + 1, i + 1, age, hour, round(min(5.0, max(0.5, y)) * 2) / 2])
+    write(folder, "train.csv", header, rows[:75000])
+    write(folder, "test.csv", header, rows[75000:])
+    card(folder, name="ratings", task="regression", modality="tabular", target="rating", metric="rmse",
+         description="Ratings with integer user and item ids")
+
+
+def ames_small(shared, out, rng):
+    folder = os.path.join(out, "ames_small")
+    h, rows = read(os.path.join(shared, "ames", "train.csv"))
+    rng.shuffle(rows)
+    write(folder, "train.csv", h, rows[:125])
+    th, test = read(os.path.join(shared, "ames", "test.csv"))
+    write(folder, "test.csv", th, test)
+    src = json.load(open(os.path.join(shared, "ames", "card.json"), encoding="utf-8"))
+    card(folder, name="ames_small", task="regression", modality="tabular", target=src["target"], metric="rmse",
+         feature_types=src.get("feature_types", {}), description="125 rows of ames")
+
+
+def spam_wide(shared, out, rng):
+    folder = os.path.join(out, "spam_wide")
+    src = json.load(open(os.path.join(shared, "spam", "card.json"), encoding="utf-8"))
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(shared, "spam", f"{split}.csv"))
+        t = h.index(src["target"])
+        header = [c for i, c in enumerate(h) if i != t] + [f"noise_{j}" for j in range(300)] + [src["target"]]
+        made = [[v for i, v in enumerate(r) if i != t] + [f"{rng.gauss(0, 1):.4f}" for _ in range(300)] + [r[t]]
+                for r in rows]
+        write(folder, f"{split}.csv", header, made)
+    card(folder, name="spam_wide", task="binary", modality="tabular", target=src["target"], metric="roc_auc",
+         positive_class=src.get("positive_class"), description="spam with 300 noise columns")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shared", default="../shared/datasets")
+    ap.add_argument("--out", default="runs/shapes")
+    ap.add_argument("--only", nargs="*", default=["images28", "ratings", "ames_small", "spam_wide"])
+    a = ap.parse_args()
+    rng = random.Random(7)
+    for name in a.only:
+        if name == "images28":
+            images28(a.shared, a.out, rng)
+        elif name == "ratings":
+            ratings(a.out, rng)
+        elif name == "ames_small":
+            ames_small(a.shared, a.out, rng)
+        elif name == "spam_wide":
+            spam_wide(a.shared, a.out, rng)
+        else:
+            raise SystemExit(f"make_shapes: unknown shape {name}")
+        print(f"made {os.path.join(a.out, name)}")
+
+
+if __name__ == "__main__":
+    main()
