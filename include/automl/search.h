@@ -77,6 +77,9 @@ struct TrialResult {
   // that did, so it is noisier than a complete trial's, and there are no out-of-fold
   // predictions. Complete trials rank above partial ones (ranks_above).
   bool partial = false;
+  // Trained on a sample of this many training rows per fold (0 = all): an early rung
+  // of the search on a large table.
+  int sample_rows = 0;
   std::vector<FoldLog> logs;
   // The training log the planner predicted before the trial ran (null if none).
   nlohmann::json predicted;
@@ -101,9 +104,10 @@ class Evaluator {
 
   // Trains and scores one setting on every fold, stopping at `deadline`, or sooner
   // when `time_box_s` > 0 (the folds share the box). A fold the deadline stops keeps its
-  // best round or epoch and is scored.
+  // best round or epoch and is scored. sample_rows > 0 trains each fold on a fixed
+  // sample of that many of its training rows (scored on all its validation rows).
   TrialResult evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                       Clock::time_point deadline, double time_box_s = 0);
+                       Clock::time_point deadline, double time_box_s = 0, int sample_rows = 0);
   // Requirements every trial must meet: the fitted model's saved size and its
   // prediction time per row (<= 0 = no limit). A trial that breaks one fails.
   // Pruning: called every 10 rounds of an iterative fit with the fold and its
@@ -130,7 +134,8 @@ class Evaluator {
     FeatureMatrix train_x, valid_x;
     std::vector<double> train_y, valid_y;
   };
-  const std::vector<FoldData>& folds_for(Encoding enc);
+  // Each fold's encoded rows; sample_rows > 0: a fixed sample of that many training rows.
+  const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows);
   // "" when `model` meets the limits, else what it breaks.
   std::string check_limits(const Model& model, const FeatureMatrix& sample) const;
 
@@ -146,7 +151,7 @@ class Evaluator {
   std::vector<int> oof_position_;  // table row -> index into oof_rows_ (-1 = none)
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
-  std::map<Encoding, std::vector<FoldData>> cache_;
+  std::map<std::pair<Encoding, int>, std::vector<FoldData>> cache_;
   // The slowest prediction per validation row seen for each family (seconds).
   std::map<std::string, double> predict_rate_;
 };
@@ -190,6 +195,10 @@ struct SearchOptions {
   double first_model_share = 0.15;
   double min_box_share = 0.05;
   double max_trial_share = 0.5;
+  // The first rung of a bracket trains on a sample of the rows when a family's known
+  // cost would not let the bracket run in half the time left (folds of at least twice
+  // this many training rows; 0 = never).
+  int min_sample_rows = 2000;
   // Called when the deadline has passed, with the trials so far: true when it moved
   // the deadline later (deadline_fn gives the new one) and the search goes on.
   std::function<bool(const std::vector<TrialResult>& history)> at_deadline;

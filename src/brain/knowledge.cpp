@@ -185,6 +185,7 @@ KnownDataset experience_from_store(RunStore& store, const std::string& run_id) {
   for (const auto& t : r["trials"]) {
     if (t["status"] == "failed" || !t["score"].is_number() || !std::isfinite(t["score"].get<double>())) continue;
     if (t["reason"].get<std::string>().rfind("budget ran out", 0) == 0) continue;  // cut short: not a real result
+    if (t["reason"].get<std::string>().find("trained on a sample of") != std::string::npos) continue;  // not all rows
     KnownTrial k;
     k.family = t["family"];
     k.params = t["params"];

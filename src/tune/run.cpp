@@ -291,7 +291,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
   const double n_fit_rows = static_cast<double>(plan.splits[0].train.size());
   const double growth = static_cast<double>(rows.size()) / n_fit_rows;
-  double refit_reserve = std::max(0.5, 0.03 * budget);
+  double refit_reserve = std::max(0.3, 0.02 * budget);
   // An ensemble that wins refits its other members too: their time is kept back as
   // well (the next trials by score), capped at a fifth of the budget.
   double ensemble_reserve = 0;
@@ -307,7 +307,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // The seconds kept back to refit a trial on all rows (its fit's time, scaled by the
   // rows it gains, with a margin), and whether that is more than the refit is worth:
   // over 15% of the budget, when the trial kept a fold model to use instead.
-  auto refit_need = [&](const TrialResult& t) { return fit_seconds(t) * growth * 1.5 + 1.0; };
+  // (A refit trains a fixed number of rounds with nothing to score along the way, and the
+  // best trial's with every thread: folds side by side had one each.)
+  auto refit_need = [&](const TrialResult& t) {
+    return fit_seconds(t) * growth * (side_by_side ? 0.7 : 1.2) + 0.5;
+  };
   // The time to read and predict the test rows and save the model at the end, kept back
   // as well: the test file's rows are guessed from its size beside the training file's,
   // each model's prediction time per row was measured on its validation fold.
@@ -328,7 +332,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     if (train_bytes > 0) test_rows_guess = bytes(req.test_path) / train_bytes * static_cast<double>(table.n_rows);
   }
   auto finish_cost = [&](const std::vector<const TrialResult*>& models) {
-    double s = 0.2 + 0.005 * budget;
+    double s = 0.1 + 0.003 * budget;
     if (test_rows_guess > 0) {
       s += read_s * test_rows_guess / static_cast<double>(std::max<std::size_t>(1, table.n_rows));
       for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
@@ -343,7 +347,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // 5% of the budget) and its trial ran to its end; otherwise it keeps its fold model,
   // which is the model the out-of-fold estimate judged, and the time goes to the search.
   auto member_refit_s = [&](const TrialResult& t) {
-    const double s = fit_seconds(t) * growth * 1.2;
+    const double s = fit_seconds(t) * growth * 0.8;
     return t.deadline_stopped || s > 0.05 * budget ? 0.0 : s;
   };
   SearchOptions opt;
@@ -444,7 +448,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
         need = std::min(need, 0.2 * budget);
       }
       const double old = ensemble_reserve - choose_s;  // choosing spent part of what was kept back
-      if (need >= old - std::max(0.5, 0.01 * budget)) {
+      if (need >= old - std::max(0.2, 0.005 * budget)) {
         ensemble_reserve = std::max(0.0, old);
         return false;
       }
@@ -467,7 +471,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       // A refit that would take a large share of the budget is not worth its time: the
       // best trial's fold model is kept, and the search goes on instead.
       const double need = refit_need(*best);
-      refit_reserve = refit_too_dear(*best) ? 0.0 : std::max(0.5 + 0.03 * budget, need);
+      refit_reserve = refit_too_dear(*best) ? 0.0 : std::max(0.2 + 0.01 * budget, need);
       finish_reserve = finish_cost({best});
     }
     if (req.ensemble && t.usable() && !ensemble_reserve_measured) {
@@ -481,7 +485,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       const double choose = static_cast<double>(evaluator.oof_rows().size()) *
                             static_cast<double>(std::min<std::size_t>(20, fit_costs.size())) *
                             (card.metric == "roc_auc" ? 8e-6 : 2e-6);
-      ensemble_reserve = std::min(0.2 * budget, 0.3 + 0.005 * budget + choose + members);
+      ensemble_reserve = std::min(0.2 * budget, 0.1 + 0.003 * budget + choose + members);
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -37,9 +38,31 @@ Evaluator::Evaluator(const Table& table, const Target& target, std::vector<std::
   }
 }
 
-const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
-  auto it = cache_.find(enc);
+const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows) {
+  const auto key = std::make_pair(enc, sample_rows);
+  auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
+  if (sample_rows > 0) {
+    // A sample of each fold's training rows (the same for every trial), with the
+    // fold's own preprocessing (fitted on all its training rows) and validation rows.
+    const auto& full = folds_for(enc, 0);
+    std::vector<FoldData> folds;
+    for (std::size_t k = 0; k < plan_.splits.size(); ++k) {
+      std::vector<std::size_t> rows = plan_.splits[k].train;
+      std::mt19937_64 rng(seed_ * 7919 + k);
+      std::shuffle(rows.begin(), rows.end(), rng);
+      rows.resize(std::min(rows.size(), static_cast<std::size_t>(sample_rows)));
+      std::sort(rows.begin(), rows.end());
+      FoldData d;
+      d.pre = full[k].pre;
+      d.train_x = d.pre->transform(table_, &rows);
+      for (auto r : rows) d.train_y.push_back(target_.y[r]);
+      d.valid_x = full[k].valid_x;
+      d.valid_y = full[k].valid_y;
+      folds.push_back(std::move(d));
+    }
+    return cache_.emplace(key, std::move(folds)).first->second;
+  }
   std::vector<FoldData> folds;
   for (const auto& s : plan_.splits) {
     auto pre = std::make_shared<Preprocessor>(enc);
@@ -52,21 +75,24 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc) {
     for (auto r : s.valid) d.valid_y.push_back(target_.y[r]);
     folds.push_back(std::move(d));
   }
-  return cache_.emplace(enc, std::move(folds)).first->second;
+  return cache_.emplace(key, std::move(folds)).first->second;
 }
 
 TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                                Clock::time_point deadline, double time_box_s) {
+                                Clock::time_point deadline, double time_box_s, int sample_rows) {
   const auto start = Clock::now();
   TrialResult t;
   t.family = family;
   t.params = params;
   t.resource = resource;
+  const std::size_t fold_rows = plan_.splits.empty() ? 0 : plan_.splits[0].train.size();
+  if (sample_rows > 0 && static_cast<std::size_t>(sample_rows) >= fold_rows) sample_rows = 0;
+  t.sample_rows = sample_rows;
   try {
     const ModelEntry& entry = model_registry().get(family);
     validate_params(family, entry.params, params);
     const auto full = with_defaults(entry.params, params);
-    const auto& folds = folds_for(entry.encoding);
+    const auto& folds = folds_for(entry.encoding, sample_rows);
     // Small data: one thread per fit and folds side by side, which keeps both
     // cores busy where a single fit cannot. Large data: one fit at a time, all threads.
     const std::size_t n_folds = folds.size();
@@ -250,6 +276,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.status = "finished";
       t.reason = entry.resource_param.empty() ? "fitted" : "early stopping on the validation fold";
     }
+    if (sample_rows > 0) {
+      t.reason += fmt::format(" (trained on a sample of {} of the fold's {} training rows)", sample_rows, fold_rows);
+    }
     if (std::isnan(t.score)) {
       t.status = "failed";
       t.reason = "the validation score is undefined (a fold may hold a single class)";
@@ -350,7 +379,7 @@ class Search {
         Proposal p = take_next(&settings, 0);
         const ModelEntry& e = model_registry().get(p.family);
         int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
-        rung.push_back(add(trial(p.family, p.params, resource)));
+        rung.push_back(add(trial(p.family, p.params, resource, rung_sample(p, resource))));
       }
       if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
@@ -368,7 +397,9 @@ class Search {
         std::vector<int> next;
         for (int idx : alive) {
           const TrialResult& t = result_.trials[idx];
-          if (!t.capped) continue;  // early stopping already ended it: more rounds change nothing
+          // Early stopping already ended it: more rounds change nothing (unless it saw only
+          // a sample of the rows, and all of them may support more).
+          if (!t.capped && t.sample_rows == 0) continue;
           if (!can_continue()) break;
           auto promoted = trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level));
           promoted.rung = level;
@@ -436,11 +467,27 @@ class Search {
 
   // The planner's prediction first, from the trials so far; then the real training,
   // in its time box.
-  TrialResult trial(const std::string& family, const nlohmann::json& params, int resource) {
+  TrialResult trial(const std::string& family, const nlohmann::json& params, int resource, int sample_rows = 0) {
     nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
-    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family));
+    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family), sample_rows);
     t.predicted = std::move(predicted);
     return t;
+  }
+
+  // The training rows per fold a bracket's first rung trains on (0 = all): on a large
+  // table whose family is known to be dear here, a sample small enough that the
+  // bracket's settings could all run in half the time left (a third of the rows at
+  // most, and at least SearchOptions::min_sample_rows).
+  int rung_sample(const Proposal& p, int resource) const {
+    const auto& splits = ev_.plan().splits;
+    if (splits.empty() || opt_.min_sample_rows <= 0) return 0;
+    const double rows = static_cast<double>(splits[0].train.size());
+    if (rows < 2.0 * opt_.min_sample_rows) return 0;
+    const double cost = known_cost(p, resource);
+    const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+    if (cost <= 0 || cost * opt_.bracket_size <= 0.5 * left) return 0;
+    const double share = std::min(1.0 / opt_.eta, 0.5 * left / (cost * opt_.bracket_size));
+    return static_cast<int>(std::max<double>(opt_.min_sample_rows, share * rows));
   }
 
   // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
@@ -480,23 +527,30 @@ class Search {
   }
 
   // The first setting of `queue` expected to finish in the time left (removed from it);
-  // settings expected not to finish wait behind it. When none fits, the first one runs
-  // anyway: its time box stops it and its best round or epoch is kept.
+  // settings expected not to finish wait behind it. When none fits, the one expected to
+  // be cheapest runs: its time box stops it and its best round or epoch is kept.
   Proposal take_next(std::vector<Proposal>* queue, int level) {
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     std::size_t pick = 0;
     if (beats_constant()) {
+      double cheapest = std::numeric_limits<double>::infinity();
+      std::size_t fits = queue->size();
       for (std::size_t i = 0; i < queue->size(); ++i) {
         const Proposal& p = (*queue)[i];
         const ModelEntry& e = model_registry().get(p.family);
         const int resource = level < 0 || e.resource_param.empty() ? -1 : family_resource(e, p.params, level);
         const double cost = known_cost(p, resource);
         if (cost < 0 || cost <= left) {
-          pick = i;
+          fits = i;
           break;
         }
-        if (i == 0) ++result_.deferred;
+        if (cost < cheapest) {
+          cheapest = cost;
+          pick = i;
+        }
       }
+      if (fits < queue->size()) pick = fits;
+      if (pick > 0) ++result_.deferred;
     }
     Proposal p = (*queue)[pick];
     queue->erase(queue->begin() + static_cast<std::ptrdiff_t>(pick));

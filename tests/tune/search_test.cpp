@@ -132,6 +132,28 @@ TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
   EXPECT_EQ(result.best, 1);                // it beats the constant, so it is the model the run keeps
 }
 
+// An early rung on a large table may train on a sample of the rows: it is scored on
+// every validation row, says so, and its out-of-fold predictions cover the same rows.
+TEST(Search, ASampledTrialIsScoredOnAllValidationRows) {
+  Table table = read_csv_buffer(testing::make_csv("binary", 6000, 9), "toy.csv");
+  DataCard card = infer_data_card(table, "y", "toy");
+  Target y = encode_target(table, card);
+  std::vector<std::size_t> rows(table.n_rows);
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
+  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 3, 0), card.metric, 2, 0);
+  auto full = ev.evaluate("xgboost", {{"max_depth", 3}}, 100, Clock::time_point::max());
+  auto sampled = ev.evaluate("xgboost", {{"max_depth", 3}}, 100, Clock::time_point::max(), 0, 1000);
+  ASSERT_TRUE(sampled.usable()) << sampled.reason;
+  EXPECT_EQ(sampled.sample_rows, 1000);
+  EXPECT_NE(sampled.reason.find("sample of 1000"), std::string::npos) << sampled.reason;
+  EXPECT_GT(sampled.score, 0.85);
+  ASSERT_TRUE(sampled.oof && full.oof);
+  EXPECT_EQ(sampled.oof->size(), full.oof->size());
+  EXPECT_EQ(full.sample_rows, 0);
+  // A sample as large as the fold is no sample.
+  EXPECT_EQ(ev.evaluate("linear", {}, -1, Clock::time_point::max(), 0, 100000).sample_rows, 0);
+}
+
 // A partial trial (some folds never trained) does not displace a complete one.
 TEST(Search, CompleteTrialsRankAbovePartialOnes) {
   TrialResult complete, partial, constant;

@@ -366,7 +366,7 @@ class BuiltinPlanner final : public Planner {
     std::vector<double> r, r_sd, y, speed;
     std::vector<const TrialResult*> pts;
     for (const auto& t : history) {
-      if (!t.usable()) continue;
+      if (!t.usable() || t.sample_rows > 0) continue;  // the run's scale comes from trials on all rows
       if (t.family == "constant") {
         s0 = t.score;
         continue;
@@ -381,7 +381,8 @@ class BuiltinPlanner final : public Planner {
       r_sd.push_back(it->second.relative_sd);
       y.push_back(t.score);
       pts.push_back(&t);
-      speed.push_back(t.seconds / std::exp(it->second.log_seconds));
+      // A trial its time box cut shows only a lower bound on the family's pace.
+      if (!t.deadline_stopped) speed.push_back(t.seconds / std::exp(it->second.log_seconds));
     }
     // A guess the bagged models disagree on is pulled towards what the family's
     // settings are guessed on average in this run: the posterior mean under a
@@ -504,7 +505,7 @@ class BuiltinPlanner final : public Planner {
                             double baseline) {
     double sum = 2 * brain.curve_start(), n = 2;
     for (const auto& t : history) {
-      if (t.family != "xgboost" || !t.usable() || std::abs(t.score - baseline) < 1e-12) continue;
+      if (t.family != "xgboost" || !t.usable() || t.sample_rows > 0 || std::abs(t.score - baseline) < 1e-12) continue;
       for (const auto& log : t.logs) {
         if (log.valid.empty() || !std::isfinite(log.valid.front()) || !log_on_metric_scale(log.metric, card.metric)) continue;
         sum += std::clamp((log.valid.front() - baseline) / (t.score - baseline), 0.0, 1.0);
@@ -823,7 +824,7 @@ class BuiltinPlanner final : public Planner {
     std::vector<double> same, all, secs, iters;
     double baseline = std::nan("");
     for (const auto& t : history) {
-      if (!t.usable()) continue;
+      if (!t.usable() || t.sample_rows > 0) continue;
       if (t.family == "constant") baseline = t.score;
       if (t.family == "constant") continue;
       all.push_back(t.score);

@@ -239,7 +239,7 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   double baseline = std::nan(""), best = std::nan("");
   std::vector<double> same, same_iters, same_seconds;
   for (const auto& t : history) {
-    if (!t.usable()) continue;
+    if (!t.usable() || t.sample_rows > 0) continue;
     if (t.family == "constant") baseline = t.score;
     else if (std::isnan(best) || metric_better(card.metric, t.score, best)) best = t.score;
     if (t.family == family) {
