@@ -310,7 +310,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // (A refit trains a fixed number of rounds with nothing to score along the way, and the
   // best trial's with every thread: folds side by side had one each.)
   auto refit_need = [&](const TrialResult& t) {
-    return fit_seconds(t) * growth * (side_by_side ? 0.7 : 1.2) + 0.5;
+    return fit_seconds(t) * growth * (side_by_side ? 0.7 : 0.9) + 0.5;
   };
   // The time to read and predict the test rows and save the model at the end, kept back
   // as well: the test file's rows are guessed from its size beside the training file's,
@@ -426,12 +426,15 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // Once measured at the search's deadline, the ensemble's reserve is what the chosen
   // ensemble's members need, not the guess from the top trials' costs.
   bool ensemble_reserve_measured = false;
+  double choose_guess = 0;  // seconds to choose the ensemble, guessed from the rows and trials
   if (req.ensemble) {
     // Once, at the first deadline: choosing the ensemble now tells whether one is kept
     // and which members it needs, and how long choosing takes (it is chosen again at the end).
     opt.at_deadline = [&](const std::vector<TrialResult>& history) {
       if (ensemble_reserve_measured) return false;
       ensemble_reserve_measured = true;
+      // Choosing costs time too: only worth it when it could free much more than it takes.
+      if (ensemble_reserve < 3.0 * choose_guess + 0.05 * budget) return false;
       const auto choose_start = Clock::now();
       EnsembleOptions eo;
       eo.seed = req.seed;
@@ -482,10 +485,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       for (std::size_t i = 1; i < std::min<std::size_t>(7, fit_costs.size()); ++i) members += fit_costs[i].second;
       // Choosing the ensemble scores blends of up to 20 trials on every out-of-fold row
       // (ranking metrics sort them each time); measured at the first deadline.
-      const double choose = static_cast<double>(evaluator.oof_rows().size()) *
-                            static_cast<double>(std::min<std::size_t>(20, fit_costs.size())) *
-                            (card.metric == "roc_auc" ? 8e-6 : 2e-6);
-      ensemble_reserve = std::min(0.2 * budget, 0.1 + 0.003 * budget + choose + members);
+      choose_guess = static_cast<double>(evaluator.oof_rows().size()) *
+                     static_cast<double>(std::min<std::size_t>(20, fit_costs.size())) *
+                     (card.metric == "roc_auc" ? 1.2e-5 : 3e-6);
+      ensemble_reserve = std::min(0.2 * budget, 0.1 + 0.003 * budget + choose_guess + members);
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
