@@ -309,9 +309,18 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // over 15% of the budget, when the trial kept a fold model to use instead.
   // (A refit trains a fixed number of rounds with nothing to score along the way, and the
   // best trial's with every thread: folds side by side had one each.)
-  auto refit_need = [&](const TrialResult& t) {
-    return fit_seconds(t) * growth * (side_by_side ? 0.7 : 0.9) + 0.5;
+  // An iterative trial's own log gives its seconds per round (or epoch), so the refit's
+  // rounds (those its folds kept, a few more for the rows gained) can be priced directly.
+  auto one_fit_s = [&](const TrialResult& t) {
+    if (t.iterations > 0 && !t.logs.empty() && !t.logs[0].seconds.empty()) {
+      const FoldLog& log = t.logs[0];
+      const double per_round = log.seconds.back() / static_cast<double>(log.seconds.size());
+      const double rounds = std::ceil(t.iterations * (1.0 + (growth - 1.0) / 2.0));
+      return per_round * rounds * growth;
+    }
+    return fit_seconds(t) * growth;
   };
+  auto refit_need = [&](const TrialResult& t) { return one_fit_s(t) * (side_by_side ? 0.7 : 1.0) * 1.2 + 0.3; };
   // The time to read and predict the test rows and save the model at the end, kept back
   // as well: the test file's rows are guessed from its size beside the training file's,
   // each model's prediction time per row was measured on its validation fold.
@@ -347,7 +356,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // 5% of the budget) and its trial ran to its end; otherwise it keeps its fold model,
   // which is the model the out-of-fold estimate judged, and the time goes to the search.
   auto member_refit_s = [&](const TrialResult& t) {
-    const double s = fit_seconds(t) * growth * 0.8;
+    const double s = one_fit_s(t) * 1.2;
     return t.deadline_stopped || s > 0.05 * budget ? 0.0 : s;
   };
   SearchOptions opt;
@@ -658,11 +667,11 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     ens_pipe.schema = pipe.schema;
     ens_pipe.features = features;
     ens_pipe.blend = win.blend;
-    // A refit's time, guessed from the trial's time per fold fit and the rows it
-    // gains, then scaled by how the best trial's refit compared with the same guess
-    // (networks stop early in their folds and refit for fixed epochs; folds trained
-    // side by side share the cores).
-    auto refit_guess = [&](const TrialResult& t) { return fit_seconds(t) * growth; };
+    // A refit's time, guessed from the trial's seconds per round and the rounds it will
+    // train (or its time per fold fit) and the rows it gains, then scaled by how the best
+    // trial's refit compared with the same guess (folds trained side by side shared the
+    // cores).
+    auto refit_guess = [&](const TrialResult& t) { return one_fit_s(t); };
     double pace = 1.0;
     if (best && best_refit && refit_guess(*best) > 0.5) pace = std::clamp(best_refit_s / refit_guess(*best), 0.25, 4.0);
     int refitted = 0, from_fold = 0;

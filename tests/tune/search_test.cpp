@@ -64,13 +64,31 @@ TEST(Search, SameSeedGivesTheSameLeaderboard) {
   EXPECT_NE(a, leaderboard(5));
 }
 
+// A toy table of make_csv with its card, target and an Evaluator over all its rows
+// (`folds` as make_validation_plan takes it). The Evaluator refers to the others, so
+// the whole stays in one place on the heap.
+struct Toy {
+  Table table;
+  DataCard card;
+  Target y;
+  std::unique_ptr<Evaluator> ev;
+};
+
+std::unique_ptr<Toy> toy(const std::string& task, int rows, uint64_t seed, int folds) {
+  auto t = std::make_unique<Toy>();
+  t->table = read_csv_buffer(testing::make_csv(task, rows, seed), "toy.csv");
+  t->card = infer_data_card(t->table, "y", "toy");
+  t->y = encode_target(t->table, t->card);
+  std::vector<std::size_t> all(t->table.n_rows);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  t->ev = std::make_unique<Evaluator>(t->table, t->y, std::vector<std::string>{"x1", "x2", "colour"},
+                                      make_validation_plan(t->y, all, folds, 0), t->card.metric, 2, 0);
+  return t;
+}
+
 TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
-  Table table = read_csv_buffer(testing::make_csv("regression", 3000, 3), "toy.csv");
-  DataCard card = infer_data_card(table, "y", "toy");
-  Target y = encode_target(table, card);
-  std::vector<std::size_t> rows(table.n_rows);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 0, 0), card.metric, 2, 0);
+  auto data = toy("regression", 3000, 3, 0);
+  Evaluator& ev = *data->ev;
   // A bad setting fails as a trial, with the reason, and the study goes on.
   auto bad = ev.evaluate("xgboost", {{"max_depth", 99}}, -1, Clock::time_point::max());
   EXPECT_EQ(bad.status, "failed");
@@ -87,12 +105,8 @@ TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
 // A fold its time box stops keeps its best round: the trial is scored, can be the
 // best, and says it was cut, with the rounds it reached.
 TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
-  Table table = read_csv_buffer(testing::make_csv("binary", 20000, 3), "toy.csv");
-  DataCard card = infer_data_card(table, "y", "toy");
-  Target y = encode_target(table, card);
-  std::vector<std::size_t> rows(table.n_rows);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 1, 0), card.metric, 2, 0);
+  auto data = toy("binary", 20000, 3, 1);
+  Evaluator& ev = *data->ev;
   // Far more rounds than a quarter of a second allows, at a rate that keeps improving.
   auto t = ev.evaluate("xgboost", {{"learning_rate", 0.01}, {"n_estimators", 20000}, {"max_depth", 8}}, -1,
                        Clock::time_point::max(), 0.25);
@@ -110,12 +124,8 @@ TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
 // A search whose first model is slow still holds a model better than the constant
 // early: the first trials run in a time box of a share of the budget.
 TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
-  Table table = read_csv_buffer(testing::make_csv("regression", 20000, 5), "toy.csv");
-  DataCard card = infer_data_card(table, "y", "toy");
-  Target y = encode_target(table, card);
-  std::vector<std::size_t> rows(table.n_rows);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 1, 0), card.metric, 2, 0);
+  auto data = toy("regression", 20000, 5, 1);
+  Evaluator& ev = *data->ev;
   SearchOptions opt;
   opt.start = Clock::now();
   opt.budget_s = 8;
@@ -135,12 +145,8 @@ TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
 // An early rung on a large table may train on a sample of the rows: it is scored on
 // every validation row, says so, and its out-of-fold predictions cover the same rows.
 TEST(Search, ASampledTrialIsScoredOnAllValidationRows) {
-  Table table = read_csv_buffer(testing::make_csv("binary", 6000, 9), "toy.csv");
-  DataCard card = infer_data_card(table, "y", "toy");
-  Target y = encode_target(table, card);
-  std::vector<std::size_t> rows(table.n_rows);
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = i;
-  Evaluator ev(table, y, {"x1", "x2", "colour"}, make_validation_plan(y, rows, 3, 0), card.metric, 2, 0);
+  auto data = toy("binary", 6000, 9, 3);
+  Evaluator& ev = *data->ev;
   auto full = ev.evaluate("xgboost", {{"max_depth", 3}}, 100, Clock::time_point::max());
   auto sampled = ev.evaluate("xgboost", {{"max_depth", 3}}, 100, Clock::time_point::max(), 0, 1000);
   ASSERT_TRUE(sampled.usable()) << sampled.reason;
