@@ -101,6 +101,7 @@ struct ModelEntry {
   Encoding encoding = Encoding::kNative;
   std::string resource_param;  // the iteration count successive halving scales ("" if none)
   bool explainable = false;    // a person can read how it decides (coefficients, a constant)
+  bool baseline = false;       // the reference every model must beat (it ignores the features)
   // From the training rows and encoded features; unset where the cost does not grow
   // with the data (a run leaves out a family whose estimate breaks a requirement).
   std::function<Footprint(double rows, double features)> footprint;

@@ -53,6 +53,7 @@ ModelEntry constant_entry() {
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kNative;
   e.explainable = true;
+  e.baseline = true;
   e.create = [](const nlohmann::json&, Task task) { return std::make_unique<ConstantModel>(task); };
   return e;
 }

@@ -628,11 +628,6 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   EnsembleChoice ens;
   if (req.ensemble && result.best >= 0) {
     const auto ens_start = Clock::now();
-    struct AddSeconds {
-      double* to;
-      Clock::time_point from;
-      ~AddSeconds() { *to += seconds_since(from); }
-    } ens_time{&ensemble_s, ens_start};
     EnsembleOptions eo;
     eo.seed = req.seed;
     ens = choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
@@ -654,6 +649,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                         e->honest_score, e->note));
       }
     }
+    ensemble_s = seconds_since(ens_start);
   }
 
   // The kept ensemble: every member refit on all training rows within what is left
@@ -669,13 +665,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     ens_pipe.schema = pipe.schema;
     ens_pipe.features = features;
     ens_pipe.blend = win.blend;
-    // A refit's time, guessed from the trial's seconds per round and the rounds it will
-    // train (or its time per fold fit) and the rows it gains, then scaled by how the best
-    // trial's refit compared with the same guess (folds trained side by side shared the
-    // cores).
-    auto refit_guess = [&](const TrialResult& t) { return one_fit_s(t); };
+    // A member's refit time: one_fit_s, scaled by how the best trial's refit compared
+    // with the same guess (folds trained side by side shared the cores).
     double pace = 1.0;
-    if (best && best_refit && refit_guess(*best) > 0.5) pace = std::clamp(best_refit_s / refit_guess(*best), 0.25, 4.0);
+    if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
     int refitted = 0, from_fold = 0;
     std::vector<const TrialResult*> all_members;
     for (int id : win.members) all_members.push_back(&result.trials[static_cast<std::size_t>(id)]);
@@ -723,7 +716,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
           break;
         continue;
       }
-      const double need = refit_guess(t) * pace;
+      const double need = one_fit_s(t) * pace;
       const double left = std::chrono::duration<double>(refit_end - Clock::now()).count();
       if (need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
         if (!fold_member(fmt::format("needs about {:.1f}s to refit and {:.1f}s are left", need, std::max(0.0, left)))) break;

@@ -316,10 +316,17 @@ std::string Evaluator::check_limits(const Model& model, const FeatureMatrix& sam
   return "";
 }
 
+namespace {
+
+// Whether `family` is the registry's baseline (the model every other must beat).
+bool is_baseline(const std::string& family) { return model_registry().get(family).baseline; }
+
+}  // namespace
+
 bool ranks_above(const TrialResult& a, const TrialResult& b, const std::string& metric) {
   if (a.partial != b.partial) {
     const TrialResult& complete = a.partial ? b : a;
-    if (complete.family != "constant") return !a.partial;
+    if (!is_baseline(complete.family)) return !a.partial;
   }
   return metric_better(metric, a.score, b.score);
 }
@@ -492,7 +499,7 @@ class Search {
 
   // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
   double time_box(const std::string& family) const {
-    if (opt_.budget_s <= 0 || family == "constant") return 0;
+    if (opt_.budget_s <= 0 || is_baseline(family)) return 0;
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     if (!beats_constant()) {
       const double until = std::chrono::duration<double>(opt_.start - Clock::now()).count() +
@@ -506,10 +513,10 @@ class Search {
   bool beats_constant() const {
     const TrialResult* constant = nullptr;
     for (const auto& t : result_.trials) {
-      if (t.family == "constant" && t.usable()) constant = &t;
+      if (is_baseline(t.family) && t.usable()) constant = &t;
     }
     for (const auto& t : result_.trials) {
-      if (t.family == "constant" || !t.usable()) continue;
+      if (is_baseline(t.family) || !t.usable()) continue;
       if (!constant || metric_better(ev_.metric(), t.score, constant->score)) return true;
     }
     return false;
