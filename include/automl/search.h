@@ -218,6 +218,11 @@ bool ranks_above(const TrialResult& a, const TrialResult& b, const std::string& 
 using TrialCallback = std::function<void(const TrialResult& trial, const TrialResult* best)>;
 
 SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial);
+// Goes on with a search that stopped at its deadline, until the options' deadline: the
+// trials so far are kept (ids go on from them), the first proposals and refinements are
+// not repeated, and new successive-halving brackets draw settings afresh.
+SearchResult continue_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial,
+                             SearchResult so_far);
 
 // The built-in planner's starting portfolio: settings that work across many
 // datasets, cheap first.

@@ -116,7 +116,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // model's size and speed, explainable families only.
   const Requirements wants = parse_requirements(req.requirements);
   const double budget = wants.max_train_s > 0 ? std::min(req.budget_s, wants.max_train_s) : req.budget_s;
-  const auto hard_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget * 0.985));
+  const auto hard_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget * 0.995));
   auto say = [&](const std::string& line) {
     if (!req.quiet) progress << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start), budget) << line << "\n" << std::flush;
   };
@@ -436,6 +436,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // ensemble's members need, not the guess from the top trials' costs.
   bool ensemble_reserve_measured = false;
   double choose_guess = 0;  // seconds to choose the ensemble, guessed from the rows and trials
+  double first_choose_s = 0;  // seconds the choice at the first deadline took (in the search's time)
+  // That choice, and the trials it saw: when the search ended there, it is the final choice.
+  std::optional<EnsembleChoice> choice_at_deadline;
+  std::size_t choice_trials = 0;
   if (req.ensemble) {
     // Once, at the first deadline: choosing the ensemble now tells whether one is kept
     // and which members it needs, and how long choosing takes (it is chosen again at the end).
@@ -447,9 +451,12 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       const auto choose_start = Clock::now();
       EnsembleOptions eo;
       eo.seed = req.seed;
-      const EnsembleChoice trial_choice =
+      choice_at_deadline =
           choose_ensemble(collect_candidates(history, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
+      choice_trials = history.size();
+      const EnsembleChoice& trial_choice = *choice_at_deadline;
       const double choose_s = seconds_since(choose_start);
+      first_choose_s = choose_s;
       double need = 1.2 * choose_s + 0.2;
       if (!trial_choice.kept.empty()) {
         for (int id : trial_choice.winner().members) {
@@ -626,11 +633,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // best single trial judged the same way (ensemble.h). Built after the best trial's
   // refit, so that refit never waits for them.
   EnsembleChoice ens;
-  if (req.ensemble && result.best >= 0) {
-    const auto ens_start = Clock::now();
-    EnsembleOptions eo;
-    eo.seed = req.seed;
-    ens = choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
+  // The ensembles' leaderboard rows, written after the tail's trials (their ids follow).
+  auto ensemble_rows = [&](double seconds) {
     int next_id = static_cast<int>(result.trials.size());
     for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
       if (e->note.empty()) continue;  // nothing to build from
@@ -642,58 +646,75 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       row.fold_scores = e->part_scores;
       row.status = ens.kept == row.family ? "finished" : "not kept";
       row.reason = e->note;
-      row.seconds = seconds_since(ens_start);
+      row.seconds = seconds;
       folder.add_trial(row);
+    }
+  };
+  if (req.ensemble && result.best >= 0) {
+    const auto ens_start = Clock::now();
+    EnsembleOptions eo;
+    eo.seed = req.seed;
+    // The same trials give the same choice (it is seeded): one made at the deadline stands.
+    ens = choice_at_deadline && choice_trials == result.trials.size()
+              ? std::move(*choice_at_deadline)
+              : choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20),
+                                card.metric, eo);
+    for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
       if (!e->empty()) {
-        say(fmt::format("{:9s} of {} trials: honest {}={:.5f} ({})", row.family, e->members.size(), card.metric,
-                        e->honest_score, e->note));
+        say(fmt::format("{:9s} of {} trials: honest {}={:.5f} ({})", e == &ens.caruana ? "ensemble" : "stacking",
+                        e->members.size(), card.metric, e->honest_score, e->note));
       }
     }
     ensemble_s = seconds_since(ens_start);
   }
 
   // The kept ensemble: every member refit on all training rows within what is left
-  // of the budget; if the time runs out, the best single model stays.
-  Pipeline ens_pipe;
-  std::string ensemble_outcome;
-  const auto members_start = Clock::now();
-  if (!ens.kept.empty()) {
-    const EnsembleCandidate& win = ens.winner();
-    ens_pipe.family = ens.kept;
-    ens_pipe.params = win.to_json();
-    ens_pipe.target = pipe.target;
-    ens_pipe.schema = pipe.schema;
-    ens_pipe.features = features;
-    ens_pipe.blend = win.blend;
-    // A member's refit time: one_fit_s, scaled by how the best trial's refit compared
-    // with the same guess (folds trained side by side shared the cores).
-    double pace = 1.0;
-    if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
-    int refitted = 0, from_fold = 0;
+  // of the budget; if the time runs out, the best single model stays. Members already
+  // built (refit or from their fold) are kept by trial id, for the tail's ensemble.
+  std::map<int, std::shared_ptr<const Pipeline>> member_pipes;
+  if (best) member_pipes[best->id] = std::make_shared<const Pipeline>(pipe);  // refit, or its fold model
+  // A member's refit time: one_fit_s, scaled by how the best trial's refit compared
+  // with the same guess (folds trained side by side shared the cores).
+  double pace = 1.0;
+  if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
+  // The pipeline of an ensemble choice made from `trials`; `outcome` says how its members
+  // were trained, or starts "not built" (the pipeline then has no members). Members are
+  // refit only when `refit_members` (the tail's members keep their fold model).
+  auto build_ensemble = [&](const EnsembleChoice& choice, const std::vector<TrialResult>& trials, bool refit_members,
+                            std::string* outcome) {
+    const EnsembleCandidate& win = choice.winner();
+    Pipeline ep;
+    ep.family = choice.kept;
+    ep.params = win.to_json();
+    ep.target = pipe.target;
+    ep.schema = pipe.schema;
+    ep.features = features;
+    ep.blend = win.blend;
+    int refitted = 0, from_fold = 0, reused = 0;
     std::vector<const TrialResult*> all_members;
-    for (int id : win.members) all_members.push_back(&result.trials[static_cast<std::size_t>(id)]);
+    for (int id : win.members) all_members.push_back(&trials[static_cast<std::size_t>(id)]);
     const double members_finish = finish_cost(all_members);
     refit_end = hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(members_finish));
     // An ensemble that could not even predict the test rows in the time left is not built.
     const double finish_left = std::chrono::duration<double>(hard_end - Clock::now()).count();
     if (members_finish > finish_left + 0.01 * budget && members_finish > 1.5 * finish_cost({best})) {
-      ensemble_outcome = fmt::format("not built: predicting the test rows with its {} members would take about {:.1f}s "
-                                     "and {:.1f}s are left",
-                                     all_members.size(), members_finish, std::max(0.0, finish_left));
+      *outcome = fmt::format("not built: predicting the test rows with its {} members would take about {:.1f}s "
+                             "and {:.1f}s are left",
+                             all_members.size(), members_finish, std::max(0.0, finish_left));
     }
     for (int id : win.members) {
-      if (!ensemble_outcome.empty()) break;
-      const TrialResult& t = result.trials[static_cast<std::size_t>(id)];
-      if (best && id == best->id) {
-        ens_pipe.members.push_back(std::make_shared<const Pipeline>(pipe));  // refit, or its fold model
-        (best_refit ? refitted : from_fold) += 1;
+      if (!outcome->empty()) break;
+      const TrialResult& t = trials[static_cast<std::size_t>(id)];
+      if (auto it = member_pipes.find(id); it != member_pipes.end()) {
+        ep.members.push_back(it->second);
+        ++reused;
         continue;
       }
       // A member that cannot be refit in time keeps its model of the first fold,
       // which is what the out-of-fold estimate judged.
       auto fold_member = [&](const std::string& why) {
         if (!t.fold_model || !t.fold_preprocessor) {
-          ensemble_outcome = fmt::format("not built: trial {} {}, and its fold model was not kept", id, why);
+          *outcome = fmt::format("not built: trial {} {}, and its fold model was not kept", id, why);
           return false;
         }
         Pipeline m = pipe;
@@ -701,7 +722,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
         m.params = t.params;
         m.model = t.fold_model;
         m.preprocessor = *t.fold_preprocessor;
-        ens_pipe.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+        ep.members.push_back(member_pipes[id] = std::make_shared<const Pipeline>(std::move(m)));
         ++from_fold;
         say(fmt::format("member: trial {} {} keeps its first-fold model ({})", id, t.family, why));
         return true;
@@ -709,6 +730,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       // A trial its time box cut would need as long again (its folds stopped at the box,
       // not where training ended), and a dear refit is not worth its time: such members
       // keep their fold model.
+      if (!refit_members) {
+        if (!fold_member("it ran in the search's tail, after the refits")) break;
+        continue;
+      }
       if (member_refit_s(t) <= 0) {
         if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
                                             : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
@@ -732,27 +757,146 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       }
       say(fmt::format("refit member: trial {} {} in {:.2f}s{}", id, t.family, seconds_since(member_start),
                       rounds ? fmt::format(" with {} rounds", rounds) : std::string()));
-      ens_pipe.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+      ep.members.push_back(member_pipes[id] = std::make_shared<const Pipeline>(std::move(m)));
       ++refitted;
     }
-    if (ensemble_outcome.empty()) {
-      ensemble_outcome = from_fold == 0
-                             ? fmt::format("{} members, each refit on all training rows", refitted)
-                             : fmt::format("{} members: {} refit on all training rows, {} kept from their first fold",
-                                           refitted + from_fold, refitted, from_fold);
-      say(fmt::format("{}: {}", ens.kept, ensemble_outcome));
+    if (outcome->empty()) {
+      const int n = refitted + from_fold + reused;
+      if (from_fold + reused == 0) {
+        *outcome = fmt::format("{} members, each refit on all training rows", n);
+      } else {
+        *outcome = fmt::format("{} members: {} refit on all training rows, {} kept from their first fold", n, refitted,
+                               from_fold);
+        if (reused) *outcome += fmt::format(", {} as built for the best model or the first ensemble", reused);
+      }
+      say(fmt::format("{}: {}", choice.kept, *outcome));
     } else {
-      ens_pipe.members.clear();
-      say(fmt::format("{} {}; keeping the best single model", ens.kept, ensemble_outcome));
+      ep.members.clear();
+      say(fmt::format("{} {}; keeping the best single model", choice.kept, *outcome));
+    }
+    return ep;
+  };
+  Pipeline ens_pipe;
+  std::string ensemble_outcome;
+  const auto members_start = Clock::now();
+  if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, true, &ensemble_outcome);
+  members_refit_s = seconds_since(members_start);
+
+  // 6. Save the model and score it on the test file; after the tail again, if the tail
+  // changed the model (the first save is never lost to a tail that runs out of time).
+  std::optional<Table> test;
+  nlohmann::json test_part;  // what the summary says of the test file
+  auto finish = [&](const Pipeline& final_pipe) {
+    final_pipe.save(dir / "model");
+    if (req.test_path.empty()) return;
+    if (!test) {
+      CsvOptions test_csv = final_pipe.read_options(csv);
+      // An image folder is read at the training images' size.
+      test = read_table(req.test_path, test_csv, fs::is_directory(req.test_path) ? image_shape(features) : ImageShape{});
+    }
+    test_part = nlohmann::json::object();
+    auto pred = final_pipe.predict(*test);
+    {
+      std::ofstream out(dir / "test_predictions.csv");
+      write_predictions(out, y, pred, test->n_rows);
+    }
+    test_part["test_predictions"] = (dir / "test_predictions.csv").string();
+    if (test->find(target) >= 0) {
+      // A class the training rows never showed cannot be predicted: such rows are
+      // left out of the score and counted.
+      Target ty = encode_target(*test, card, true);
+      std::vector<double> yv, pv;
+      const int k = y.n_outputs();
+      std::size_t unscored = 0;
+      for (std::size_t i = 0; i < test->n_rows; ++i) {
+        if (std::isnan(ty.y[i])) {
+          unscored += !test->column(target).is_missing(i);
+          continue;
+        }
+        yv.push_back(ty.y[i]);
+        pv.insert(pv.end(), pred.begin() + i * k, pred.begin() + (i + 1) * k);
+      }
+      if (unscored) test_part["test_rows_with_unknown_class"] = unscored;
+      test_part["test_score"] = yv.empty() ? nlohmann::json(nullptr) : nlohmann::json(compute_metric(card.metric, y, yv, pv));
+      nlohmann::json all = nlohmann::json::object();
+      for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
+      test_part["test_scores"] = all;
+    }
+  };
+  const auto finish_start = Clock::now();
+  finish(ens_pipe.is_ensemble() ? ens_pipe : pipe);
+  const double finish_s = seconds_since(finish_start);
+  const std::size_t finish_members = ens_pipe.is_ensemble() ? ens_pipe.members.size() : 1;
+  double refinish_s = 0;
+
+  // 7. The tail: what the end kept back and did not need goes to more trials, when there
+  // is enough of it. The ensemble is then chosen again from all trials (the new members
+  // keep their first-fold model), and replaces the first when its honest score is better.
+  // The single best model stays the refit one. Without ensembles the tail could not
+  // change the model, so there is none.
+  double tail_s = 0;
+  int tail_trials = 0;
+  std::string tail_outcome;
+  if (req.ensemble && best && result.best >= 0 && (req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials)) {
+    const int best_id = best->id;
+    // Choosing again takes about as long as the first choice did, and an ensemble chosen
+    // again is saved and scored again: as long as the first time, or longer with more
+    // members (the margins).
+    const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + 0.05;
+    const Clock::time_point tail_end =
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(end_need));
+    const double left = std::chrono::duration<double>(tail_end - Clock::now()).count();
+    if (left > std::max(0.2, 0.01 * budget)) {
+      const auto tail_start = Clock::now();
+      say(fmt::format("tail: {:.1f}s left after the refits; searching on", left));
+      const std::size_t before = result.trials.size();
+      opt.deadline_fn = [&] { return tail_end; };
+      opt.at_deadline = nullptr;
+      result = continue_search(evaluator, opt, on_trial, std::move(result));
+      best = &result.trials[static_cast<std::size_t>(best_id)];
+      tail_trials = static_cast<int>(result.trials.size() - before);
+      bool improved = false;
+      for (std::size_t i = before; i < result.trials.size(); ++i) improved = improved || result.trials[i].oof != nullptr;
+      if (improved) {
+        EnsembleOptions eo;
+        eo.seed = req.seed;
+        EnsembleChoice again =
+            choose_ensemble(collect_candidates(result.trials, y, evaluator.oof_rows(), card.metric, 20), card.metric, eo);
+        const double now_honest = ens_pipe.is_ensemble() ? ens.winner().honest_score : ens.best_single_honest;
+        if (!again.kept.empty() && metric_better(card.metric, again.winner().honest_score, now_honest)) {
+          std::string outcome;
+          Pipeline candidate = build_ensemble(again, result.trials, false, &outcome);
+          // Saved and scored again, in the time left (more members take longer).
+          const double need = finish_s * static_cast<double>(candidate.members.size()) /
+                              static_cast<double>(finish_members);
+          const double time_left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+          if (candidate.is_ensemble() && need <= time_left) {
+            tail_outcome = fmt::format("{} of {} trials chosen again after {} more: honest {}={:.5f} against {:.5f}",
+                                       again.kept, again.winner().members.size(), tail_trials, card.metric,
+                                       again.winner().honest_score, now_honest);
+            ens = std::move(again);
+            ens_pipe = std::move(candidate);
+            ensemble_outcome = outcome;
+            const auto again_start = Clock::now();
+            finish(ens_pipe);
+            refinish_s = seconds_since(again_start);
+          } else if (candidate.is_ensemble()) {
+            tail_outcome = fmt::format("a better ensemble was found ({} {:.5f}), but saving and scoring it would take "
+                                       "about {:.1f}s and {:.1f}s are left; the model chosen before stays",
+                                       card.metric, again.winner().honest_score, need, std::max(0.0, time_left));
+          }
+        }
+      }
+      if (tail_outcome.empty()) tail_outcome = fmt::format("{} more trials; the model chosen before stays", tail_trials);
+      say("tail: " + tail_outcome);
+      tail_s = seconds_since(tail_start) - refinish_s;
     }
   }
-  members_refit_s = seconds_since(members_start);
-  const auto finish_start = Clock::now();
+  if (req.ensemble && result.best >= 0) ensemble_rows(ensemble_s);
   const bool use_ensemble = ens_pipe.is_ensemble();
   const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
-  final_pipe.save(dir / "model");
 
-  // 6. Score on the test file.
+  // 8. The summary.
   nlohmann::json summary;
   summary["run_id"] = run_id;
   summary["run_folder"] = dir.string();
@@ -797,52 +941,27 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   for (const auto& t : result.trials) cut += t.deadline_stopped;
   summary["n_trials_cut_by_deadline"] = cut;
   summary["n_settings_deferred"] = result.deferred;
+  summary["n_tail_trials"] = tail_trials;
+  if (!tail_outcome.empty()) summary["tail"] = tail_outcome;
   summary["planner"] = planner->name();
   if (sink) summary["llm"] = llm_use;
-  if (!req.test_path.empty()) {
-    CsvOptions test_csv = final_pipe.read_options(csv);
-    // An image folder is read at the training images' size.
-    Table test = read_table(req.test_path, test_csv, fs::is_directory(req.test_path) ? image_shape(features) : ImageShape{});
-    auto pred = final_pipe.predict(test);
-    {
-      std::ofstream out(dir / "test_predictions.csv");
-      write_predictions(out, y, pred, test.n_rows);
-    }
-    summary["test_predictions"] = (dir / "test_predictions.csv").string();
-    if (test.find(target) >= 0) {
-      // A class the training rows never showed cannot be predicted: such rows are
-      // left out of the score and counted.
-      Target ty = encode_target(test, card, true);
-      std::vector<double> yv, pv;
-      const int k = y.n_outputs();
-      std::size_t unscored = 0;
-      for (std::size_t i = 0; i < test.n_rows; ++i) {
-        if (std::isnan(ty.y[i])) {
-          unscored += !test.column(target).is_missing(i);
-          continue;
-        }
-        yv.push_back(ty.y[i]);
-        pv.insert(pv.end(), pred.begin() + i * k, pred.begin() + (i + 1) * k);
-      }
-      if (unscored) summary["test_rows_with_unknown_class"] = unscored;
-      summary["test_score"] = yv.empty() ? nlohmann::json(nullptr) : nlohmann::json(compute_metric(card.metric, y, yv, pv));
-      nlohmann::json all = nlohmann::json::object();
-      for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
-      summary["test_scores"] = all;
-      if (!yv.empty()) say(fmt::format("test {} = {:.5f}", card.metric, summary["test_score"].get<double>()));
-    }
-  }
+  for (const auto& [k, v] : test_part.items()) summary[k] = v;
+  if (test_part.contains("test_score") && test_part["test_score"].is_number())
+    say(fmt::format("test {} = {:.5f}", card.metric, test_part["test_score"].get<double>()));
   summary["seconds"] = seconds_since(start);
   summary["budget_s"] = budget;
   // Where the time went, in seconds: reading the data and its card, planning (with an
   // LLM, its first calls), the search, choosing the ensemble, refitting (the best and
-  // the ensemble's members), then saving, testing and writing the summary.
+  // the ensemble's members), the tail (more trials with the time the end did not need,
+  // and choosing the ensemble again), then saving, testing and writing the summary.
   summary["time"] = {{"reading", read_s},
                      {"planning", plan_s},
                      {"search", search_s},
                      {"ensemble", ensemble_s},
+                     {"ensemble_at_first_deadline", first_choose_s},
                      {"refit", best_refit_s + members_refit_s},
-                     {"saving_and_test", seconds_since(finish_start)},
+                     {"tail", tail_s},
+                     {"saving_and_test", finish_s + refinish_s},
                      {"kept_back", kept_back}};
   summary["time_used_share"] = summary["seconds"].get<double>() / budget;
   summary["peak_memory_mb"] = peak_memory_mb();

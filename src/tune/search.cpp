@@ -335,8 +335,8 @@ namespace {
 
 class Search {
  public:
-  Search(Evaluator& ev, const SearchOptions& opt, const TrialCallback& cb)
-      : ev_(ev), opt_(opt), cb_(cb), rng_(opt.seed * 1000003 + 11) {
+  Search(Evaluator& ev, const SearchOptions& opt, const TrialCallback& cb, SearchResult so_far = {})
+      : ev_(ev), opt_(opt), cb_(cb), rng_(opt.seed * 1000003 + 11 + so_far.trials.size()), result_(std::move(so_far)) {
     for (const auto* e : model_registry().entries()) {
       bool wanted = opt.families.empty() ||
                     std::find(opt.families.begin(), opt.families.end(), e->name) != opt.families.end();
@@ -356,10 +356,12 @@ class Search {
   }
 
   SearchResult run() {
+    // A continued search has tried its first proposals and had its refinements.
+    const bool continued = !result_.trials.empty();
     auto initial = opt_.initial.empty() ? default_portfolio(ev_.target().task, ev_.n_rows(), families_) : opt_.initial;
     std::vector<Proposal> queue;
     for (const auto& p : initial) {
-      if (supported(p.family)) queue.push_back(p);
+      if (supported(p.family) && !continued) queue.push_back(p);
     }
     while (!queue.empty() && can_continue()) {
       Proposal p = take_next(&queue, -1);
@@ -368,7 +370,7 @@ class Search {
     if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
     int linear_samples = 0;
-    int refinements = 0;
+    int refinements = continued ? opt_.max_refinements : 0;
     while (can_continue()) {
       if (opt_.refine && refinements < opt_.max_refinements) {
         ++refinements;
@@ -676,6 +678,11 @@ class Search {
 
 SearchResult run_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial) {
   return Search(evaluator, options, on_trial).run();
+}
+
+SearchResult continue_search(Evaluator& evaluator, const SearchOptions& options, const TrialCallback& on_trial,
+                             SearchResult so_far) {
+  return Search(evaluator, options, on_trial, std::move(so_far)).run();
 }
 
 }  // namespace automl

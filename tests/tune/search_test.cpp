@@ -175,5 +175,36 @@ TEST(Search, CompleteTrialsRankAbovePartialOnes) {
   EXPECT_TRUE(ranks_above(partial, constant, "roc_auc"));  // but any model beats the baseline
 }
 
+// The run's tail goes on with a search that stopped: the trials so far stay (with their
+// best), new ones take the next ids, the first proposals are not tried again, and the
+// new deadline holds.
+TEST(Search, AContinuedSearchKeepsItsTrialsAndStopsAtTheNewDeadline) {
+  auto data = toy("binary", 2000, 5, 0);
+  Evaluator& ev = *data->ev;
+  SearchOptions opt;
+  opt.families = {"linear", "xgboost"};
+  opt.initial = {{"linear", nlohmann::json::object(), "first"}, {"xgboost", {{"max_depth", 3}}, "first"}};
+  opt.max_trials = 4;
+  SearchResult first = run_search(ev, opt, nullptr);
+  ASSERT_EQ(first.trials.size(), 4u);
+  const int best = first.best;
+  const double best_score = first.trials[best].score;
+  opt.max_trials = -1;
+  opt.deadline = Clock::now() + std::chrono::milliseconds(1500);
+  std::vector<int> seen;
+  SearchResult more = continue_search(ev, opt, [&](const TrialResult& t, const TrialResult*) { seen.push_back(t.id); },
+                                      std::move(first));
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - opt.deadline).count(), 5.0);  // generous: it stops
+  ASSERT_GT(more.trials.size(), 4u);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.front(), 4);  // ids go on from the trials so far
+  for (std::size_t i = 0; i < more.trials.size(); ++i) EXPECT_EQ(more.trials[i].id, static_cast<int>(i));
+  for (std::size_t i = 4; i < more.trials.size(); ++i) EXPECT_NE(more.trials[i].params, opt.initial[1].params);
+  // The best can only improve.
+  ASSERT_GE(more.best, 0);
+  EXPECT_GE(more.trials[more.best].score, best_score);
+  EXPECT_TRUE(more.best == best || more.best >= 4);
+}
+
 }  // namespace
 }  // namespace automl
