@@ -73,8 +73,10 @@ def ratings(out, rng):
     header = ["userId", "itemId", "age", "hour", "rating"]
     rows = []
     for _ in range(100000):
-        u = min(2999, int(rng.paretovariate(1.2)) * 7 % 3000)
-        i = min(1499, int(rng.paretovariate(1.1)) * 13 % 1500)
+        # Mildly skewed activity: some users and items are rated far more than others,
+        # but every id is seen, and its effect has nothing to do with its number.
+        u = int(3000 * rng.random() ** 1.5)
+        i = int(1500 * rng.random() ** 1.5)
         age = rng.randint(16, 70)
         hour = rng.randint(0, 23)
         y = 3.5 + users[u] + items[i] + 0.01 * (age - 40) + rng.gauss(0, 0.8)

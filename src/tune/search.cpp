@@ -159,6 +159,10 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
             return true;
           };
           model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
+          // Cut before its first round or epoch ended: nothing was learned, and predicting
+          // the validation rows with an untrained model would only cost time (it counts as
+          // a fold that never ran).
+          if (!entry.resource_param.empty() && model->stop_reason() == "deadline" && model->iterations() == 0) continue;
           if (k == 0) o.model = model;
           const auto predict_start = Clock::now();
           o.pred = model->predict(d.valid_x);
