@@ -30,6 +30,11 @@ struct ColumnProfile {
   std::size_t max_length = 0;        // text columns: most characters in one cell
   double mean_words = 0;             // text columns: mean word tokens (tokenize() in text.h)
   std::size_t vocabulary = 0;        // text columns: distinct lower-cased word tokens
+  // Numeric columns whose preparation is open: integer values that may be codes (ids,
+  // types) rather than amounts. `open_choice` says why ("" = nothing open); the planner
+  // proposes numbers or categories, and the search tries both.
+  std::string open_choice;
+  bool id_like_name = false;  // the name reads like an identifier or a code (userId, zip_code)
 };
 
 struct DataCard {

@@ -49,6 +49,16 @@ struct ParamSpec {
   nlohmann::json to_json() const;
 };
 
+// A trial setting's data-processing variant, beside the family's own hyperparameters
+// (every family accepts it): "design" (the planner's, also when absent), "codes" (every
+// integer column whose treatment is open read as category codes) or "numbers" (as
+// numbers). See Evaluator::set_codes.
+inline constexpr const char* kPrepParam = "prep";
+inline const std::vector<std::string>& prep_variants() {
+  static const std::vector<std::string> v = {"design", "codes", "numbers"};
+  return v;
+}
+
 // Throws kInvalidInput naming the family, the key, the value, the allowed range
 // and the parameter's doc. Unknown keys are rejected with the closest names.
 void validate_params(const std::string& family, const std::vector<ParamSpec>& specs, const nlohmann::json& params);

@@ -26,6 +26,12 @@ class Preprocessor {
  public:
   Preprocessor() = default;
   explicit Preprocessor(Encoding encoding) : encoding_(encoding) {}
+  // Numeric columns whose values are codes (user ids, product types): each distinct value
+  // of the training rows becomes a category level, encoded as the encoding encodes
+  // categories (native codes, one-hot); a value the training rows never showed is missing.
+  // Set before fit; saved with the rest.
+  void set_codes_as_categories(std::vector<std::string> columns) { codes_as_categories_ = std::move(columns); }
+  const std::vector<std::string>& codes_as_categories() const { return codes_as_categories_; }
 
   void fit(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows);
   // `rows` == nullptr means every row.
@@ -42,8 +48,12 @@ class Preprocessor {
     double fill = 0, mean = 0, scale = 1;  // numeric (one-hot encoding)
     bool missing_indicator = false;        // numeric (one-hot encoding)
     std::vector<std::string> levels;       // categorical: code order
+    // A numeric column read as codes (set_codes_as_categories): its levels are values.
+    bool codes = false;
+    std::vector<double> code_values;  // code order, as `levels`
   };
   Encoding encoding_ = Encoding::kNative;
+  std::vector<std::string> codes_as_categories_;
   std::vector<Feature> features_;
   // Encoding::kImage: features_ holds the pixel columns in channel-major order; values
   // are divided by the training rows' largest pixel (255, 16, ...).

@@ -113,6 +113,11 @@ class Evaluator {
   // Pruning: called every 10 rounds of an iterative fit with the fold and its
   // validation curve so far; a non-empty answer (the reason) stops that fit, and
   // the trial ends "stopped early" with the reason.
+  // The numeric columns a trial of `family` reads as category codes, for its setting's
+  // data-processing variant (kPrepParam; "design" when absent). Unset: none.
+  using CodesFn = std::function<std::vector<std::string>(const std::string& family, const std::string& variant)>;
+  void set_codes(CodesFn f) { codes_ = std::move(f); }
+  std::vector<std::string> codes_for(const std::string& family, const nlohmann::json& params) const;
   using Pruner = std::function<std::string(int fold, const std::string& log_metric, const std::vector<double>& valid)>;
   void set_pruner(Pruner p) { pruner_ = std::move(p); }
   void set_limits(double max_model_mb, double max_predict_ms_per_row) {
@@ -135,7 +140,7 @@ class Evaluator {
     std::vector<double> train_y, valid_y;
   };
   // Each fold's encoded rows; sample_rows > 0: a fixed sample of that many training rows.
-  const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows);
+  const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows, const std::vector<std::string>& codes);
   // "" when `model` meets the limits, else what it breaks.
   std::string check_limits(const Model& model, const FeatureMatrix& sample) const;
 
@@ -151,7 +156,8 @@ class Evaluator {
   std::vector<int> oof_position_;  // table row -> index into oof_rows_ (-1 = none)
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
-  std::map<std::pair<Encoding, int>, std::vector<FoldData>> cache_;
+  CodesFn codes_;
+  std::map<std::tuple<Encoding, int, std::vector<std::string>>, std::vector<FoldData>> cache_;
   // The slowest prediction per validation row seen for each family (seconds).
   std::map<std::string, double> predict_rate_;
 };
@@ -199,6 +205,9 @@ struct SearchOptions {
   // cost would not let the bracket run in half the time left (folds of at least twice
   // this many training rows; 0 = never).
   int min_sample_rows = 2000;
+  // Data-processing variants random settings draw from (kPrepParam): the first (the
+  // planner's design) half the time, the others in turn the rest. Fewer than two: none.
+  std::vector<std::string> prep_variants;
   // Called when the deadline has passed, with the trials so far: true when it moved
   // the deadline later (deadline_fn gives the new one) and the search goes on.
   std::function<bool(const std::vector<TrialResult>& history)> at_deadline;

@@ -59,6 +59,43 @@ std::string pick_positive(const std::vector<std::pair<std::string, std::size_t>>
   return classes[0].second < classes[1].second ? classes[0].first : classes[1].first;
 }
 
+// Whether a column's name reads like an identifier or a code: "id", "userId", "user_id",
+// "ZIP", "zip_code", "product_type", ... (the last word of the name, in any case style).
+bool reads_like_code(const std::string& name) {
+  std::vector<std::string> words;
+  std::string w;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool boundary = std::isupper(static_cast<unsigned char>(c)) && i > 0 &&
+                          std::islower(static_cast<unsigned char>(name[i - 1]));
+    if (!std::isalnum(static_cast<unsigned char>(c)) || boundary) {
+      if (!w.empty()) words.push_back(w);
+      w.clear();
+      if (!std::isalnum(static_cast<unsigned char>(c))) continue;
+    }
+    w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!w.empty()) words.push_back(w);
+  if (words.empty()) return false;
+  static const std::set<std::string> code_words = {"id",    "ids",   "code",  "zip",     "zipcode", "postcode",
+                                                   "key",   "type",  "class", "category", "cat",    "group",
+                                                   "brand", "store", "user",  "item",    "product", "customer"};
+  return code_words.count(words.back()) > 0;
+}
+
+// Why a numeric column may be category codes rather than an amount ("" = it is not open):
+// every value an integer, at least 3 of them, and at most a quarter as many as rows (so a
+// level has rows to learn from).
+std::string open_codes_choice(const Column& col, ColumnProfile& p, std::size_t rows) {
+  if (col.type != ColumnType::kNumeric || p.cardinality < 3 || p.cardinality * 4 > rows) return "";
+  for (double v : col.numeric) {
+    if (!std::isnan(v) && (!std::isfinite(v) || std::floor(v) != v)) return "";
+  }
+  p.id_like_name = reads_like_code(col.name);
+  return fmt::format("{} distinct integer values in {} rows{}: numbers or category codes", p.cardinality, rows,
+                     p.id_like_name ? ", and the name reads like an identifier or a code" : "");
+}
+
 ColumnProfile profile_column(const Column& col) {
   ColumnProfile p;
   p.name = col.name;
@@ -256,6 +293,15 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
       card.notes.push_back(fmt::format("column \"{}\" reads as free text", col.name));
     }
   }
+  // Integer columns may be codes: the choice stays open unless the card declared the type.
+  const auto declared = declared_feature_types(overrides);
+  std::size_t i = 0;
+  for (const auto& col : table.columns) {
+    if (col.name == target) continue;
+    ColumnProfile& p = card.columns[i++];
+    if (card.modality == "image" || declared.count(col.name)) continue;
+    p.open_choice = open_codes_choice(col, p, table.n_rows);
+  }
   return card;
 }
 
@@ -293,6 +339,10 @@ nlohmann::json DataCard::to_json() const {
       cj["max_length"] = c.max_length;
       cj["mean_words"] = c.mean_words;
       cj["vocabulary"] = c.vocabulary;
+    }
+    if (!c.open_choice.empty()) {
+      cj["open_choice"] = c.open_choice;
+      cj["id_like_name"] = c.id_like_name;
     }
     j["columns"].push_back(cj);
   }
@@ -334,6 +384,8 @@ DataCard DataCard::from_json(const nlohmann::json& j) {
       p.max_length = cj.value("max_length", std::size_t{0});
       p.mean_words = cj.value("mean_words", 0.0);
       p.vocabulary = cj.value("vocabulary", std::size_t{0});
+      p.open_choice = cj.value("open_choice", "");
+      p.id_like_name = cj.value("id_like_name", false);
       if (cj.contains("top_levels")) {
         for (const auto& l : cj["top_levels"]) p.top_levels.emplace_back(l.at("level"), l.at("count"));
       }

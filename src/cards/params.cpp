@@ -116,6 +116,14 @@ void validate_params(const std::string& family, const std::vector<ParamSpec>& sp
   std::vector<std::string> names;
   for (const auto& s : specs) names.push_back(s.name);
   for (auto it = params.begin(); it != params.end(); ++it) {
+    if (it.key() == kPrepParam) {
+      const auto& known = prep_variants();
+      if (!it.value().is_string() || std::find(known.begin(), known.end(), it.value().get<std::string>()) == known.end()) {
+        throw_invalid(fmt::format("{}.{} = {} is not a data-processing variant; expected one of {}", family, kPrepParam,
+                                  it.value().dump(), join(known, ", ")));
+      }
+      continue;
+    }
     const ParamSpec* spec = nullptr;
     for (const auto& s : specs) {
       if (s.name == it.key()) spec = &s;

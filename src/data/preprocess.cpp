@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "automl/error.h"
 #include "automl/image.h"
@@ -23,6 +26,26 @@ std::vector<int> remap_levels(const Column& col, const std::vector<std::string>&
   return out;
 }
 
+// A code's level name: integers without a decimal point.
+std::string format_code(double v) {
+  if (std::floor(v) == v && std::abs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+  return fmt::format("{}", v);
+}
+
+// A numeric column read as codes: each row's level index (-1 when the value is missing
+// or was not seen in fit).
+std::vector<int> code_indices(const Column& col, const std::vector<double>& values, std::size_t n,
+                              const std::function<std::size_t(std::size_t)>& row_at) {
+  std::unordered_map<double, int> index;
+  for (std::size_t i = 0; i < values.size(); ++i) index.emplace(values[i], static_cast<int>(i));
+  std::vector<int> out(n, -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto it = index.find(col.numeric[row_at(i)]);
+    if (it != index.end()) out[i] = it->second;
+  }
+  return out;
+}
+
 }  // namespace
 
 void Preprocessor::fit(const Table& table, const std::vector<std::string>& features,
@@ -37,6 +60,29 @@ void Preprocessor::fit(const Table& table, const std::vector<std::string>& featu
     if (col.type == ColumnType::kText) {
       // Text models read the documents themselves (FeatureMatrix::texts); others leave text out.
       if (encoding_ == Encoding::kText) features_.push_back(std::move(f));
+      continue;
+    }
+    const bool codes = col.type == ColumnType::kNumeric &&
+                       std::find(codes_as_categories_.begin(), codes_as_categories_.end(), name) != codes_as_categories_.end();
+    if (codes) {
+      // Distinct values, most frequent first; the one-hot encoding keeps only the head.
+      std::unordered_map<double, std::size_t> counts;
+      for (auto r : rows) {
+        const double v = col.numeric[r];
+        if (std::isfinite(v)) ++counts[v];
+      }
+      std::vector<std::pair<double, std::size_t>> order(counts.begin(), counts.end());
+      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+      });
+      const bool one_hot = encoding_ == Encoding::kOneHot || encoding_ == Encoding::kText;
+      if (one_hot && order.size() > kMaxOneHotLevels) order.resize(kMaxOneHotLevels);
+      f.codes = true;
+      for (const auto& [v, n] : order) {
+        f.code_values.push_back(v);
+        f.levels.push_back(format_code(v));
+      }
+      features_.push_back(std::move(f));
       continue;
     }
     if (col.type == ColumnType::kNumeric) {
@@ -87,7 +133,7 @@ std::size_t Preprocessor::n_outputs() const {
   std::size_t n = 0;
   for (const auto& f : features_) {
     if (f.type == ColumnType::kText) continue;  // documents, not columns
-    n += f.type == ColumnType::kNumeric ? 1 + (f.missing_indicator ? 1 : 0) : f.levels.size();
+    n += f.codes ? f.levels.size() : f.type == ColumnType::kNumeric ? 1 + (f.missing_indicator ? 1 : 0) : f.levels.size();
   }
   return n;
 }
@@ -117,6 +163,25 @@ FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std:
         if (!doc.empty()) doc += '\n';
         doc += col.text[r];
       }
+      continue;
+    }
+    if (f.codes) {
+      const std::vector<int> idx = code_indices(col, f.code_values, m.rows, row_at);
+      if (encoding_ == Encoding::kNative) {
+        for (std::size_t i = 0; i < m.rows; ++i) m.values[i * m.cols + c] = idx[i] >= 0 ? static_cast<float>(idx[i]) : NAN;
+        m.names.push_back(f.name);
+        m.n_categories.push_back(static_cast<int>(std::max<std::size_t>(1, f.levels.size())));
+        ++c;
+        continue;
+      }
+      for (std::size_t i = 0; i < m.rows; ++i) {
+        if (idx[i] >= 0) m.values[i * m.cols + c + static_cast<std::size_t>(idx[i])] = 1.0f;
+      }
+      for (const auto& l : f.levels) {
+        m.names.push_back(f.name + "=" + l);
+        m.n_categories.push_back(0);
+      }
+      c += f.levels.size();
       continue;
     }
     if (f.type == ColumnType::kNumeric) {
@@ -179,7 +244,9 @@ nlohmann::json Preprocessor::to_json() const {
   j["features"] = nlohmann::json::array();
   for (const auto& f : features_) {
     nlohmann::json fj = {{"name", f.name}, {"type", column_type_name(f.type)}};
-    if (f.type == ColumnType::kNumeric) {
+    if (f.codes) {
+      fj["codes"] = f.code_values;
+    } else if (f.type == ColumnType::kNumeric) {
       fj["fill"] = f.fill;
       fj["mean"] = f.mean;
       fj["scale"] = f.scale;
@@ -207,7 +274,12 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
     Feature f;
     f.name = fj.at("name").get<std::string>();
     f.type = parse_column_type(fj.at("type").get<std::string>());
-    if (f.type == ColumnType::kNumeric) {
+    if (f.type == ColumnType::kNumeric && fj.contains("codes")) {
+      f.codes = true;
+      f.code_values = fj.at("codes").get<std::vector<double>>();
+      for (double v : f.code_values) f.levels.push_back(format_code(v));
+      p.codes_as_categories_.push_back(f.name);
+    } else if (f.type == ColumnType::kNumeric) {
       f.fill = fj.at("fill").get<double>();
       f.mean = fj.at("mean").get<double>();
       f.scale = fj.at("scale").get<double>();

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -24,6 +25,7 @@
 #include "automl/requirements.h"
 #include "automl/search.h"
 #include "automl/store.h"
+#include "util/strings.h"
 
 namespace automl {
 namespace fs = std::filesystem;
@@ -243,6 +245,60 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // The plan: the planner's answers for each stage, saved before any training.
   auto assignment = planner->assign_models(card, candidates);
   auto proposals = planner->propose(card, assignment);
+  // The data-processing design: what each family's pipeline does to the columns. Integer
+  // columns the design reads as codes become categories; where the Data Card left the
+  // choice open, trials also try them all as numbers and all as categories (kPrepParam).
+  const auto design = planner->design_preprocessing(card, assignment);
+  std::map<std::string, std::vector<std::string>> design_codes;  // family -> columns read as codes
+  for (const auto& [family, steps] : design) {
+    for (const auto& st : steps) {
+      if (st.op != "codes_as_categories") continue;
+      for (const auto& c : st.columns) {
+        if (table.find(c) >= 0 && table.column(c).type == ColumnType::kNumeric) design_codes[family].push_back(c);
+      }
+    }
+  }
+  std::vector<std::string> open_codes;
+  for (const auto& c : card.columns) {
+    if (!c.open_choice.empty() && std::find(features.begin(), features.end(), c.name) != features.end())
+      open_codes.push_back(c.name);
+  }
+  auto codes_for = [&](const std::string& family, const std::string& variant) {
+    std::vector<std::string> out = design_codes.count(family) ? design_codes.at(family) : std::vector<std::string>{};
+    auto has = [&](const std::string& c) { return std::find(out.begin(), out.end(), c) != out.end(); };
+    if (variant == "codes") {
+      for (const auto& c : open_codes) {
+        if (!has(c)) out.push_back(c);
+      }
+    } else if (variant == "numbers") {
+      out.erase(std::remove_if(out.begin(), out.end(),
+                               [&](const std::string& c) {
+                                 return std::find(open_codes.begin(), open_codes.end(), c) != open_codes.end();
+                               }),
+                out.end());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  if (!open_codes.empty()) {
+    // The first proposal of the first family that reads categories natively (boosted trees)
+    // is tried again in each variant that differs from the design, right after it.
+    for (std::size_t i = 0; i < proposals.size(); ++i) {
+      const ModelEntry& e = model_registry().get(proposals[i].family);
+      if (e.encoding != Encoding::kNative || e.baseline || proposals[i].params.contains(kPrepParam)) continue;
+      std::vector<Proposal> extra;
+      for (const std::string variant : {"codes", "numbers"}) {
+        if (codes_for(e.name, variant) == codes_for(e.name, "design")) continue;
+        Proposal p = proposals[i];
+        p.params[kPrepParam] = variant;
+        p.why = fmt::format("the same setting with the open integer columns ({}) read as {}",
+                            join(open_codes, ", "), variant == "codes" ? "categories" : "numbers");
+        extra.push_back(p);
+      }
+      proposals.insert(proposals.begin() + static_cast<std::ptrdiff_t>(i) + 1, extra.begin(), extra.end());
+      break;
+    }
+  }
 
   // 3. Search within the budget, keeping back what the refit will need.
   ValidationPlan plan = make_validation_plan(y, rows, req.folds, req.seed);
@@ -267,13 +323,27 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     for (const auto& a : assignment) {
       pj["model_assignment"].push_back({{"family", a.family}, {"reason", a.reason}});
     }
-    for (const auto& [family, family_steps] : planner->design_preprocessing(card, assignment)) {
+    for (const auto& [family, family_steps] : design) {
       nlohmann::json steps = nlohmann::json::array();
       for (const auto& st : family_steps) steps.push_back({{"op", st.op}, {"columns", st.columns}});
       pj["preprocessing"][family] = steps;
     }
-    pj["preprocessing_note"] = "each family's executor applies its own encoding (native categories for trees, one-hot "
-                               "and standardised numbers for linear models); these steps record the design";
+    pj["preprocessing_note"] =
+        "applied: codes_as_categories (a trial's \"prep\" setting may read the open integer columns all as numbers or "
+        "all as categories instead); the other steps are each family's fixed encoding (native categories for trees, "
+        "one-hot and standardised numbers for linear models), recorded here";
+    if (!open_codes.empty()) {
+      pj["open_choices"] = nlohmann::json::array();
+      for (const auto& c : card.columns) {
+        if (!c.open_choice.empty()) pj["open_choices"].push_back({{"column", c.name}, {"why", c.open_choice}});
+      }
+      pj["prep_variants"] = nlohmann::json::object();
+      for (const auto& a : assignment) {
+        nlohmann::json v = nlohmann::json::object();
+        for (const auto& variant : prep_variants()) v[variant] = codes_for(a.family, variant);
+        pj["prep_variants"][a.family] = v;
+      }
+    }
     pj["hyperparameter_proposals"] = nlohmann::json::array();
     for (const auto& p : proposals) {
       pj["hyperparameter_proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
@@ -286,6 +356,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
+  evaluator.set_codes(codes_for);
   const TrialResult* current_best = nullptr;  // the search's best so far, for pruning
   evaluator.set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
   for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
@@ -365,6 +436,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.max_trials = req.max_trials;
   for (const auto& a : assignment) opt.families.push_back(a.family);
   opt.initial = proposals;
+  if (!open_codes.empty()) opt.prep_variants = prep_variants();
   opt.predict = [&](const std::string& family, const nlohmann::json& params, int resource,
                     const std::vector<TrialResult>& history) {
     return planner->predict_log(card, family, params, resource, history).to_json();
@@ -528,14 +600,15 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   std::vector<double> y_all;
   for (auto r : rows) y_all.push_back(y.y[r]);
   // Each encoding's preprocessing, fitted on all training rows once for every refit.
-  std::map<Encoding, std::pair<Preprocessor, FeatureMatrix>> encoded;
-  auto encode_all = [&](Encoding enc) -> const std::pair<Preprocessor, FeatureMatrix>& {
-    auto it = encoded.find(enc);
+  std::map<std::pair<Encoding, std::vector<std::string>>, std::pair<Preprocessor, FeatureMatrix>> encoded;
+  auto encode_all = [&](Encoding enc, const std::vector<std::string>& codes) -> const std::pair<Preprocessor, FeatureMatrix>& {
+    auto it = encoded.find({enc, codes});
     if (it != encoded.end()) return it->second;
     Preprocessor pre(enc);
+    pre.set_codes_as_categories(codes);
     pre.fit(table, features, rows);
     FeatureMatrix x = pre.transform(table, &rows);
-    return encoded.emplace(enc, std::make_pair(std::move(pre), std::move(x))).first->second;
+    return encoded.emplace(std::make_pair(enc, codes), std::make_pair(std::move(pre), std::move(x))).first->second;
   };
   // The boosting rounds a refit on all rows gets: what the trial's folds needed, and
   // a few more, since more rows support more rounds than early stopping found (0 =
@@ -566,7 +639,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                    int threads) {
     Pipeline p = skeleton(family, params);
     const ModelEntry& e = model_registry().get(family);
-    const auto& [pre, x_all] = encode_all(e.encoding);
+    const auto& [pre, x_all] = encode_all(e.encoding, evaluator.codes_for(family, params));
     p.preprocessor = pre;
     FitContext ctx;
     ctx.task = y.task;

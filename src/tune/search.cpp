@@ -38,14 +38,24 @@ Evaluator::Evaluator(const Table& table, const Target& target, std::vector<std::
   }
 }
 
-const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows) {
-  const auto key = std::make_pair(enc, sample_rows);
+std::vector<std::string> Evaluator::codes_for(const std::string& family, const nlohmann::json& params) const {
+  if (!codes_) return {};
+  const std::string variant =
+      params.contains(kPrepParam) && params[kPrepParam].is_string() ? params[kPrepParam].get<std::string>() : "design";
+  auto columns = codes_(family, variant);
+  std::sort(columns.begin(), columns.end());
+  return columns;
+}
+
+const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows,
+                                                             const std::vector<std::string>& codes) {
+  const auto key = std::make_tuple(enc, sample_rows, codes);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   if (sample_rows > 0) {
     // A sample of each fold's training rows (the same for every trial), with the
     // fold's own preprocessing (fitted on all its training rows) and validation rows.
-    const auto& full = folds_for(enc, 0);
+    const auto& full = folds_for(enc, 0, codes);
     std::vector<FoldData> folds;
     for (std::size_t k = 0; k < plan_.splits.size(); ++k) {
       std::vector<std::size_t> rows = plan_.splits[k].train;
@@ -66,6 +76,7 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int s
   std::vector<FoldData> folds;
   for (const auto& s : plan_.splits) {
     auto pre = std::make_shared<Preprocessor>(enc);
+    pre->set_codes_as_categories(codes);
     pre->fit(table_, features_, s.train);
     FoldData d;
     d.pre = pre;
@@ -92,7 +103,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     const ModelEntry& entry = model_registry().get(family);
     validate_params(family, entry.params, params);
     const auto full = with_defaults(entry.params, params);
-    const auto& folds = folds_for(entry.encoding, sample_rows);
+    const auto& folds = folds_for(entry.encoding, sample_rows, codes_for(family, params));
     // Small data: one thread per fit and folds side by side, which keeps both
     // cores busy where a single fit cannot. Large data: one fit at a time, all threads.
     const std::size_t n_folds = folds.size();
@@ -436,6 +447,12 @@ class Search {
     for (const auto& s : e.params) {
       if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
     }
+    // The data-processing variant: the planner's design half the time, else the others in turn.
+    const auto& variants = opt_.prep_variants;
+    if (variants.size() >= 2 && (e.encoding == Encoding::kNative || e.encoding == Encoding::kOneHot)) {
+      std::uniform_real_distribution<double> u(0.0, 1.0);
+      params[kPrepParam] = u(rng_) < 0.5 ? variants[0] : variants[1 + (prep_turn_++ % (variants.size() - 1))];
+    }
     return {family, params, "random"};
   }
 
@@ -674,6 +691,7 @@ class Search {
   std::mt19937_64 rng_;
   std::vector<std::string> families_;
   std::string favourite_;  // the family most random settings are drawn from (pick_family)
+  std::size_t prep_turn_ = 0;  // the next non-design data-processing variant (random_setting)
   Clock::time_point asked_at_ = Clock::time_point::min();  // the deadline at_deadline last saw
   SearchResult result_;
 };

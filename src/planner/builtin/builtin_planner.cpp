@@ -53,6 +53,10 @@ const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary
       {"drop_text", "free-text columns are left out (no text model in this family)"},
       {"tfidf", "free-text columns as TF-IDF word n-grams (tokenised, sublinear counts, unit-length rows)"},
       {"drop_identifier", "columns with a distinct value in almost every row are left out"},
+      {"codes_as_categories",
+       "integer columns that are codes (ids, types) read as categories: each value of the training rows a level, "
+       "encoded as the family encodes categories; a value training never showed is missing. The search also tries "
+       "the open integer columns (the Data Card's open_choice) all as numbers and all as categories"},
   };
   return v;
 }
@@ -778,6 +782,20 @@ class BuiltinPlanner final : public Planner {
     auto cats = columns_of(card, ColumnType::kCategorical);
     auto texts = columns_of(card, ColumnType::kText);
     std::vector<PreprocessingStep> out;
+    // Integer columns whose name reads like an identifier or a code start as categories
+    // (the search tries the other way too); the rest of the open ones start as numbers.
+    std::vector<std::string> codes;
+    if (family.encoding == Encoding::kNative || family.encoding == Encoding::kOneHot) {
+      for (const auto& c : card.columns) {
+        if (!c.open_choice.empty() && c.id_like_name) codes.push_back(c.name);
+      }
+    }
+    if (!codes.empty()) {
+      out.push_back({"codes_as_categories", codes});
+      nums.erase(std::remove_if(nums.begin(), nums.end(),
+                                [&](const std::string& n) { return std::find(codes.begin(), codes.end(), n) != codes.end(); }),
+                 nums.end());
+    }
     if (family.encoding == Encoding::kNative) {
       if (!nums.empty()) out.push_back({"keep_numeric", nums});
       if (!cats.empty()) out.push_back({"category_codes", cats});
