@@ -25,6 +25,7 @@ struct ColumnProfile {
   double missing_share = 0;
   std::size_t cardinality = 0;       // distinct non-missing values
   double min = 0, max = 0, mean = 0, std = 0;  // numeric columns
+  double skew = 0;                             // numeric columns: the third standardised moment
   std::vector<std::pair<std::string, std::size_t>> top_levels;  // categorical: up to 5 most frequent
   double mean_length = 0;            // text columns: mean characters
   std::size_t max_length = 0;        // text columns: most characters in one cell

@@ -50,12 +50,13 @@ struct ParamSpec {
 };
 
 // A trial setting's data-processing variant, beside the family's own hyperparameters
-// (every family accepts it): "design" (the planner's, also when absent), "codes" (every
-// integer column whose treatment is open read as category codes) or "numbers" (as
-// numbers). See Evaluator::set_codes.
+// (every family accepts it): "design" (the planner's, also when absent), "codes" (the
+// design, with every integer column whose reading is open read as category codes),
+// "numbers" (... as numbers) or "plain" (the family's fixed encoding). See
+// Evaluator::set_design.
 inline constexpr const char* kPrepParam = "prep";
 inline const std::vector<std::string>& prep_variants() {
-  static const std::vector<std::string> v = {"design", "codes", "numbers"};
+  static const std::vector<std::string> v = {"design", "codes", "numbers", "plain"};
   return v;
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,21 +21,56 @@
 
 namespace automl {
 
+// How one column is prepared beyond its encoding's defaults: one column's entry of a
+// data-processing design (the planner's vocabulary, applied; planner.h maps the
+// vocabulary's operators to it). Empty fields keep the encoding's default.
+struct ColumnOps {
+  bool drop = false;        // left out of the features (`drop_reason` says why)
+  std::string drop_reason;
+  bool codes = false;       // a numeric column of integer codes read as categories
+  // Categories (and codes): "" = the encoding's (native codes for trees, one-hot for the
+  // others); "ordinal" (one number: the level's rank by name or value); "frequency" (the
+  // level's share of the training rows); "target" (the mean target of the level's rows,
+  // shrunk towards the overall mean; out-of-fold on the rows it was fitted on).
+  std::string categories;
+  int rare_below = 0;       // levels with fewer training rows than this join one level, "(rare)"
+  std::string transform;    // numbers: "" or "log" (log1p of the size, sign kept) or "quantile" (to [0, 1])
+  bool clip = false;        // numbers: to the training rows' 1st and 99th percentiles
+  // Numbers: "" (native: kept missing; one-hot: the median), "median", "mean",
+  // "constant" (0) or "most_frequent".
+  std::string impute;
+  int missing_indicator = -1;  // numbers: -1 = the encoding's default (one-hot: when any was missing), 0 or 1
+
+  bool is_default() const;
+  nlohmann::json to_json() const;
+  static ColumnOps from_json(const nlohmann::json& j);
+  bool operator==(const ColumnOps& o) const { return to_json() == o.to_json(); }
+};
+// Column name -> its operators (columns absent keep their encoding's defaults).
+using ColumnDesign = std::map<std::string, ColumnOps>;
+
 // Turns table columns into a FeatureMatrix. Everything it learns (levels, medians,
-// scales) comes from the rows passed to fit(), so a validation fold never leaks.
+// scales, target means) comes from the rows passed to fit(), so a validation fold
+// never leaks.
 class Preprocessor {
  public:
   Preprocessor() = default;
   explicit Preprocessor(Encoding encoding) : encoding_(encoding) {}
+  // The data-processing design it applies (set before fit; saved with the rest).
+  void set_design(ColumnDesign design) { design_ = std::move(design); }
+  const ColumnDesign& design() const { return design_; }
   // Numeric columns whose values are codes (user ids, product types): each distinct value
   // of the training rows becomes a category level, encoded as the encoding encodes
   // categories (native codes, one-hot); a value the training rows never showed is missing.
-  // Set before fit; saved with the rest.
-  void set_codes_as_categories(std::vector<std::string> columns) { codes_as_categories_ = std::move(columns); }
-  const std::vector<std::string>& codes_as_categories() const { return codes_as_categories_; }
+  void set_codes_as_categories(const std::vector<std::string>& columns);
+  std::vector<std::string> codes_as_categories() const;
 
-  void fit(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows);
-  // `rows` == nullptr means every row.
+  // `y` (indexed by table row) is needed only by target encoding; without it such a
+  // column falls back to frequency encoding.
+  void fit(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows,
+           const std::vector<double>* y = nullptr);
+  // `rows` == nullptr means every row. Rows of the table fit() saw that it was fitted on
+  // get their out-of-fold target encoding.
   FeatureMatrix transform(const Table& table, const std::vector<std::size_t>* rows = nullptr) const;
 
   nlohmann::json to_json() const;
@@ -45,16 +81,27 @@ class Preprocessor {
   struct Feature {
     std::string name;
     ColumnType type = ColumnType::kNumeric;
-    double fill = 0, mean = 0, scale = 1;  // numeric (one-hot encoding)
-    bool missing_indicator = false;        // numeric (one-hot encoding)
+    ColumnOps ops;
+    double fill = 0, mean = 0, scale = 1;  // numbers; and one-number category encodings (mean, scale)
+    bool missing_indicator = false;
+    double clip_lo = 0, clip_hi = 0;       // ops.clip
+    std::vector<double> quantiles;         // ops.transform == "quantile": 101 training quantiles
     std::vector<std::string> levels;       // categorical: code order
-    // A numeric column read as codes (set_codes_as_categories): its levels are values.
-    bool codes = false;
-    std::vector<double> code_values;  // code order, as `levels`
+    std::vector<double> code_values;       // ops.codes: the levels' values, in code order
+    bool other_level = false;              // ops.rare_below: the last level is "(rare)" for every other value
+    std::vector<double> level_values;      // ordinal / frequency / target: one number per level
+    double unseen = 0;                     // ... and for a value without a level
+    // Target encoding's out-of-fold values on the rows fit() saw (NaN elsewhere); not saved.
+    std::shared_ptr<const std::vector<float>> oof;
+    bool one_number() const { return !ops.categories.empty(); }
+    bool categorical() const { return type == ColumnType::kCategorical || ops.codes; }
   };
   Encoding encoding_ = Encoding::kNative;
-  std::vector<std::string> codes_as_categories_;
+  ColumnDesign design_;
   std::vector<Feature> features_;
+  const Table* fit_table_ = nullptr;  // the table fit() saw (for the out-of-fold values)
+  void fit_categories(Feature& f, const Column& col, const std::vector<std::size_t>& rows, const std::vector<double>* y);
+  void fit_numbers(Feature& f, const Column& col, const std::vector<std::size_t>& rows);
   // Encoding::kImage: features_ holds the pixel columns in channel-major order; values
   // are divided by the training rows' largest pixel (255, 16, ...).
   void fit_image(const Table& table, const std::vector<std::string>& features, const std::vector<std::size_t>& rows);

@@ -67,6 +67,11 @@ struct PredictedLog {
 
 // name -> one-line meaning of every operator a plan may use.
 const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary();
+// What a family's steps do to each column, as the Preprocessor applies it: the
+// vocabulary's column operators (imputation, transforms, category encodings, codes,
+// rare levels, dropping); steps that are the encoding's own (keep_numeric, standardize,
+// category_codes, one_hot, drop_text, tfidf) change nothing. Unknown operators throw.
+ColumnDesign column_design(const std::vector<PreprocessingStep>& steps);
 
 // Whether `family` reads any column of the data: a text family (Encoding::kText) needs
 // a text column, the others a column that is not text (the constant baseline needs

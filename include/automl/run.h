@@ -41,6 +41,9 @@ struct RunRequest {
   int threads = 2;
   int max_trials = -1;
   int folds = 0;             // 0 = chosen by size
+  // Each family's fixed encoding only: the planner's data-processing design is recorded
+  // but not applied, and no trial tries another (the benchmark's comparison).
+  bool fixed_preprocessing = false;
   bool ensemble = true;      // build ensembles of the top trials and keep one that wins (--no-ensemble = off)
   std::vector<std::string> families;
   CsvOptions csv;

@@ -113,11 +113,13 @@ class Evaluator {
   // Pruning: called every 10 rounds of an iterative fit with the fold and its
   // validation curve so far; a non-empty answer (the reason) stops that fit, and
   // the trial ends "stopped early" with the reason.
-  // The numeric columns a trial of `family` reads as category codes, for its setting's
-  // data-processing variant (kPrepParam; "design" when absent). Unset: none.
-  using CodesFn = std::function<std::vector<std::string>(const std::string& family, const std::string& variant)>;
-  void set_codes(CodesFn f) { codes_ = std::move(f); }
-  std::vector<std::string> codes_for(const std::string& family, const nlohmann::json& params) const;
+  // The data-processing design a trial of `family` applies, for its setting's variant
+  // (kPrepParam; "design" when absent). Unset: every family's fixed encoding.
+  using DesignFn = std::function<ColumnDesign(const std::string& family, const std::string& variant)>;
+  void set_design(DesignFn f) { design_ = std::move(f); }
+  ColumnDesign design_for(const std::string& family, const nlohmann::json& params) const;
+  // The target by table row when target encoding may use it (regression and binary), else null.
+  const std::vector<double>* encoding_target() const;
   using Pruner = std::function<std::string(int fold, const std::string& log_metric, const std::vector<double>& valid)>;
   void set_pruner(Pruner p) { pruner_ = std::move(p); }
   void set_limits(double max_model_mb, double max_predict_ms_per_row) {
@@ -140,7 +142,7 @@ class Evaluator {
     std::vector<double> train_y, valid_y;
   };
   // Each fold's encoded rows; sample_rows > 0: a fixed sample of that many training rows.
-  const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows, const std::vector<std::string>& codes);
+  const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows, const ColumnDesign& design);
   // "" when `model` meets the limits, else what it breaks.
   std::string check_limits(const Model& model, const FeatureMatrix& sample) const;
 
@@ -156,8 +158,8 @@ class Evaluator {
   std::vector<int> oof_position_;  // table row -> index into oof_rows_ (-1 = none)
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
-  CodesFn codes_;
-  std::map<std::tuple<Encoding, int, std::vector<std::string>>, std::vector<FoldData>> cache_;
+  DesignFn design_;
+  std::map<std::tuple<Encoding, int, std::string>, std::vector<FoldData>> cache_;  // by the design's JSON
   // The slowest prediction per validation row seen for each family (seconds).
   std::map<std::string, double> predict_rate_;
 };

@@ -107,7 +107,7 @@ ColumnProfile profile_column(const Column& col) {
     double s = 0, s2 = 0, lo = INFINITY, hi = -INFINITY;
     std::size_t k = 0;
     for (double v : col.numeric) {
-      if (std::isnan(v)) continue;
+      if (!std::isfinite(v)) continue;
       if (distinct.size() < 100000) distinct[v] = 1;
       s += v;
       s2 += v * v;
@@ -121,6 +121,13 @@ ColumnProfile profile_column(const Column& col) {
       p.max = hi;
       p.mean = s / k;
       p.std = std::sqrt(std::max(0.0, s2 / k - p.mean * p.mean));
+      if (p.std > 0) {
+        double m3 = 0;
+        for (double v : col.numeric) {
+          if (std::isfinite(v)) m3 += std::pow((v - p.mean) / p.std, 3);
+        }
+        p.skew = m3 / static_cast<double>(k);
+      }
     }
   } else if (col.type == ColumnType::kCategorical) {
     std::vector<std::size_t> counts(col.levels.size());
@@ -331,6 +338,7 @@ nlohmann::json DataCard::to_json() const {
       cj["max"] = c.max;
       cj["mean"] = c.mean;
       cj["std"] = c.std;
+      cj["skew"] = c.skew;
     } else if (c.type == ColumnType::kCategorical) {
       cj["top_levels"] = nlohmann::json::array();
       for (auto& [l, k] : c.top_levels) cj["top_levels"].push_back({{"level", l}, {"count", k}});
@@ -380,6 +388,7 @@ DataCard DataCard::from_json(const nlohmann::json& j) {
       p.max = cj.value("max", 0.0);
       p.mean = cj.value("mean", 0.0);
       p.std = cj.value("std", 0.0);
+      p.skew = cj.value("skew", 0.0);
       p.mean_length = cj.value("mean_length", 0.0);
       p.max_length = cj.value("max_length", std::size_t{0});
       p.mean_words = cj.value("mean_words", 0.0);

@@ -21,6 +21,7 @@ Command add_bench(CLI::App& app) {
     std::string knowledge;
     bool keep_own = false;
     bool ensemble = true;
+    bool fixed_preprocessing = false;
   };
   auto f = std::make_shared<Flags>();
   cmd->add_option("dataset", f->dir, "the dataset folder")->required();
@@ -33,6 +34,10 @@ Command add_bench(CLI::App& app) {
   cmd->add_flag("--keep-own-experience", f->keep_own,
                 "keep this dataset's own experience in the knowledge base (by default it is left out, so the score "
                 "is that of an unseen dataset)");
+  cmd->add_flag("--fixed-preprocessing", f->fixed_preprocessing,
+                "apply each family's fixed encoding only (native categories for trees, one-hot and standardised numbers "
+                "for the others): the planner's data-processing design is recorded in plan.json but not applied or "
+                "searched");
   cmd->add_flag("--no-ensemble{false}", f->ensemble,
                 "keep the best single trial only (no ensembles of the top trials), as `run --no-ensemble`");
   return {cmd, [f] {
@@ -44,6 +49,7 @@ Command add_bench(CLI::App& app) {
             req.store_path = f->store;
             req.knowledge = f->knowledge;
             req.ensemble = f->ensemble;
+            req.fixed_preprocessing = f->fixed_preprocessing;
             if (!f->keep_own) req.knowledge_exclude = req.name;
             auto s = run_automl(req, std::cerr);
             nlohmann::json line = {{"dataset", req.name},
@@ -58,6 +64,7 @@ Command add_bench(CLI::App& app) {
                                    {"seed", req.seed},
                                    {"model", s["model"]["family"]},
                                    {"ensemble", f->ensemble},
+                                   {"fixed_preprocessing", f->fixed_preprocessing},
                                    {"validation_score", s["validation_score"]},
                                    {"run_folder", s["run_folder"]},
                                    {"peak_rss_mb", s["peak_memory_mb"]}};

@@ -73,6 +73,10 @@ Command add_run(CLI::App& app) {
                   "the budget), \"model under 5 MB\", \"predict under 1 ms per row\" (trials that break them fail), "
                   "\"must be explainable\" (linear models only)");
   cmd->add_option("--name", f->req.name, "dataset name for the Data Card (default: from the file or its folder)");
+  cmd->add_flag("--fixed-preprocessing", f->req.fixed_preprocessing,
+                "apply each family's fixed encoding only (native categories for trees, one-hot and standardised numbers "
+                "for the others): the planner's data-processing design is recorded in plan.json but not applied or "
+                "searched");
   cmd->add_flag("--no-ensemble{false}", f->req.ensemble,
                 "keep the best single trial only: build no ensembles of the top trials (by default greedy ensemble "
                 "selection and stacking are built from the trials' out-of-fold predictions, and one that beats the "

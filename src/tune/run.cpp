@@ -245,58 +245,86 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // The plan: the planner's answers for each stage, saved before any training.
   auto assignment = planner->assign_models(card, candidates);
   auto proposals = planner->propose(card, assignment);
-  // The data-processing design: what each family's pipeline does to the columns. Integer
-  // columns the design reads as codes become categories; where the Data Card left the
-  // choice open, trials also try them all as numbers and all as categories (kPrepParam).
+  // The data-processing design: what each family's pipeline does to the columns, applied
+  // by its Preprocessor (column_design). Where the Data Card left the reading of integer
+  // columns open, trials also try them all as numbers and all as categories; and where
+  // the design goes beyond a family's fixed encoding, trials also try that ("plain").
+  // The variant is a trial setting (kPrepParam), so the search and the knowledge base see it.
   const auto design = planner->design_preprocessing(card, assignment);
-  std::map<std::string, std::vector<std::string>> design_codes;  // family -> columns read as codes
-  for (const auto& [family, steps] : design) {
-    for (const auto& st : steps) {
-      if (st.op != "codes_as_categories") continue;
-      for (const auto& c : st.columns) {
-        if (table.find(c) >= 0 && table.column(c).type == ColumnType::kNumeric) design_codes[family].push_back(c);
+  std::map<std::string, ColumnDesign> designs;  // family -> its design
+  if (!req.fixed_preprocessing) {
+    for (const auto& [family, steps] : design) {
+      ColumnDesign d = column_design(steps);
+      for (auto it = d.begin(); it != d.end();) {  // only the feature columns (drop_identifier already left some out)
+        it = std::find(features.begin(), features.end(), it->first) == features.end() ? d.erase(it) : std::next(it);
       }
+      designs[family] = std::move(d);
     }
   }
   std::vector<std::string> open_codes;
   for (const auto& c : card.columns) {
-    if (!c.open_choice.empty() && std::find(features.begin(), features.end(), c.name) != features.end())
+    if (!req.fixed_preprocessing && !c.open_choice.empty() &&
+        std::find(features.begin(), features.end(), c.name) != features.end())
       open_codes.push_back(c.name);
   }
-  auto codes_for = [&](const std::string& family, const std::string& variant) {
-    std::vector<std::string> out = design_codes.count(family) ? design_codes.at(family) : std::vector<std::string>{};
-    auto has = [&](const std::string& c) { return std::find(out.begin(), out.end(), c) != out.end(); };
-    if (variant == "codes") {
-      for (const auto& c : open_codes) {
-        if (!has(c)) out.push_back(c);
+  auto design_for = [&](const std::string& family, const std::string& variant) {
+    if (variant == "plain" || !designs.count(family)) return ColumnDesign{};
+    ColumnDesign d = designs.at(family);
+    const ModelEntry& e = model_registry().get(family);
+    for (const auto& c : open_codes) {
+      if (variant == "codes") {
+        ColumnOps& o = d[c];
+        o.codes = true;
+        // A one-hot family keeps 100 levels as columns: more become one number each.
+        const ColumnProfile* p = nullptr;
+        for (const auto& cp : card.columns) p = cp.name == c ? &cp : p;
+        if (e.encoding != Encoding::kNative && o.categories.empty() && p && p->cardinality > 30) {
+          o.categories = card.task == Task::kMulticlass ? "frequency" : "target";
+        }
+      } else if (variant == "numbers" && d.count(c)) {
+        d[c].codes = false;
+        d[c].categories.clear();
+        if (d[c].is_default()) d.erase(c);
       }
-    } else if (variant == "numbers") {
-      out.erase(std::remove_if(out.begin(), out.end(),
-                               [&](const std::string& c) {
-                                 return std::find(open_codes.begin(), open_codes.end(), c) != open_codes.end();
-                               }),
-                out.end());
     }
-    std::sort(out.begin(), out.end());
-    return out;
+    return d;
   };
-  if (!open_codes.empty()) {
+  std::vector<std::string> variants = {"design"};
+  if (!open_codes.empty()) variants.insert(variants.end(), {"codes", "numbers"});
+  bool beyond_plain = false;
+  for (const auto& [family, d] : designs) beyond_plain = beyond_plain || !d.empty();
+  if (beyond_plain) variants.push_back("plain");
+  if (variants.size() > 1) {
     // The first proposal of the first family that reads categories natively (boosted trees)
-    // is tried again in each variant that differs from the design, right after it.
-    for (std::size_t i = 0; i < proposals.size(); ++i) {
+    // is tried again in each reading of the open integer columns that differs from the
+    // design, right after it; the first of a one-hot family (linear models) is tried again
+    // with its fixed encoding when the design changes it.
+    bool native_done = open_codes.empty(), one_hot_done = !beyond_plain;
+    for (std::size_t i = 0; i < proposals.size() && !(native_done && one_hot_done); ++i) {
       const ModelEntry& e = model_registry().get(proposals[i].family);
-      if (e.encoding != Encoding::kNative || e.baseline || proposals[i].params.contains(kPrepParam)) continue;
+      if (e.baseline || proposals[i].params.contains(kPrepParam)) continue;
       std::vector<Proposal> extra;
-      for (const std::string variant : {"codes", "numbers"}) {
-        if (codes_for(e.name, variant) == codes_for(e.name, "design")) continue;
-        Proposal p = proposals[i];
-        p.params[kPrepParam] = variant;
-        p.why = fmt::format("the same setting with the open integer columns ({}) read as {}",
-                            join(open_codes, ", "), variant == "codes" ? "categories" : "numbers");
-        extra.push_back(p);
+      if (e.encoding == Encoding::kNative && !native_done) {
+        native_done = true;
+        for (const std::string variant : {"codes", "numbers"}) {
+          if (design_for(e.name, variant) == design_for(e.name, "design")) continue;
+          Proposal p = proposals[i];
+          p.params[kPrepParam] = variant;
+          p.why = fmt::format("the same setting with the open integer columns ({}) read as {}", join(open_codes, ", "),
+                              variant == "codes" ? "categories" : "numbers");
+          extra.push_back(p);
+        }
+      } else if (e.encoding == Encoding::kOneHot && !one_hot_done) {
+        one_hot_done = true;
+        if (!design_for(e.name, "design").empty()) {
+          Proposal p = proposals[i];
+          p.params[kPrepParam] = "plain";
+          p.why = "the same setting with the family's fixed encoding instead of the design";
+          extra.push_back(p);
+        }
       }
       proposals.insert(proposals.begin() + static_cast<std::ptrdiff_t>(i) + 1, extra.begin(), extra.end());
-      break;
+      i += extra.size();
     }
   }
 
@@ -329,18 +357,26 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       pj["preprocessing"][family] = steps;
     }
     pj["preprocessing_note"] =
-        "applied: codes_as_categories (a trial's \"prep\" setting may read the open integer columns all as numbers or "
-        "all as categories instead); the other steps are each family's fixed encoding (native categories for trees, "
-        "one-hot and standardised numbers for linear models), recorded here";
+        req.fixed_preprocessing
+            ? "not applied (--fixed-preprocessing): each family's fixed encoding (native categories for trees, one-hot "
+              "and standardised numbers for the others)"
+            : "applied column by column (prep_variants: what each family's trials do to each column, per variant of "
+              "the \"prep\" setting; columns not named keep the family's fixed encoding)";
     if (!open_codes.empty()) {
       pj["open_choices"] = nlohmann::json::array();
       for (const auto& c : card.columns) {
         if (!c.open_choice.empty()) pj["open_choices"].push_back({{"column", c.name}, {"why", c.open_choice}});
       }
+    }
+    if (!req.fixed_preprocessing) {
       pj["prep_variants"] = nlohmann::json::object();
       for (const auto& a : assignment) {
         nlohmann::json v = nlohmann::json::object();
-        for (const auto& variant : prep_variants()) v[variant] = codes_for(a.family, variant);
+        for (const auto& variant : variants) {
+          nlohmann::json cols = nlohmann::json::object();
+          for (const auto& [name, ops] : design_for(a.family, variant)) cols[name] = ops.to_json();
+          v[variant] = cols;
+        }
         pj["prep_variants"][a.family] = v;
       }
     }
@@ -356,7 +392,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     folder.write_json("plan.json", pj);
   }
   Evaluator evaluator(table, y, features, plan, card.metric, req.threads, req.seed);
-  evaluator.set_codes(codes_for);
+  evaluator.set_design(design_for);
   const TrialResult* current_best = nullptr;  // the search's best so far, for pruning
   evaluator.set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
   for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
@@ -436,7 +472,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   opt.max_trials = req.max_trials;
   for (const auto& a : assignment) opt.families.push_back(a.family);
   opt.initial = proposals;
-  if (!open_codes.empty()) opt.prep_variants = prep_variants();
+  if (variants.size() > 1) opt.prep_variants = variants;
   opt.predict = [&](const std::string& family, const nlohmann::json& params, int resource,
                     const std::vector<TrialResult>& history) {
     return planner->predict_log(card, family, params, resource, history).to_json();
@@ -600,15 +636,18 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   std::vector<double> y_all;
   for (auto r : rows) y_all.push_back(y.y[r]);
   // Each encoding's preprocessing, fitted on all training rows once for every refit.
-  std::map<std::pair<Encoding, std::vector<std::string>>, std::pair<Preprocessor, FeatureMatrix>> encoded;
-  auto encode_all = [&](Encoding enc, const std::vector<std::string>& codes) -> const std::pair<Preprocessor, FeatureMatrix>& {
-    auto it = encoded.find({enc, codes});
+  std::map<std::pair<Encoding, std::string>, std::pair<Preprocessor, FeatureMatrix>> encoded;  // by the design's JSON
+  auto encode_all = [&](Encoding enc, const ColumnDesign& design) -> const std::pair<Preprocessor, FeatureMatrix>& {
+    nlohmann::json dj = nlohmann::json::object();
+    for (const auto& [name, ops] : design) dj[name] = ops.to_json();
+    const auto key = std::make_pair(enc, dj.dump());
+    auto it = encoded.find(key);
     if (it != encoded.end()) return it->second;
     Preprocessor pre(enc);
-    pre.set_codes_as_categories(codes);
-    pre.fit(table, features, rows);
+    pre.set_design(design);
+    pre.fit(table, features, rows, evaluator.encoding_target());
     FeatureMatrix x = pre.transform(table, &rows);
-    return encoded.emplace(std::make_pair(enc, codes), std::make_pair(std::move(pre), std::move(x))).first->second;
+    return encoded.emplace(key, std::make_pair(std::move(pre), std::move(x))).first->second;
   };
   // The boosting rounds a refit on all rows gets: what the trial's folds needed, and
   // a few more, since more rows support more rounds than early stopping found (0 =
@@ -639,7 +678,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                    int threads) {
     Pipeline p = skeleton(family, params);
     const ModelEntry& e = model_registry().get(family);
-    const auto& [pre, x_all] = encode_all(e.encoding, evaluator.codes_for(family, params));
+    const auto& [pre, x_all] = encode_all(e.encoding, evaluator.design_for(family, params));
     p.preprocessor = pre;
     FitContext ctx;
     ctx.task = y.task;

@@ -38,24 +38,29 @@ Evaluator::Evaluator(const Table& table, const Target& target, std::vector<std::
   }
 }
 
-std::vector<std::string> Evaluator::codes_for(const std::string& family, const nlohmann::json& params) const {
-  if (!codes_) return {};
+ColumnDesign Evaluator::design_for(const std::string& family, const nlohmann::json& params) const {
+  if (!design_) return {};
   const std::string variant =
       params.contains(kPrepParam) && params[kPrepParam].is_string() ? params[kPrepParam].get<std::string>() : "design";
-  auto columns = codes_(family, variant);
-  std::sort(columns.begin(), columns.end());
-  return columns;
+  return design_(family, variant);
 }
 
-const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows,
-                                                             const std::vector<std::string>& codes) {
-  const auto key = std::make_tuple(enc, sample_rows, codes);
+const std::vector<double>* Evaluator::encoding_target() const {
+  return target_.task == Task::kMulticlass ? nullptr : &target_.y;
+}
+
+const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows, const ColumnDesign& design) {
+  nlohmann::json dj = nlohmann::json::object();
+  for (const auto& [name, ops] : design) {
+    if (!ops.is_default()) dj[name] = ops.to_json();
+  }
+  const auto key = std::make_tuple(enc, sample_rows, dj.dump());
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   if (sample_rows > 0) {
     // A sample of each fold's training rows (the same for every trial), with the
     // fold's own preprocessing (fitted on all its training rows) and validation rows.
-    const auto& full = folds_for(enc, 0, codes);
+    const auto& full = folds_for(enc, 0, design);
     std::vector<FoldData> folds;
     for (std::size_t k = 0; k < plan_.splits.size(); ++k) {
       std::vector<std::size_t> rows = plan_.splits[k].train;
@@ -76,8 +81,8 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int s
   std::vector<FoldData> folds;
   for (const auto& s : plan_.splits) {
     auto pre = std::make_shared<Preprocessor>(enc);
-    pre->set_codes_as_categories(codes);
-    pre->fit(table_, features_, s.train);
+    pre->set_design(design);
+    pre->fit(table_, features_, s.train, encoding_target());
     FoldData d;
     d.pre = pre;
     d.train_x = pre->transform(table_, &s.train);
@@ -103,7 +108,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     const ModelEntry& entry = model_registry().get(family);
     validate_params(family, entry.params, params);
     const auto full = with_defaults(entry.params, params);
-    const auto& folds = folds_for(entry.encoding, sample_rows, codes_for(family, params));
+    const auto& folds = folds_for(entry.encoding, sample_rows, design_for(family, params));
     // Small data: one thread per fit and folds side by side, which keeps both
     // cores busy where a single fit cannot. Large data: one fit at a time, all threads.
     const std::size_t n_folds = folds.size();

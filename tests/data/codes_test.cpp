@@ -135,8 +135,8 @@ TEST(Codes, ARunFindsThatIntegerCodesAreCategories) {
   const json plan = json::parse(testing::read_file(dir / "run" / "plan.json"));
   ASSERT_TRUE(plan.contains("open_choices"));
   EXPECT_EQ(plan["open_choices"][0]["column"], "shop");
-  EXPECT_EQ(plan["prep_variants"]["xgboost"]["codes"], json::array({"shop"}));
-  EXPECT_EQ(plan["prep_variants"]["xgboost"]["design"], json::array());
+  EXPECT_EQ(plan["prep_variants"]["xgboost"]["codes"], json({{"shop", {{"codes", true}}}}));
+  EXPECT_EQ(plan["prep_variants"]["xgboost"]["design"], json::object());
   // The saved pipeline reads them as the chosen trial did, and predicts the same after reloading.
   Pipeline p = Pipeline::load(dir / "run" / "model");
   Table test = read_csv(dir / "test.csv", p.read_options({}));

@@ -46,19 +46,72 @@ const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary
   static const std::vector<std::pair<std::string, std::string>> v = {
       {"keep_numeric", "numbers as they are; missing stays missing for the model to route"},
       {"impute_median", "missing numbers become the training median"},
+      {"impute_mean", "missing numbers become the training mean"},
+      {"impute_constant", "missing numbers become 0"},
+      {"impute_most_frequent", "missing numbers become the training rows' most frequent value"},
       {"missing_indicator", "a 0/1 column marking where a number was missing"},
       {"standardize", "numbers scaled to mean 0 and standard deviation 1 on the training rows"},
+      {"log_transform", "skewed numbers as log(1 + |x|) with the sign kept"},
+      {"quantile_transform", "numbers replaced by their position among 101 training quantiles, in [0, 1]"},
+      {"clip_outliers", "numbers clipped to the training rows' 1st and 99th percentiles"},
       {"category_codes", "categories as integer codes for native categorical splits; unseen levels are missing"},
       {"one_hot", "one 0/1 column per category (the 100 most frequent); unseen levels are all zeros"},
-      {"drop_text", "free-text columns are left out (no text model in this family)"},
-      {"tfidf", "free-text columns as TF-IDF word n-grams (tokenised, sublinear counts, unit-length rows)"},
-      {"drop_identifier", "columns with a distinct value in almost every row are left out"},
+      {"ordinal_encoding", "categories as one number: the level's rank by name (codes: by value)"},
+      {"frequency_encoding", "categories as one number: the level's share of the training rows"},
+      {"target_encoding",
+       "categories as one number: the mean target of the level's training rows, shrunk towards the overall mean "
+       "(10 rows' worth), out-of-fold on the rows it is fitted on (regression and binary; multiclass: frequency)"},
+      {"group_rare_levels", "levels with fewer than 10 training rows join one level, \"(rare)\", with unseen ones"},
       {"codes_as_categories",
        "integer columns that are codes (ids, types) read as categories: each value of the training rows a level, "
        "encoded as the family encodes categories; a value training never showed is missing. The search also tries "
        "the open integer columns (the Data Card's open_choice) all as numbers and all as categories"},
+      {"drop_text", "free-text columns are left out (no text model in this family)"},
+      {"tfidf", "free-text columns as TF-IDF word n-grams (tokenised, sublinear counts, unit-length rows)"},
+      {"drop_identifier", "columns with a distinct value in almost every row are left out"},
+      {"drop_constant", "columns with a single value in the training data are left out"},
+      {"drop_column", "the columns are left out (a leak, or no use to the model)"},
   };
   return v;
+}
+
+ColumnDesign column_design(const std::vector<PreprocessingStep>& steps) {
+  ColumnDesign d;
+  for (const auto& st : steps) {
+    for (const auto& c : st.columns) {
+      ColumnOps& o = d[c];
+      const std::string& op = st.op;
+      if (op.rfind("impute_", 0) == 0) {
+        o.impute = op.substr(7);
+      } else if (op == "missing_indicator") {
+        o.missing_indicator = 1;
+      } else if (op == "log_transform") {
+        o.transform = "log";
+      } else if (op == "quantile_transform") {
+        o.transform = "quantile";
+      } else if (op == "clip_outliers") {
+        o.clip = true;
+      } else if (op == "ordinal_encoding") {
+        o.categories = "ordinal";
+      } else if (op == "frequency_encoding") {
+        o.categories = "frequency";
+      } else if (op == "target_encoding") {
+        o.categories = "target";
+      } else if (op == "group_rare_levels") {
+        o.rare_below = 10;
+      } else if (op == "codes_as_categories") {
+        o.codes = true;
+      } else if (op == "drop_identifier" || op == "drop_constant" || op == "drop_column") {
+        o.drop = true;
+        o.drop_reason = op;
+      } else if (op != "keep_numeric" && op != "standardize" && op != "category_codes" && op != "one_hot" &&
+                 op != "drop_text" && op != "tfidf") {
+        throw_invalid("unknown data-processing operator \"" + op + "\"");
+      }
+    }
+  }
+  for (auto it = d.begin(); it != d.end();) it = it->second.is_default() ? d.erase(it) : std::next(it);
+  return d;
 }
 
 std::string family_unusable_reason(const ModelEntry& family, const DataCard& card) {
@@ -777,37 +830,72 @@ class BuiltinPlanner final : public Planner {
   }
 
 
+  // Levels above which a one-hot family gets one number per category instead of one
+  // column per level (the one-hot encoding keeps only 100).
+  static constexpr std::size_t kOneHotMaxLevels = 30;
+
   static std::vector<PreprocessingStep> preprocessing_for(const DataCard& card, const ModelEntry& family) {
     auto nums = columns_of(card, ColumnType::kNumeric);
     auto cats = columns_of(card, ColumnType::kCategorical);
     auto texts = columns_of(card, ColumnType::kText);
     std::vector<PreprocessingStep> out;
+    auto remove = [](std::vector<std::string>* from, const std::vector<std::string>& these) {
+      from->erase(std::remove_if(from->begin(), from->end(),
+                                 [&](const std::string& n) { return std::find(these.begin(), these.end(), n) != these.end(); }),
+                  from->end());
+    };
+    const bool tabular = family.encoding == Encoding::kNative || family.encoding == Encoding::kOneHot;
     // Integer columns whose name reads like an identifier or a code start as categories
     // (the search tries the other way too); the rest of the open ones start as numbers.
     std::vector<std::string> codes;
-    if (family.encoding == Encoding::kNative || family.encoding == Encoding::kOneHot) {
+    if (tabular) {
       for (const auto& c : card.columns) {
         if (!c.open_choice.empty() && c.id_like_name) codes.push_back(c.name);
       }
     }
     if (!codes.empty()) {
       out.push_back({"codes_as_categories", codes});
-      nums.erase(std::remove_if(nums.begin(), nums.end(),
-                                [&](const std::string& n) { return std::find(codes.begin(), codes.end(), n) != codes.end(); }),
-                 nums.end());
+      remove(&nums, codes);
+    }
+    // A column with one value says nothing.
+    std::vector<std::string> constant;
+    for (const auto& c : card.columns) {
+      if (c.type != ColumnType::kText && c.cardinality <= 1) constant.push_back(c.name);
+    }
+    if (!constant.empty()) {
+      out.push_back({"drop_constant", constant});
+      remove(&nums, constant);
+      remove(&cats, constant);
     }
     if (family.encoding == Encoding::kNative) {
       if (!nums.empty()) out.push_back({"keep_numeric", nums});
-      if (!cats.empty()) out.push_back({"category_codes", cats});
+      if (!cats.empty() || !codes.empty()) {
+        std::vector<std::string> all = cats;
+        all.insert(all.end(), codes.begin(), codes.end());
+        out.push_back({"category_codes", all});
+      }
     } else {
-      std::vector<std::string> with_missing;
+      std::vector<std::string> with_missing, skewed;
       for (const auto& c : card.columns) {
-        if (c.type == ColumnType::kNumeric && c.missing_share > 0) with_missing.push_back(c.name);
+        if (std::find(nums.begin(), nums.end(), c.name) == nums.end()) continue;
+        if (c.missing_share > 0) with_missing.push_back(c.name);
+        // Counts and amounts with a long right tail: a linear model sees their logarithm.
+        if (c.min >= 0 && c.skew > 3 && c.cardinality > 10) skewed.push_back(c.name);
       }
       if (!nums.empty()) out.push_back({"impute_median", nums});
       if (!with_missing.empty()) out.push_back({"missing_indicator", with_missing});
+      if (!skewed.empty()) out.push_back({"log_transform", skewed});
       if (!nums.empty()) out.push_back({"standardize", nums});
-      if (!cats.empty()) out.push_back({"one_hot", cats});
+      // Many levels (codes included): one number per level instead of the 100 most frequent as columns.
+      std::vector<std::string> few, many;
+      for (const auto& c : card.columns) {
+        const bool is_cat = std::find(cats.begin(), cats.end(), c.name) != cats.end();
+        const bool is_code = std::find(codes.begin(), codes.end(), c.name) != codes.end();
+        if (!is_cat && !is_code) continue;
+        (c.cardinality > kOneHotMaxLevels ? many : few).push_back(c.name);
+      }
+      if (!few.empty()) out.push_back({"one_hot", few});
+      if (!many.empty()) out.push_back({card.task == Task::kMulticlass ? "frequency_encoding" : "target_encoding", many});
     }
     if (!texts.empty()) out.push_back({family.encoding == Encoding::kText ? "tfidf" : "drop_text", texts});
     return out;
