@@ -34,7 +34,10 @@ struct ColumnProfile {
   // Numeric columns whose preparation is open: integer values that may be codes (ids,
   // types) rather than amounts. `open_choice` says why ("" = nothing open); the planner
   // proposes numbers or categories, and the search tries both.
+  // The kind of choice: "codes" (numbers or category codes) or "skewed" (as it is or its
+  // logarithm, for families that weigh sizes).
   std::string open_choice;
+  std::string open_kind;
   bool id_like_name = false;  // the name reads like an identifier or a code (userId, zip_code)
 };
 

@@ -27,6 +27,9 @@ namespace automl {
 struct ColumnOps {
   bool drop = false;        // left out of the features (`drop_reason` says why)
   std::string drop_reason;
+  // Variance selection: left out when fit() finds one value (missing counts as one) in
+  // more than 99.5% of the training rows; the saved preprocessor says which were.
+  bool drop_if_near_constant = false;
   bool codes = false;       // a numeric column of integer codes read as categories
   // Categories (and codes): "" = the encoding's (native codes for trees, one-hot for the
   // others); "ordinal" (one number: the level's rank by name or value); "frequency" (the
@@ -76,6 +79,8 @@ class Preprocessor {
   nlohmann::json to_json() const;
   static Preprocessor from_json(const nlohmann::json& j);
   std::size_t n_outputs() const;
+  // The columns variance selection (ColumnOps::drop_if_near_constant) left out in fit().
+  const std::vector<std::string>& near_constant() const { return near_constant_; }
 
  private:
   struct Feature {
@@ -99,6 +104,7 @@ class Preprocessor {
   Encoding encoding_ = Encoding::kNative;
   ColumnDesign design_;
   std::vector<Feature> features_;
+  std::vector<std::string> near_constant_;  // columns variance selection left out in fit()
   const Table* fit_table_ = nullptr;  // the table fit() saw (for the out-of-fold values)
   void fit_categories(Feature& f, const Column& col, const std::vector<std::size_t>& rows, const std::vector<double>* y);
   void fit_numbers(Feature& f, const Column& col, const std::vector<std::size_t>& rows);

@@ -113,6 +113,14 @@ std::vector<float> LogPredictor::features(const std::map<std::string, double>& m
       }
     }
   }
+  // The setting's data-processing variant (kPrepParam; absent: the design. Trials from
+  // before designs were applied count as designs too, which on typed tables they mostly
+  // equal).
+  const auto& variants = prep_variants();
+  const std::string prep = params.contains(kPrepParam) && params[kPrepParam].is_string()
+                               ? params[kPrepParam].get<std::string>()
+                               : "design";
+  add(static_cast<double>(std::find(variants.begin(), variants.end(), prep) - variants.begin()));
   return f;
 }
 

@@ -306,8 +306,14 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
   for (const auto& col : table.columns) {
     if (col.name == target) continue;
     ColumnProfile& p = card.columns[i++];
-    if (card.modality == "image" || declared.count(col.name)) continue;
-    p.open_choice = open_codes_choice(col, p, table.n_rows);
+    if (card.modality == "image") continue;
+    if (!declared.count(col.name)) p.open_choice = open_codes_choice(col, p, table.n_rows);
+    if (!p.open_choice.empty()) {
+      p.open_kind = "codes";
+    } else if (col.type == ColumnType::kNumeric && p.min >= 0 && p.skew > 3 && p.cardinality > 10) {
+      p.open_kind = "skewed";
+      p.open_choice = fmt::format("skewed (skew {:.1f}, no negative values): as it is or its logarithm", p.skew);
+    }
   }
   return card;
 }
@@ -350,6 +356,7 @@ nlohmann::json DataCard::to_json() const {
     }
     if (!c.open_choice.empty()) {
       cj["open_choice"] = c.open_choice;
+      cj["open_kind"] = c.open_kind;
       cj["id_like_name"] = c.id_like_name;
     }
     j["columns"].push_back(cj);
@@ -394,6 +401,7 @@ DataCard DataCard::from_json(const nlohmann::json& j) {
       p.mean_words = cj.value("mean_words", 0.0);
       p.vocabulary = cj.value("vocabulary", std::size_t{0});
       p.open_choice = cj.value("open_choice", "");
+      p.open_kind = cj.value("open_kind", p.open_choice.empty() ? "" : "codes");
       p.id_like_name = cj.value("id_like_name", false);
       if (cj.contains("top_levels")) {
         for (const auto& l : cj["top_levels"]) p.top_levels.emplace_back(l.at("level"), l.at("count"));

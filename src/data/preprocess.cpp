@@ -63,6 +63,28 @@ double quantile_of(std::vector<double> v, double q) {
   return v[k];
 }
 
+// Whether one value (missing counts as one) holds more than 99.5% of the rows.
+bool one_value_fills(const Column& col, const std::vector<std::size_t>& rows) {
+  if (rows.empty()) return false;
+  std::size_t top = 0;
+  if (col.type == ColumnType::kNumeric) {
+    std::unordered_map<double, std::size_t> counts;
+    std::size_t missing = 0;
+    for (auto r : rows) {
+      const double v = col.numeric[r];
+      if (std::isnan(v)) {
+        top = std::max(top, ++missing);
+      } else {
+        top = std::max(top, ++counts[v]);
+      }
+    }
+  } else {
+    std::vector<std::size_t> counts(col.levels.size() + 1, 0);
+    for (auto r : rows) top = std::max(top, ++counts[static_cast<std::size_t>(col.codes[r] + 1)]);
+  }
+  return static_cast<double>(top) > 0.995 * static_cast<double>(rows.size());
+}
+
 double signed_log(double v) { return v < 0 ? -std::log1p(-v) : std::log1p(v); }
 
 // Where v falls among the sorted training quantiles, in [0, 1] (interpolated).
@@ -87,6 +109,7 @@ nlohmann::json ColumnOps::to_json() const {
   if (codes) j["codes"] = true;
   if (!categories.empty()) j["categories"] = categories;
   if (rare_below > 0) j["rare_below"] = rare_below;
+  if (drop_if_near_constant) j["drop_if_near_constant"] = true;
   if (!transform.empty()) j["transform"] = transform;
   if (clip) j["clip"] = true;
   if (!impute.empty()) j["impute"] = impute;
@@ -103,6 +126,7 @@ ColumnOps ColumnOps::from_json(const nlohmann::json& j) {
   o.codes = j.value("codes", false);
   o.categories = j.value("categories", "");
   o.rare_below = j.value("rare_below", 0);
+  o.drop_if_near_constant = j.value("drop_if_near_constant", false);
   o.transform = j.value("transform", "");
   o.clip = j.value("clip", false);
   o.impute = j.value("impute", "");
@@ -125,6 +149,7 @@ std::vector<std::string> Preprocessor::codes_as_categories() const {
 void Preprocessor::fit(const Table& table, const std::vector<std::string>& features,
                        const std::vector<std::size_t>& rows, const std::vector<double>* y) {
   features_.clear();
+  near_constant_.clear();
   fit_table_ = &table;
   if (encoding_ == Encoding::kImage) return fit_image(table, features, rows);
   for (const auto& name : features) {
@@ -134,6 +159,10 @@ void Preprocessor::fit(const Table& table, const std::vector<std::string>& featu
     f.type = col.type;
     if (auto it = design_.find(name); it != design_.end()) f.ops = it->second;
     if (f.ops.drop) continue;
+    if (f.ops.drop_if_near_constant && col.type != ColumnType::kText && one_value_fills(col, rows)) {
+      near_constant_.push_back(name);
+      continue;
+    }
     if (col.type != ColumnType::kNumeric) f.ops.codes = false;  // only numbers can be read as codes
     if (col.type == ColumnType::kText) {
       // Text models read the documents themselves (FeatureMatrix::texts); others leave text out.
@@ -457,6 +486,7 @@ nlohmann::json Preprocessor::to_json() const {
     j["design"] = nlohmann::json::object();
     for (const auto& [name, ops] : design_) j["design"][name] = ops.to_json();
   }
+  if (!near_constant_.empty()) j["near_constant"] = near_constant_;
   j["features"] = nlohmann::json::array();
   for (const auto& f : features_) {
     nlohmann::json fj = {{"name", f.name}, {"type", column_type_name(f.type)}};
@@ -498,6 +528,7 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
   if (j.contains("design")) {
     for (const auto& [name, ops] : j["design"].items()) p.design_[name] = ColumnOps::from_json(ops);
   }
+  if (j.contains("near_constant")) p.near_constant_ = j["near_constant"].get<std::vector<std::string>>();
   for (const auto& fj : j.at("features")) {
     Feature f;
     f.name = fj.at("name").get<std::string>();

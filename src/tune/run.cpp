@@ -255,15 +255,22 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   if (!req.fixed_preprocessing) {
     for (const auto& [family, steps] : design) {
       ColumnDesign d = column_design(steps);
-      for (auto it = d.begin(); it != d.end();) {  // only the feature columns (drop_identifier already left some out)
-        it = std::find(features.begin(), features.end(), it->first) == features.end() ? d.erase(it) : std::next(it);
+      const bool native = model_registry().has(family) && model_registry().get(family).encoding == Encoding::kNative;
+      for (auto it = d.begin(); it != d.end();) {
+        // What a one-hot family's encoding does anyway (median, an indicator where values
+        // are missing) is not a design of its own.
+        if (!native && it->second.impute == "median") it->second.impute.clear();
+        if (!native && it->second.missing_indicator == 1) it->second.missing_indicator = -1;
+        // Only the feature columns (drop_identifier already left some out).
+        const bool feature = std::find(features.begin(), features.end(), it->first) != features.end();
+        it = !feature || it->second.is_default() ? d.erase(it) : std::next(it);
       }
       designs[family] = std::move(d);
     }
   }
   std::vector<std::string> open_codes;
   for (const auto& c : card.columns) {
-    if (!req.fixed_preprocessing && !c.open_choice.empty() &&
+    if (!req.fixed_preprocessing && c.open_kind == "codes" &&
         std::find(features.begin(), features.end(), c.name) != features.end())
       open_codes.push_back(c.name);
   }
@@ -362,10 +369,12 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
               "and standardised numbers for the others)"
             : "applied column by column (prep_variants: what each family's trials do to each column, per variant of "
               "the \"prep\" setting; columns not named keep the family's fixed encoding)";
-    if (!open_codes.empty()) {
+    if (std::any_of(card.columns.begin(), card.columns.end(), [](const auto& c) { return !c.open_choice.empty(); })) {
       pj["open_choices"] = nlohmann::json::array();
       for (const auto& c : card.columns) {
-        if (!c.open_choice.empty()) pj["open_choices"].push_back({{"column", c.name}, {"why", c.open_choice}});
+        if (!c.open_choice.empty()) {
+          pj["open_choices"].push_back({{"column", c.name}, {"kind", c.open_kind}, {"why", c.open_choice}});
+        }
       }
     }
     if (!req.fixed_preprocessing) {

@@ -452,13 +452,38 @@ class Search {
     for (const auto& s : e.params) {
       if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
     }
-    // The data-processing variant: the planner's design half the time, else the others in turn.
     const auto& variants = opt_.prep_variants;
     if (variants.size() >= 2 && (e.encoding == Encoding::kNative || e.encoding == Encoding::kOneHot)) {
-      std::uniform_real_distribution<double> u(0.0, 1.0);
-      params[kPrepParam] = u(rng_) < 0.5 ? variants[0] : variants[1 + (prep_turn_++ % (variants.size() - 1))];
+      params[kPrepParam] = pick_variant(family);
     }
     return {family, params, "random"};
+  }
+
+  // The data-processing variant of a random setting: the one whose trials of this family
+  // scored best so far (the planner's design until some other has run) 70% of the time,
+  // the others in turn the rest, so the search exploits the better reading of the data
+  // and keeps checking the others.
+  std::string pick_variant(const std::string& family) {
+    const auto& variants = opt_.prep_variants;
+    std::string lead = variants[0];
+    double lead_score = std::nan("");
+    for (const auto& t : result_.trials) {
+      if (t.family != family || !t.usable() || t.partial || t.sample_rows > 0) continue;
+      const std::string v = t.params.contains(kPrepParam) && t.params[kPrepParam].is_string()
+                                ? t.params[kPrepParam].get<std::string>()
+                                : variants[0];
+      if (std::isnan(lead_score) || metric_better(ev_.metric(), t.score, lead_score)) {
+        lead_score = t.score;
+        lead = v;
+      }
+    }
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    if (u(rng_) < 0.7) return lead;
+    std::vector<std::string> others;
+    for (const auto& v : variants) {
+      if (v != lead) others.push_back(v);
+    }
+    return others[prep_turn_++ % others.size()];
   }
 
   // The settings a bracket starts: random ones, or, when the planner ranks them,

@@ -167,6 +167,33 @@ TEST(LlmPlanner, FullRunThroughTheStandInLeavesPlanPredictionsAndLogs) {
   EXPECT_EQ(read_jsonl(run / "llm_calls.jsonl").size(), static_cast<std::size_t>(server.calls()));
 }
 
+// The LLM's data-processing design is what the trials apply, not only a record: a log
+// transform it asks for reaches the linear model's trials, and the same first setting is
+// also tried with the family's fixed encoding.
+TEST(LlmPlanner, ItsPreprocessingDesignIsApplied) {
+  auto dir = temp_dir("llm-design");
+  Data d = binary_data(dir);
+  json script = valid_script(d.column);
+  script["stages"]["design_preprocessing"] = {
+      reply({{"preprocessing",
+              {{"xgboost", {{{"op", "keep_numeric"}, {"columns", {d.column}}}}},
+               {"linear", {{{"op", "log_transform"}, {"columns", {d.column}}}, {{"op", "standardize"}, {"columns", {d.column}}}}}}}})};
+  LlmStandIn server(script);
+  json summary = run_automl(llm_request(d, dir, server, "run"), std::cerr);
+  json plan = read_json(dir / "run" / "plan.json");
+  EXPECT_EQ(outcomes(plan)["design_preprocessing"], "accepted");
+  EXPECT_EQ(plan["prep_variants"]["linear"]["design"][d.column], json({{"transform", "log"}}));
+  EXPECT_EQ(plan["prep_variants"]["linear"]["plain"], json::object());
+  EXPECT_EQ(plan["prep_variants"]["xgboost"]["design"], json::object());
+  auto predicted = read_jsonl(dir / "run" / "predicted_logs.jsonl");
+  ASSERT_GE(predicted.size(), 3u);
+  EXPECT_EQ(predicted[1]["family"], "linear");
+  EXPECT_FALSE(predicted[1]["hyperparameters"].contains("prep"));  // the design
+  EXPECT_EQ(predicted[2]["family"], "linear");
+  EXPECT_EQ(predicted[2]["hyperparameters"]["prep"], "plain");
+  EXPECT_GT(summary["test_score"].get<double>(), 0.9);
+}
+
 TEST(LlmPlanner, FaultsAreRepairedRetriedOrFallenBackAndRecorded) {
   auto dir = temp_dir("llm-faults");
   Data d = binary_data(dir);

@@ -71,6 +71,9 @@ const std::vector<std::pair<std::string, std::string>>& preprocessing_vocabulary
       {"drop_identifier", "columns with a distinct value in almost every row are left out"},
       {"drop_constant", "columns with a single value in the training data are left out"},
       {"drop_column", "the columns are left out (a leak, or no use to the model)"},
+      {"select_by_variance",
+       "feature selection: a column is left out when one value (missing counts as one) holds more than 99.5% of the "
+       "training rows"},
   };
   return v;
 }
@@ -101,6 +104,8 @@ ColumnDesign column_design(const std::vector<PreprocessingStep>& steps) {
         o.rare_below = 10;
       } else if (op == "codes_as_categories") {
         o.codes = true;
+      } else if (op == "select_by_variance") {
+        o.drop_if_near_constant = true;
       } else if (op == "drop_identifier" || op == "drop_constant" || op == "drop_column") {
         o.drop = true;
         o.drop_reason = op;
@@ -850,7 +855,7 @@ class BuiltinPlanner final : public Planner {
     std::vector<std::string> codes;
     if (tabular) {
       for (const auto& c : card.columns) {
-        if (!c.open_choice.empty() && c.id_like_name) codes.push_back(c.name);
+        if (c.open_kind == "codes" && c.id_like_name) codes.push_back(c.name);
       }
     }
     if (!codes.empty()) {
@@ -879,8 +884,9 @@ class BuiltinPlanner final : public Planner {
       for (const auto& c : card.columns) {
         if (std::find(nums.begin(), nums.end(), c.name) == nums.end()) continue;
         if (c.missing_share > 0) with_missing.push_back(c.name);
-        // Counts and amounts with a long right tail: a linear model sees their logarithm.
-        if (c.min >= 0 && c.skew > 3 && c.cardinality > 10) skewed.push_back(c.name);
+        // Counts and amounts with a long right tail (the Data Card's open choice "skewed"):
+        // a linear model sees their logarithm; the search tries them as they are ("plain").
+        if (c.open_kind == "skewed") skewed.push_back(c.name);
       }
       if (!nums.empty()) out.push_back({"impute_median", nums});
       if (!with_missing.empty()) out.push_back({"missing_indicator", with_missing});
@@ -896,6 +902,14 @@ class BuiltinPlanner final : public Planner {
       }
       if (!few.empty()) out.push_back({"one_hot", few});
       if (!many.empty()) out.push_back({card.task == Task::kMulticlass ? "frequency_encoding" : "target_encoding", many});
+      // Near-constant columns only add noise to a linear fit (a tree simply never splits them).
+      std::vector<std::string> all = nums;
+      for (const auto& c : card.columns) {
+        const bool is_cat = std::find(cats.begin(), cats.end(), c.name) != cats.end();
+        const bool is_code = std::find(codes.begin(), codes.end(), c.name) != codes.end();
+        if (is_cat || is_code) all.push_back(c.name);
+      }
+      if (!all.empty()) out.push_back({"select_by_variance", all});
     }
     if (!texts.empty()) out.push_back({family.encoding == Encoding::kText ? "tfidf" : "drop_text", texts});
     return out;
