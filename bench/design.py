@@ -26,23 +26,13 @@ encoding).
   /usr/bin/python3 bench/design.py --budget 30 --untyped --out bench/results/design-untyped-30s.jsonl
   /usr/bin/python3 bench/design.py --table-only bench/results/design-30s.jsonl
 """
-import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 
-import ensemble  # bench/ensemble.py: data set selection, ratio and number formats
-import suite
+import ensemble  # bench/ensemble.py: data set selection, the paired runs, ratio and number formats
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VARIANTS = ["design", "fixed"]
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 def untyped_copy(args, name):
@@ -69,32 +59,22 @@ def applied_design(model_dir):
             continue
         with open(os.path.join(root, "pipeline.json"), encoding="utf-8") as f:
             p = json.load(f)
-        for column, ops in (p.get("preprocessor") or {}).get("design", {}).items():
+        pre = p.get("preprocessor") or {}
+        dropped = set(pre.get("near_constant", []))
+        for column, ops in pre.get("design", {}).items():
             for op in ops:
-                out.setdefault(column, set()).add(op)
+                # Variance selection changes the pipeline only where it left a column out.
+                if op != "drop_if_near_constant" or column in dropped:
+                    out.setdefault(column, set()).add(op)
     return {c: sorted(v) for c, v in sorted(out.items())}
 
 
 def run_one(args, name, variant):
     data = untyped_copy(args, name) if args.untyped else os.path.join(args.datasets, name)
-    run_dir = os.path.join(args.runs, f"{name}-{variant}")
-    if os.path.exists(run_dir):
-        run_dir += f"-{int(time.time())}"
-    cmd = ["nice", "-n", "5", args.bin, "bench", data, "--budget", f"{args.budget:g}s", "--seed", str(args.seed),
-           "--threads", str(args.threads), "--out", run_dir, "--store", os.path.join(args.runs, "store.sqlite")]
-    if variant == "fixed":
-        cmd.append("--fixed-preprocessing")
-    log(f"design-bench: {name} {variant}")
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.budget * 2 + 60)
-    except subprocess.TimeoutExpired:
-        return {"dataset": name, "variant": variant, "score": None, "error": "timeout"}
-    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
-    if p.returncode != 0 or not lines:
-        return {"dataset": name, "variant": variant, "score": None,
-                "error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
-    row = json.loads(lines[-1])
-    row["variant"] = variant
+    extra = ["--fixed-preprocessing"] if variant == "fixed" else []
+    row, run_dir = ensemble.bench_run(args, data, name, variant, extra, "design-bench")
+    if row.get("score") is None:
+        return row
     row["untyped"] = args.untyped
     row["applied_design"] = applied_design(os.path.join(run_dir, "model"))
     return row
@@ -136,35 +116,15 @@ def table(rows, names):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--datasets", default=os.path.join(REPO, "..", "shared", "datasets"))
-    ap.add_argument("--bin", default=os.path.join(REPO, "build", "automl-gpt"))
-    ap.add_argument("--budget", type=float, default=30)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default="design-bench.jsonl")
-    ap.add_argument("--runs", default=os.path.join("/tmp", "automl-design-bench"))
-    ap.add_argument("--only", nargs="*")
+    ap = ensemble.paired_arguments(__doc__, "design")
     ap.add_argument("--untyped", action="store_true", help="leave the cards' feature types out")
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--table-only", metavar="FILE")
     args = ap.parse_args()
     if args.table_only:
-        rows = {(r["dataset"], r["variant"]): r for r in suite.read_rows(args.table_only, key="variant")}
+        rows = ensemble.read_rows(args.table_only)
         print(table(rows, sorted({d for d, _ in rows})))
         return
-    os.makedirs(args.runs, exist_ok=True)
-    rows = {(r["dataset"], r["variant"]): r for r in suite.read_rows(args.out, key="variant")} if args.resume else {}
     datasets = ensemble.select(args)
-    for name, _ in datasets:
-        for variant in VARIANTS:
-            if (name, variant) in rows and rows[(name, variant)].get("score") is not None:
-                continue
-            row = run_one(args, name, variant)
-            rows[(name, variant)] = row
-            with open(args.out, "a", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
-            log(f"design-bench: {name} {variant}: {row.get('score')} {row.get('error', '')}")
+    rows = ensemble.run_variants(args, datasets, VARIANTS, run_one, "design-bench")
     print(table(rows, [n for n, _ in datasets]))
 
 

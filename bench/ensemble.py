@@ -57,25 +57,10 @@ def select(args):
 
 
 def run_one(args, name, variant):
-    run_dir = os.path.join(args.runs, f"{name}-{variant}")
-    if os.path.exists(run_dir):
-        run_dir += f"-{int(time.time())}"
-    cmd = ["nice", "-n", "5", args.bin, "bench", os.path.join(args.datasets, name), "--budget", f"{args.budget:g}s",
-           "--seed", str(args.seed), "--threads", str(args.threads), "--out", run_dir,
-           "--store", os.path.join(args.runs, "store.sqlite")]
-    if variant == "single":
-        cmd.append("--no-ensemble")
-    log(f"ensemble-bench: {name} {variant}")
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.budget * 2 + 60)
-    except subprocess.TimeoutExpired:
-        return {"dataset": name, "variant": variant, "score": None, "error": "timeout"}
-    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
-    if p.returncode != 0 or not lines:
-        return {"dataset": name, "variant": variant, "score": None,
-                "error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}
-    row = json.loads(lines[-1])
-    row["variant"] = variant
+    extra = ["--no-ensemble"] if variant == "single" else []
+    row, run_dir = bench_run(args, os.path.join(args.datasets, name), name, variant, extra, "ensemble-bench")
+    if row.get("score") is None:
+        return row
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.exists(summary_path):
         with open(summary_path, encoding="utf-8") as f:
@@ -87,6 +72,29 @@ def run_one(args, name, variant):
         if e.get("used"):
             row["ensemble_members"] = len(s["model"].get("members", []))
     return row
+
+
+def bench_run(args, data, name, variant, extra, label):
+    """`automl-gpt bench DATA` (under nice, with a timeout) and its JSON line, tagged with the
+    variant; the run folder is RUNS/NAME-VARIANT. Returns (row, run folder); a failed run's row
+    has score None and the error."""
+    run_dir = os.path.join(args.runs, f"{name}-{variant}")
+    if os.path.exists(run_dir):
+        run_dir += f"-{int(time.time())}"
+    cmd = ["nice", "-n", "5", args.bin, "bench", data, "--budget", f"{args.budget:g}s", "--seed", str(args.seed),
+           "--threads", str(args.threads), "--out", run_dir, "--store", os.path.join(args.runs, "store.sqlite")] + extra
+    log(f"{label}: {name} {variant}")
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.budget * 2 + 60)
+    except subprocess.TimeoutExpired:
+        return {"dataset": name, "variant": variant, "score": None, "error": "timeout"}, run_dir
+    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
+    if p.returncode != 0 or not lines:
+        return {"dataset": name, "variant": variant, "score": None,
+                "error": (p.stderr.strip().splitlines() or ["no output"])[-1][:300]}, run_dir
+    row = json.loads(lines[-1])
+    row["variant"] = variant
+    return row, run_dir
 
 
 def ratio(ens, single, metric):
@@ -140,19 +148,25 @@ def table(rows, names):
     return "\n".join(out)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def paired_arguments(doc, name):
+    """The command line both paired benchmarks (this one, design.py) take; `name` names the
+    default results file and runs folder."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", default=os.path.join(REPO, "..", "shared", "datasets"))
     ap.add_argument("--bin", default=os.path.join(REPO, "build", "automl-gpt"))
     ap.add_argument("--budget", type=float, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default="ensemble-bench.jsonl")
-    ap.add_argument("--runs", default=os.path.join("/tmp", "automl-ensemble-bench"))
+    ap.add_argument("--out", default=f"{name}-bench.jsonl")
+    ap.add_argument("--runs", default=os.path.join("/tmp", f"automl-{name}-bench"))
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--table-only", metavar="FILE")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = paired_arguments(__doc__, "ensemble").parse_args()
     if args.table_only:
         rows = read_rows(args.table_only)
         names = []
@@ -161,19 +175,26 @@ def main():
                 names.append(d)
         print(table(rows, sorted(names)))
         return
+    datasets = select(args)
+    rows = run_variants(args, datasets, VARIANTS, run_one, "ensemble-bench")
+    print(table(rows, [n for n, _ in datasets]))
+
+
+def run_variants(args, datasets, variants, run_one, label):
+    """Every (data set, variant) pair, one after the other: rows already in args.out are kept
+    with --resume; each new row is appended as soon as it arrives. Returns the rows by pair."""
     os.makedirs(args.runs, exist_ok=True)
     rows = read_rows(args.out) if args.resume else {}
-    datasets = select(args)
     for name, _ in datasets:
-        for variant in VARIANTS:
+        for variant in variants:
             if (name, variant) in rows and rows[(name, variant)].get("score") is not None:
                 continue
             row = run_one(args, name, variant)
             rows[(name, variant)] = row
             with open(args.out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
-            log(f"ensemble-bench: {name} {variant}: {row.get('score')} {row.get('model', '')} {row.get('error', '')}")
-    print(table(rows, [n for n, _ in datasets]))
+            log(f"{label}: {name} {variant}: {row.get('score')} {row.get('model', '')} {row.get('error', '')}")
+    return rows
 
 
 if __name__ == "__main__":

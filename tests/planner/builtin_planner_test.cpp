@@ -43,11 +43,10 @@ TEST(BuiltinPlanner, PreprocessingUsesTheVocabulary) {
     ASSERT_FALSE(steps.empty()) << family;
     for (const auto& s : steps) EXPECT_TRUE(vocabulary.count(s.op)) << family << ": " << s.op;
   }
-  // The linear model one-hot encodes the three-level colour and selects columns by variance.
+  // The linear model one-hot encodes the three-level colour.
   std::map<std::string, std::vector<std::string>> by_op;
   for (const auto& s : plan["linear"]) by_op[s.op] = s.columns;
   EXPECT_EQ(by_op["one_hot"], std::vector<std::string>{"colour"});
-  EXPECT_EQ(by_op["select_by_variance"], (std::vector<std::string>{"x1", "x2", "colour"}));
   EXPECT_EQ(by_op.count("target_encoding"), 0u);
 }
 

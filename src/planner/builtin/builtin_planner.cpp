@@ -902,14 +902,6 @@ class BuiltinPlanner final : public Planner {
       }
       if (!few.empty()) out.push_back({"one_hot", few});
       if (!many.empty()) out.push_back({card.task == Task::kMulticlass ? "frequency_encoding" : "target_encoding", many});
-      // Near-constant columns only add noise to a linear fit (a tree simply never splits them).
-      std::vector<std::string> all = nums;
-      for (const auto& c : card.columns) {
-        const bool is_cat = std::find(cats.begin(), cats.end(), c.name) != cats.end();
-        const bool is_code = std::find(codes.begin(), codes.end(), c.name) != codes.end();
-        if (is_cat || is_code) all.push_back(c.name);
-      }
-      if (!all.empty()) out.push_back({"select_by_variance", all});
     }
     if (!texts.empty()) out.push_back({family.encoding == Encoding::kText ? "tfidf" : "drop_text", texts});
     return out;
