@@ -958,7 +958,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   double tail_s = 0;
   int tail_trials = 0;
   std::string tail_outcome;
-  if (req.ensemble && best && result.best >= 0 && (req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials)) {
+  const bool trials_left = req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials;
+  if (req.ensemble && best && result.best >= 0 && trials_left) {
     const int best_id = best->id;
     // Choosing again takes about as long as the first choice did, and an ensemble chosen
     // again is saved and scored again: as long as the first time, or longer with more
