@@ -51,6 +51,8 @@ struct ColumnOps {
 };
 // Column name -> its operators (columns absent keep their encoding's defaults).
 using ColumnDesign = std::map<std::string, ColumnOps>;
+// One text per distinct design (default entries ignored): a cache key for encoded data.
+std::string design_key(const ColumnDesign& design);
 
 // Turns table columns into a FeatureMatrix. Everything it learns (levels, medians,
 // scales, target means) comes from the rows passed to fit(), so a validation fold

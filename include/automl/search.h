@@ -159,7 +159,7 @@ class Evaluator {
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
   DesignFn design_;
-  std::map<std::tuple<Encoding, int, std::string>, std::vector<FoldData>> cache_;  // by the design's JSON
+  std::map<std::tuple<Encoding, int, std::string>, std::vector<FoldData>> cache_;  // by design_key
   // The slowest prediction per validation row seen for each family (seconds).
   std::map<std::string, double> predict_rate_;
 };

@@ -134,6 +134,14 @@ ColumnOps ColumnOps::from_json(const nlohmann::json& j) {
   return o;
 }
 
+std::string design_key(const ColumnDesign& design) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [name, ops] : design) {
+    if (!ops.is_default()) j[name] = ops.to_json();
+  }
+  return j.dump();
+}
+
 void Preprocessor::set_codes_as_categories(const std::vector<std::string>& columns) {
   for (const auto& c : columns) design_[c].codes = true;
 }

@@ -645,11 +645,9 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   std::vector<double> y_all;
   for (auto r : rows) y_all.push_back(y.y[r]);
   // Each encoding's preprocessing, fitted on all training rows once for every refit.
-  std::map<std::pair<Encoding, std::string>, std::pair<Preprocessor, FeatureMatrix>> encoded;  // by the design's JSON
+  std::map<std::pair<Encoding, std::string>, std::pair<Preprocessor, FeatureMatrix>> encoded;  // by design_key
   auto encode_all = [&](Encoding enc, const ColumnDesign& design) -> const std::pair<Preprocessor, FeatureMatrix>& {
-    nlohmann::json dj = nlohmann::json::object();
-    for (const auto& [name, ops] : design) dj[name] = ops.to_json();
-    const auto key = std::make_pair(enc, dj.dump());
+    const auto key = std::make_pair(enc, design_key(design));
     auto it = encoded.find(key);
     if (it != encoded.end()) return it->second;
     Preprocessor pre(enc);

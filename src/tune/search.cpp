@@ -50,11 +50,7 @@ const std::vector<double>* Evaluator::encoding_target() const {
 }
 
 const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int sample_rows, const ColumnDesign& design) {
-  nlohmann::json dj = nlohmann::json::object();
-  for (const auto& [name, ops] : design) {
-    if (!ops.is_default()) dj[name] = ops.to_json();
-  }
-  const auto key = std::make_tuple(enc, sample_rows, dj.dump());
+  const auto key = std::make_tuple(enc, sample_rows, design_key(design));
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   if (sample_rows > 0) {
