@@ -32,7 +32,7 @@
 #include "automl/planner.h"
 #include "automl/search.h"
 #include "automl/table.h"
-#include "util/stats.h"
+#include "automl/stats.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "automl/table.h"
-#include "util/stats.h"
+#include "automl/stats.h"
 
 namespace automl::testing {
 

@@ -16,7 +16,7 @@
 #include "automl/image.h"
 #include "automl/metrics.h"
 #include "automl/text.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 namespace {

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 

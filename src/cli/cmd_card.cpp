@@ -3,7 +3,7 @@
 #include "automl/data_card.h"
 #include "automl/error.h"
 #include "automl/image.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

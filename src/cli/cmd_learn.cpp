@@ -9,7 +9,7 @@
 #include "automl/knowledge.h"
 #include "automl/run.h"
 #include "automl/store.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

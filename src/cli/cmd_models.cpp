@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include "automl/model.h"
-#include "cli/commands.h"
-#include "util/strings.h"
+#include "commands.h"
+#include "automl/strings.h"
 
 namespace automl::cli {
 namespace {

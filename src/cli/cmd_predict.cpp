@@ -5,7 +5,7 @@
 #include "automl/error.h"
 #include "automl/image.h"
 #include "automl/pipeline.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

@@ -5,7 +5,7 @@
 #include "automl/llm.h"
 #include "automl/request.h"
 #include "automl/run.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

@@ -8,7 +8,7 @@
 #include "automl/error.h"
 #include "automl/knowledge.h"
 #include "automl/metrics.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace {
 

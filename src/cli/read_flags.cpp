@@ -5,7 +5,7 @@
 #include "automl/data_card.h"
 
 #include "automl/error.h"
-#include "cli/commands.h"
+#include "commands.h"
 
 namespace automl::cli {
 

@@ -19,7 +19,7 @@
 //
 // All errors name the file and the 1-based physical line where the offending
 // record starts (lines inside quoted fields count).
-#include "data/csv_internal.h"
+#include "csv_internal.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -44,7 +44,7 @@
 
 #include "automl/error.h"
 #include "automl/table.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 

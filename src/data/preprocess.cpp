@@ -7,7 +7,7 @@
 
 #include "automl/error.h"
 #include "automl/image.h"
-#include "automl/pipeline.h"
+#include "automl/preprocess.h"
 
 namespace automl {
 namespace {

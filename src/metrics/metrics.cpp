@@ -5,7 +5,7 @@
 #include <numeric>
 
 #include "automl/error.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 

@@ -7,7 +7,7 @@
 
 #include "automl/error.h"
 #include "automl/nn.h"
-#include "models/torch_model.h"
+#include "torch_model.h"
 
 namespace automl {
 namespace {

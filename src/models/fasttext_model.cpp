@@ -11,7 +11,7 @@
 #include "automl/error.h"
 #include "automl/nn.h"
 #include "automl/text.h"
-#include "models/torch_model.h"
+#include "torch_model.h"
 
 namespace automl {
 namespace {

@@ -1,7 +1,7 @@
 #include <fmt/format.h>
 
 #include "automl/model.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 

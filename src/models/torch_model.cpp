@@ -1,6 +1,6 @@
 // The training loop, prediction and persistence the neural-network families share
 // (src/models/torch_model.h).
-#include "models/torch_model.h"
+#include "torch_model.h"
 
 #include <cmath>
 #include <fstream>

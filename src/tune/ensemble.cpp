@@ -18,8 +18,6 @@
 namespace automl {
 namespace {
 
-constexpr double kMinProba = 1e-7;
-
 std::vector<std::size_t> all_rows(std::size_t n) {
   std::vector<std::size_t> r(n);
   std::iota(r.begin(), r.end(), 0);
@@ -253,64 +251,6 @@ EnsembleCandidate make_candidate(const OofCandidates& c, const std::vector<std::
 }
 
 }  // namespace
-
-std::vector<double> Blend::apply(const std::vector<const std::vector<double>*>& member_preds, Task task,
-                                 int n_outputs) const {
-  if (member_preds.size() != weights.size() || member_preds.empty()) {
-    throw_internal(fmt::format("blend of {} weights given {} member predictions", weights.size(), member_preds.size()));
-  }
-  const std::size_t cells = member_preds[0]->size();
-  const std::size_t k = static_cast<std::size_t>(n_outputs);
-  std::vector<double> out(cells, 0.0);
-  if (kind == "ensemble") {
-    double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-    for (std::size_t j = 0; j < weights.size(); ++j) {
-      const double w = weights[j] / total;
-      for (std::size_t i = 0; i < cells; ++i) out[i] += w * (*member_preds[j])[i];
-    }
-    return out;
-  }
-  if (kind != "stacking") throw_invalid("unknown blend kind \"" + kind + "\"; expected ensemble or stacking");
-  if (!is_classification(task)) {
-    for (std::size_t i = 0; i < cells; ++i) {
-      double s = bias.empty() ? 0.0 : bias[0];
-      for (std::size_t j = 0; j < weights.size(); ++j) s += weights[j] * (*member_preds[j])[i];
-      out[i] = s;
-    }
-    return out;
-  }
-  if (bias.size() != k) throw_invalid(fmt::format("stacking blend has {} biases for {} classes", bias.size(), k));
-  for (std::size_t r = 0; r < cells / k; ++r) {
-    double zmax = -1e300;
-    for (std::size_t c = 0; c < k; ++c) {
-      double s = bias[c];
-      for (std::size_t j = 0; j < weights.size(); ++j) s += weights[j] * std::log(std::max((*member_preds[j])[r * k + c], kMinProba));
-      out[r * k + c] = s;
-      zmax = std::max(zmax, s);
-    }
-    double norm = 0;
-    for (std::size_t c = 0; c < k; ++c) norm += out[r * k + c] = std::exp(out[r * k + c] - zmax);
-    for (std::size_t c = 0; c < k; ++c) out[r * k + c] /= norm;
-  }
-  return out;
-}
-
-nlohmann::json Blend::to_json() const { return {{"kind", kind}, {"weights", weights}, {"bias", bias}}; }
-
-Blend Blend::from_json(const nlohmann::json& j) {
-  Blend b;
-  try {
-    b.kind = j.at("kind").get<std::string>();
-    b.weights = j.at("weights").get<std::vector<double>>();
-    b.bias = j.value("bias", std::vector<double>());
-  } catch (const nlohmann::json::exception& e) {
-    throw_invalid(std::string("a saved ensemble's blend is damaged: ") + e.what());
-  }
-  if (b.kind != "ensemble" && b.kind != "stacking") {
-    throw_invalid("unknown blend kind \"" + b.kind + "\"; expected ensemble or stacking");
-  }
-  return b;
-}
 
 OofCandidates collect_candidates(const std::vector<TrialResult>& trials, const Target& target,
                                  const std::vector<std::size_t>& oof_rows, const std::string& metric,

@@ -14,6 +14,7 @@
 
 #include "automl/error.h"
 #include "automl/metrics.h"
+#include "automl/planner.h"
 
 namespace automl {
 

@@ -1,4 +1,4 @@
-#include "util/strings.h"
+#include "automl/strings.h"
 
 #include <algorithm>
 #include <cctype>

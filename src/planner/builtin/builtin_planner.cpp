@@ -17,8 +17,8 @@
 #include "automl/metrics.h"
 #include "automl/planner.h"
 #include "automl/requirements.h"
-#include "planner/builtin/network_plans.h"
-#include "util/strings.h"
+#include "builtin/network_plans.h"
+#include "automl/strings.h"
 
 namespace automl {
 

@@ -1,6 +1,6 @@
 // The built-in planner's rules for the neural-network families
 // (src/planner/builtin/network_plans.h).
-#include "planner/builtin/network_plans.h"
+#include "builtin/network_plans.h"
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 
 #include "automl/data_card.h"
 #include "automl/planner.h"
-#include "automl/search.h"
+#include "automl/trial.h"
 
 namespace automl {
 

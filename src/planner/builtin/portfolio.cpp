@@ -3,7 +3,7 @@
 // random search so that even a tiny budget ends with a sound model.
 #include <algorithm>
 
-#include "automl/search.h"
+#include "automl/planner.h"
 
 namespace automl {
 

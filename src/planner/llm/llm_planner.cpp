@@ -19,7 +19,7 @@
 #include "automl/params.h"
 #include "automl/planner.h"
 #include "automl/registry.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 namespace {

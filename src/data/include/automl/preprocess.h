@@ -1,12 +1,7 @@
-// A fitted pipeline: the preprocessing learned on training rows plus one model.
-// It is what a run saves under model/ and what `automl-gpt predict` reloads.
-//
-//   Pipeline p = Pipeline::load("runs/abc/model");
-//   Table t = read_csv("new.csv", p.read_options());
-//   std::vector<double> proba = p.predict(t);   // rows x n_outputs
+// The preprocessing a pipeline learns on training rows: each family's encoding and
+// the data-processing design applied column by column.
 #pragma once
 
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,10 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "automl/ensemble.h"
-#include "automl/model.h"
+#include "automl/features.h"
 #include "automl/table.h"
-#include "automl/task.h"
 
 namespace automl {
 
@@ -117,33 +110,5 @@ class Preprocessor {
   double image_scale_ = 1;
   int image_channels_ = 0, image_height_ = 0, image_width_ = 0;
 };
-
-class Pipeline {
- public:
-  std::string family;
-  nlohmann::json params;
-  Target target;  // classes and task; y is left empty
-  std::map<std::string, ColumnType> schema;  // every feature column's type, as trained
-  std::vector<std::string> features;         // the columns the model uses
-  Preprocessor preprocessor;
-  std::shared_ptr<Model> model;  // shared: the best trial's fold model can become the pipeline's
-  // An ensemble (family "ensemble" or "stacking"): no preprocessor or model of its
-  // own, but member pipelines, saved in member-<i>/ subfolders, whose predictions
-  // `blend` combines (one blend weight per member).
-  std::vector<std::shared_ptr<const Pipeline>> members;
-  Blend blend;
-
-  bool is_ensemble() const { return !members.empty(); }
-
-  // How to read a new file so its columns type as the training file's did.
-  CsvOptions read_options(const CsvOptions& base = {}) const;
-  std::vector<double> predict(const Table& table) const;
-  void save(const std::filesystem::path& dir) const;
-  static Pipeline load(const std::filesystem::path& dir);
-};
-
-// Writes predictions as CSV: "prediction" (the class or the value) and, for
-// classes, one "proba_<class>" column each. Numbers are printed to round-trip.
-void write_predictions(std::ostream& out, const Target& target, const std::vector<double>& pred, std::size_t rows);
 
 }  // namespace automl

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "automl/error.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 namespace {

@@ -14,7 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automl/llm.h"
-#include "automl/search.h"
+#include "automl/trial.h"
 
 struct sqlite3;
 

@@ -25,7 +25,7 @@
 #include "automl/requirements.h"
 #include "automl/search.h"
 #include "automl/store.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 namespace fs = std::filesystem;

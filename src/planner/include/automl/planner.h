@@ -21,7 +21,8 @@
 
 #include "automl/data_card.h"
 #include "automl/model.h"
-#include "automl/search.h"
+#include "automl/preprocess.h"
+#include "automl/trial.h"
 
 namespace automl {
 
@@ -132,5 +133,13 @@ std::unique_ptr<Planner> make_llm_planner(LlmClient& client, std::shared_ptr<con
 
 // Data files (.csv, .tsv, .txt) a request in words mentions, in order, as written.
 std::vector<std::string> files_mentioned(const std::string& text);
+
+// The built-in planner's starting portfolio: settings that work across many
+// datasets, cheap first.
+// Tables up to this many rows are "small": the built-in planner assigns the families
+// whose cost grows with rows^2 (knn, svm) only up to here.
+constexpr std::size_t kSmallTableRows = 3000;
+std::vector<Proposal> default_portfolio(Task task, std::size_t n_rows, const std::vector<std::string>& families);
+
 
 }  // namespace automl

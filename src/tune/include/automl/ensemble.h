@@ -17,28 +17,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "automl/pipeline.h"
 #include "automl/task.h"
+#include "automl/trial.h"
 
 namespace automl {
 
 struct TrialResult;
 
-// How member predictions (each rows x n_outputs) become one prediction.
-//   "ensemble": the weighted mean of the members' probabilities or values
-//               (weights sum to 1: Caruana's selection counts / steps).
-//   "stacking": a linear meta-model. Classification: softmax over classes c of
-//               bias[c] + sum_m weights[m] * log p_m[c] (a weighted log-opinion pool);
-//               regression: bias[0] + sum_m weights[m] * value_m.
-struct Blend {
-  std::string kind;
-  std::vector<double> weights;  // one per member
-  std::vector<double> bias;     // stacking only: one per class, or one for regression
-
-  std::vector<double> apply(const std::vector<const std::vector<double>*>& member_preds, Task task,
-                            int n_outputs) const;
-  nlohmann::json to_json() const;
-  static Blend from_json(const nlohmann::json& j);  // throws kInvalidInput
-};
 
 // The trials that can join an ensemble: out-of-fold predictions on the same rows,
 // best first (the constant baseline never joins).

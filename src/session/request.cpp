@@ -10,7 +10,7 @@
 #include "automl/error.h"
 #include "automl/llm.h"
 #include "automl/store.h"
-#include "util/strings.h"
+#include "automl/strings.h"
 
 namespace automl {
 namespace fs = std::filesystem;

@@ -1,0 +1,74 @@
+// Trials as the layers share them: what the planner proposes, and what a trial of it
+// produced (its status, scores and real training logs).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "automl/features.h"
+
+namespace automl {
+
+class Model;
+class Preprocessor;
+
+// A proposal the planner makes: which family, which setting.
+struct Proposal {
+  std::string family;
+  nlohmann::json params;
+  std::string why;
+};
+
+// One fold's real training log.
+struct FoldLog {
+  int fold = 0;
+  std::string metric;  // the metric the executor tracked (auc, logloss, rmse, ...)
+  std::vector<double> train, valid, seconds;
+};
+
+struct TrialResult {
+  int id = 0;
+  std::string family;
+  nlohmann::json params;
+  int rung = 0;
+  int parent = -1;        // trial this one was promoted from
+  int resource = -1;      // iteration cap given (-1 = none)
+  std::string status;     // finished, stopped early, failed
+  std::string reason;     // why it stopped or failed
+  double score = 0;       // mean validation score over folds
+  std::vector<double> fold_scores;
+  double seconds = 0;
+  double predict_s_per_row = 0;  // the first fold's model predicting its validation rows, per row
+  double iterations = 0;  // mean kept iterations (boosting rounds)
+  bool capped = false;    // hit the iteration cap (could improve with more)
+  // The deadline (the run's, or the trial's time box) stopped a fold mid-training: its
+  // best round or epoch so far was kept and scored.
+  bool deadline_stopped = false;
+  // Some folds never trained (the deadline came first): the score is the mean of those
+  // that did, so it is noisier than a complete trial's, and there are no out-of-fold
+  // predictions. Complete trials rank above partial ones (ranks_above).
+  bool partial = false;
+  // Trained on a sample of this many training rows per fold (0 = all): an early rung
+  // of the search on a large table.
+  int sample_rows = 0;
+  std::vector<FoldLog> logs;
+  // The training log the planner predicted before the trial ran (null if none).
+  nlohmann::json predicted;
+  // The model fitted on the first fold and its preprocessing, kept for the best
+  // trial and the trials that keep out-of-fold predictions (the ensemble's
+  // candidates): the fallback when the budget leaves no time to refit them.
+  std::shared_ptr<Model> fold_model;
+  std::shared_ptr<const Preprocessor> fold_preprocessor;
+  // Out-of-fold predictions on Evaluator::oof_rows() (rows x n_outputs): each row
+  // predicted by the fold models that did not train on it, averaged over the
+  // repeats of repeated k-fold. Only for trials whose every fold finished, and the
+  // search keeps them for the top trials only (SearchOptions::keep_predictions).
+  std::shared_ptr<const std::vector<double>> oof;
+
+  bool usable() const { return status != "failed" && !fold_scores.empty(); }
+};
+
+}  // namespace automl
