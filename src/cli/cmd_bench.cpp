@@ -5,6 +5,7 @@
 #include "automl/data_card.h"
 #include "automl/error.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "commands.h"
 
 namespace automl::cli {
@@ -51,7 +52,7 @@ Command add_bench(CLI::App& app) {
             req.ensemble = f->ensemble;
             req.fixed_preprocessing = f->fixed_preprocessing;
             if (!f->keep_own) req.knowledge_exclude = req.name;
-            auto s = run_automl(req, std::cerr);
+            auto s = Session(req, std::cerr).run();
             nlohmann::json line = {{"dataset", req.name},
                                    {"peer", "automl-gpt"},
                                    {"metric", s["metric"]},

@@ -8,6 +8,7 @@
 #include "automl/error.h"
 #include "automl/knowledge.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "automl/store.h"
 #include "commands.h"
 
@@ -73,7 +74,7 @@ Command add_learn(CLI::App& app) {
               std::cerr << fmt::format("[{}/{}] {} ({:.0f}s) ... ", i + 1, f->dirs.size(), req.name, budget) << std::flush;
               try {
                 req.start = Clock::now();
-                auto summary = run_automl(req, std::cerr);
+                auto summary = Session(req, std::cerr).run();
                 RunStore store(store_path);
                 KnownDataset d = experience_from_store(store, summary["run_id"]);
                 std::cerr << fmt::format("{} trials, best {} {:.4f}\n", d.trials.size(), d.metric, d.best);

@@ -5,6 +5,7 @@
 #include "automl/llm.h"
 #include "automl/request.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "commands.h"
 
 namespace automl::cli {
@@ -111,7 +112,7 @@ Command add_run(CLI::App& app) {
               summary = run_request(f->request, f->req, std::cerr);
             } else {
               if (f->req.train_path.empty()) throw_invalid("no training data: give a CSV file or --request FILE");
-              summary = run_automl(f->req, std::cerr);
+              summary = Session(f->req, std::cerr).run();
             }
             if (f->json) std::cout << summary.dump(2) << "\n";
             else std::cout << summary.at("run_folder").get<std::string>() << "\n";

@@ -9,6 +9,7 @@
 
 #include "automl/error.h"
 #include "automl/llm.h"
+#include "automl/session.h"
 #include "automl/store.h"
 #include "automl/strings.h"
 
@@ -127,17 +128,12 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
   auto resolve = [&](const std::string& p) { return p.empty() || fs::path(p).is_absolute() ? fs::path(p) : base / p; };
   // The caller's budget wins when set (> 0), then the file's, then 60 s.
   const double budget = defaults.budget_s > 0 ? defaults.budget_s : rf.budget_s > 0 ? rf.budget_s : 60.0;
-  auto say = [&](const std::string& line) {
-    if (!defaults.quiet) progress << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start), budget) << line << "\n" << std::flush;
-  };
+  const ProgressPrinter say(progress, defaults.quiet, start, budget);
 
   const std::string run_id = new_run_id(defaults.seed);
-  fs::path dir = defaults.out_dir.empty() ? fs::path("runs") / run_id : fs::path(defaults.out_dir);
-  if (fs::exists(dir) && !fs::is_empty(dir)) {
-    throw_invalid("run folder " + dir.string() + " already exists and is not empty; choose another --out or remove it");
-  }
+  const fs::path dir = prepare_run_folder(defaults.out_dir, run_id);
   fs::create_directories(dir / "tasks");
-  const fs::path store_path = defaults.store_path.empty() ? fs::path("runs") / "store.sqlite" : fs::path(defaults.store_path);
+  const fs::path store_path = store_path_for(defaults.store_path);
   RunStore store(store_path);
 
   // One LLM client for the whole request: one cap on calls and tokens, one cache.
@@ -160,10 +156,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
 
   nlohmann::json request = {{"request_file", rf.path.string()}, {"text", rf.text}, {"budget_s", budget},
                             {"tasks", nlohmann::json::array()}, {"seed", defaults.seed},
-                            {"planner", client ? nlohmann::json{{"llm", defaults.llm.spec},
-                                                                {"base_url", defaults.llm.base_url},
-                                                                {"model", defaults.llm.model}}
-                                               : nlohmann::json("builtin")}};
+                            {"planner", planner_json(defaults.llm)}};
   for (const auto& t : rf.tasks) request["tasks"].push_back(t.to_json());
   write_json_file(dir / "request.json", request);
   store.begin_run(run_id, dir.string(), request, nlohmann::json::object());
@@ -231,7 +224,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
       auto saved_target = sink->target;
       nlohmann::json summary;
       try {
-        summary = run_automl(r, progress);
+        summary = Session(r, progress).run();
       } catch (...) {
         sink->target = saved_target;
         throw;

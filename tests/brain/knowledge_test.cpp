@@ -12,6 +12,7 @@
 #include "automl/metrics.h"
 #include "automl/planner.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "automl/store.h"
 #include "helpers.h"
 
@@ -128,7 +129,7 @@ TEST(Knowledge, ARunsExperienceComesBackFromTheStore) {
   r.knowledge = "none";
   r.name = "toy";
   r.ensemble = false;  // the best single trial is the run's answer, so its score is the known best
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   RunStore store(dir / "store.sqlite");
   KnownDataset d = experience_from_store(store, summary["run_id"]);
   EXPECT_EQ(d.name, "toy");

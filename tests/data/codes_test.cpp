@@ -12,6 +12,7 @@
 #include "automl/data_card.h"
 #include "automl/pipeline.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "automl/table.h"
 #include "helpers.h"
 
@@ -112,7 +113,7 @@ TEST(Codes, ARunFindsThatIntegerCodesAreCategories) {
   r.max_trials = 8;
   r.quiet = true;
   r.knowledge = "none";
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   // The codes' effects have spread 1 and the noise 0.3: a model that learned them is far
   // below 1, and the same setting does clearly better reading the codes as categories
   // (as numbers, a tree must cut 150 arbitrary intervals).

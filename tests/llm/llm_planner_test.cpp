@@ -10,6 +10,7 @@
 
 #include "automl/llm.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "automl/request.h"
 #include "automl/table.h"
 #include "helpers.h"
@@ -118,7 +119,7 @@ TEST(LlmPlanner, FullRunThroughTheStandInLeavesPlanPredictionsAndLogs) {
   auto dir = temp_dir("llm-full");
   Data d = binary_data(dir);
   LlmStandIn server(valid_script(d.column));
-  json summary = run_automl(llm_request(d, dir, server, "run"), std::cerr);
+  json summary = Session(llm_request(d, dir, server, "run"), std::cerr).run();
   fs::path run = dir / "run";
   for (const char* f : {"prompt.md", "plan.json", "predicted_logs.jsonl", "training_logs.jsonl", "llm_calls.jsonl",
                         "leaderboard.csv", "summary.json"}) {
@@ -179,7 +180,7 @@ TEST(LlmPlanner, ItsPreprocessingDesignIsApplied) {
               {{"xgboost", {{{"op", "keep_numeric"}, {"columns", {d.column}}}}},
                {"linear", {{{"op", "log_transform"}, {"columns", {d.column}}}, {{"op", "standardize"}, {"columns", {d.column}}}}}}}})};
   LlmStandIn server(script);
-  json summary = run_automl(llm_request(d, dir, server, "run"), std::cerr);
+  json summary = Session(llm_request(d, dir, server, "run"), std::cerr).run();
   json plan = read_json(dir / "run" / "plan.json");
   EXPECT_EQ(outcomes(plan)["design_preprocessing"], "accepted");
   EXPECT_EQ(plan["prep_variants"]["linear"]["design"][d.column], json({{"transform", "log"}}));
@@ -215,7 +216,7 @@ TEST(LlmPlanner, FaultsAreRepairedRetriedOrFallenBackAndRecorded) {
   json invented = reply({{"proposals", {{{"family", "gpt-forest"}, {"hyperparameters", json::object()}, {"why", "new"}}}}});
   script["stages"]["refine"] = {{{"status", 500}, {"body", "internal"}}, invented, invented};
   LlmStandIn server(script);
-  json summary = run_automl(llm_request(d, dir, server, "run"), std::cerr);
+  json summary = Session(llm_request(d, dir, server, "run"), std::cerr).run();
   json plan = read_json(dir / "run" / "plan.json");
   auto o = outcomes(plan);
   EXPECT_EQ(o["assign_models"], "repaired");
@@ -248,7 +249,7 @@ TEST(LlmPlanner, ServerSlowerThanTheTimeoutFallsBackToTheBuiltinPlanner) {
   RunRequest r = llm_request(d, dir, server, "run");
   r.llm.timeout_s = 0.4;
   r.llm.max_retries = 1;
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   json plan = read_json(dir / "run" / "plan.json");
   for (const auto& s : plan["llm"]["stages"]) {
     EXPECT_EQ(s["outcome"], "fallback") << s.dump();
@@ -268,7 +269,7 @@ TEST(LlmPlanner, ASlowServerCannotPushTheRunPastItsBudget) {
   r.knowledge = "none";
   r.llm.timeout_s = 60;
   r.llm.max_retries = 3;
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   EXPECT_LE(summary["seconds"].get<double>(), 8.5);
   EXPECT_TRUE(summary["test_score"].is_number());  // a model was saved and scored
 }
@@ -281,7 +282,7 @@ TEST(LlmPlanner, InstructionInAColumnNameStaysQuotedData) {
   write_file(dir / "train.csv", csv);
   Data d{(dir / "train.csv").string(), "", "y", evil};
   LlmStandIn server(valid_script(evil));
-  json summary = run_automl(llm_request(d, dir, server, "run"), std::cerr);
+  json summary = Session(llm_request(d, dir, server, "run"), std::cerr).run();
   int seen = 0;
   for (const auto& r : server.requests()) {
     json body = json::parse(r.body);
@@ -302,10 +303,10 @@ TEST(LlmPlanner, RerunningTheSameRequestMakesNoHttpCalls) {
   auto dir = temp_dir("llm-cache");
   Data d = binary_data(dir);
   LlmStandIn server(valid_script(d.column));
-  json first = run_automl(llm_request(d, dir, server, "first"), std::cerr);
+  json first = Session(llm_request(d, dir, server, "first"), std::cerr).run();
   const int calls = server.calls();
   ASSERT_GT(calls, 0);
-  json second = run_automl(llm_request(d, dir, server, "second"), std::cerr);
+  json second = Session(llm_request(d, dir, server, "second"), std::cerr).run();
   EXPECT_EQ(server.calls(), calls) << "the second run asked the server again";
   EXPECT_EQ(second["llm"]["calls"], 0);
   EXPECT_EQ(second["llm"]["cached"], first["llm"]["calls"]);
@@ -338,7 +339,7 @@ TEST(LlmPlanner, TheKeyIsSentButNeverWritten) {
   else unsetenv("AUTOML_GPT_API_KEY");
   ASSERT_EQ(r.llm.api_key, key);
   r.llm.max_retries = 0;
-  run_automl(r, std::cerr);
+  Session(r, std::cerr).run();
   ASSERT_GT(server.calls(), 0);
   for (const auto& seen : server.requests()) EXPECT_EQ(seen.authorization, "Bearer " + key);
   // Not in any file of the run folder, nor anywhere in the store's bytes.

@@ -14,6 +14,7 @@
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "helpers.h"
 
 namespace automl {
@@ -272,7 +273,7 @@ TEST(KnnSvm, ExplainabilityAndSizeRequirementsLeaveThemOut) {
     r.ensemble = false;
     r.families = {"linear", "knn", "svm", "constant"};
     r.requirements = requirements;
-    run_automl(r, std::cerr);
+    Session(r, std::cerr).run();
     return testing::read_file(dir / name / "leaderboard.csv");
   };
   // Without requirements both run on a small table (the planner's portfolio).

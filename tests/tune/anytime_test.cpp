@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "automl/run.h"
+#include "automl/session.h"
 #include "helpers.h"
 
 namespace automl {
@@ -26,7 +27,7 @@ TEST(Anytime, AShortImageRunEndsWithAModelAndAccountsForItsTime) {
   r.budget_s = 4;
   r.quiet = true;
   r.knowledge = "none";
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   ASSERT_TRUE(summary.contains("model"));
   EXPECT_NE(summary["model"].value("family", std::string("constant")), "constant") << summary.dump(2);
   // Three classes of about a third each: a model that learned the signal is far above that.

@@ -14,6 +14,7 @@
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
 #include "automl/run.h"
+#include "automl/session.h"
 #include "helpers.h"
 
 namespace automl {
@@ -265,7 +266,7 @@ TEST(EnsembleRun, LeaderboardHasAnEnsembleRowAndTheSavedModelReloads) {
   r.budget_s = 8;
   r.quiet = true;
   r.knowledge = "none";
-  json summary = run_automl(r, std::cerr);
+  json summary = Session(r, std::cerr).run();
   std::istringstream board(testing::read_file(dir / "run" / "leaderboard.csv"));
   std::string line;
   int ensemble_rows = 0;
@@ -294,7 +295,7 @@ TEST(EnsembleRun, LeaderboardHasAnEnsembleRowAndTheSavedModelReloads) {
   r.out_dir = (dir / "plain").string();
   r.ensemble = false;
   r.budget_s = 3;
-  json plain = run_automl(r, std::cerr);
+  json plain = Session(r, std::cerr).run();
   EXPECT_FALSE(plain.contains("ensemble"));
   EXPECT_EQ(testing::read_file(dir / "plain" / "leaderboard.csv").find(",ensemble,"), std::string::npos);
   fs::remove_all(dir);

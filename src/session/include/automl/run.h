@@ -1,8 +1,8 @@
-// One `automl-gpt run`: read, card, search within the budget, refit, score, save.
+// What one `automl-gpt run` is asked to do (a Session runs it: session.h).
 //
 //   RunRequest req;
 //   req.train_path = "train.csv"; req.target = "income"; req.budget_s = 60;
-//   nlohmann::json summary = run_automl(req, std::cerr);
+//   nlohmann::json summary = Session(req, std::cerr).run();
 #pragma once
 
 #include <functional>
@@ -55,9 +55,6 @@ struct RunRequest {
   LlmClient* llm_client = nullptr;         // a client shared across a request's tasks, with its sink
   std::shared_ptr<LlmCallSink> llm_sink;
 };
-
-// Runs everything; returns summary.json's content. Progress goes to `progress`.
-nlohmann::json run_automl(const RunRequest& request, std::ostream& progress);
 
 // A new run id: the local time and a random suffix ("20261127-101502-3fa1").
 std::string new_run_id(uint64_t seed);

@@ -1,0 +1,1330 @@
+#include "automl/session.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "automl/data_card.h"
+#include "automl/ensemble.h"
+#include "automl/error.h"
+#include "automl/image.h"
+#include "automl/knowledge.h"
+#include "automl/llm.h"
+#include "automl/metrics.h"
+#include "automl/pipeline.h"
+#include "automl/planner.h"
+#include "automl/prompt.h"
+#include "automl/requirements.h"
+#include "automl/search.h"
+#include "automl/store.h"
+#include "automl/strings.h"
+
+namespace automl {
+namespace fs = std::filesystem;
+
+// The phases of a run, in order.
+enum class Phase { kNone, kRead, kPlan, kSearch, kRefit, kEnsemble, kSave, kTail, kSummary };
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Features the models use: every column but the target, minus identifier-like columns
+// (one distinct value per row). Free text stays: text families read it, the others
+// leave it out (their preprocessing skips text columns).
+std::vector<std::string> choose_features(const Table& table, DataCard* card) {
+  std::vector<std::string> out;
+  for (const auto& col : table.columns) {
+    if (col.name == card->target) continue;
+    if (col.type == ColumnType::kText) {
+      card->notes.push_back(fmt::format("column \"{}\" is free text: read by the text families, left out by the others",
+                                        col.name));
+    }
+    if (col.type == ColumnType::kCategorical && table.n_rows > 50 && col.levels.size() >= table.n_rows * 95 / 100) {
+      card->notes.push_back(fmt::format("column \"{}\" has a distinct value in almost every row (an identifier): not used",
+                                        col.name));
+      continue;
+    }
+    out.push_back(col.name);
+  }
+  return out;
+}
+
+// "" when the family's estimated footprint on these rows meets the size and speed
+// requirements, else what it breaks (families without an estimate always pass;
+// the trials themselves are still checked).
+std::string footprint_breaks(const ModelEntry& e, const Table& table, const std::vector<std::string>& features,
+                             std::size_t rows, const Requirements& wants) {
+  if (!e.footprint || !wants.any_limit()) return "";
+  double width = 0;  // columns after one-hot encoding (at most 100 levels a column)
+  for (const auto& col : table.columns) {
+    if (std::find(features.begin(), features.end(), col.name) == features.end()) continue;
+    width += col.type == ColumnType::kCategorical ? std::min<double>(100.0, static_cast<double>(col.levels.size())) : 2.0;
+  }
+  const Footprint f = e.footprint(static_cast<double>(rows), width);
+  if (wants.max_model_mb > 0 && f.model_mb > wants.max_model_mb) {
+    return fmt::format("its model would be about {:.1f} MB, the limit is {} MB", f.model_mb, wants.max_model_mb);
+  }
+  if (wants.max_predict_ms_per_row > 0 && f.predict_ms_per_row > wants.max_predict_ms_per_row) {
+    return fmt::format("it would predict in about {:.3f} ms per row, the limit is {} ms", f.predict_ms_per_row,
+                       wants.max_predict_ms_per_row);
+  }
+  return "";
+}
+
+}  // namespace
+
+// Everything one run holds, phase by phase. The phases' code reads as one story from
+// reading the data to the summary; each phase_*() runs once, in order (Session's
+// methods see to that).
+struct Session::Impl {
+  Impl(RunRequest request, std::ostream& out) : req(std::move(request)), progress(out) {
+    start = req.start;
+    // The user's requirements become constraints: a metric, a time cap, limits on the
+    // model's size and speed, explainable families only.
+    wants = parse_requirements(req.requirements);
+    budget = wants.max_train_s > 0 ? std::min(req.budget_s, wants.max_train_s) : req.budget_s;
+    hard_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(budget * 0.995));
+  }
+  ~Impl() {
+    // The LLM sink points into this run: it must not outlive it.
+    if (sink) sink->target = nullptr;
+  }
+
+  void say(const std::string& line) const { ProgressPrinter(progress, req.quiet, start, budget)(line); }
+
+  // The request and its clock.
+  RunRequest req;
+  std::ostream& progress;
+  Clock::time_point start, hard_end;
+  Requirements wants;
+  double budget = 0;
+  // Phase 1: the data and its card.
+  nlohmann::json overrides;
+  std::string target, name;
+  CsvOptions csv;
+  Table table;
+  DataCard card;
+  Target y;
+  std::vector<std::size_t> rows;  // rows with a target
+  std::vector<std::string> features;
+  double read_s = 0;
+  std::vector<const ModelEntry*> candidates;
+  std::shared_ptr<const KnowledgeBase> knowledge;
+  // Phase 2: the run folder, the store and the planner.
+  std::string run_id;
+  fs::path dir;
+  std::unique_ptr<RunFolder> folder;
+  std::unique_ptr<RunStore> store;
+  nlohmann::json request;
+  std::string prompt_text;
+  std::shared_ptr<LlmCallSink> sink;
+  std::unique_ptr<LlmClient> own_client;
+  LlmClient* client = nullptr;
+  nlohmann::json llm_use;
+  std::unique_ptr<Planner> planner;
+  // Phase 3: the plan.
+  std::vector<ModelAssignment> assignment;
+  std::vector<Proposal> proposals;
+  std::map<std::string, std::vector<PreprocessingStep>> design;  // family -> the planner's steps
+  std::map<std::string, ColumnDesign> designs;  // family -> its design
+  std::vector<std::string> open_codes;          // integer columns whose reading the card left open
+  std::vector<std::string> variants;            // the data-processing variants trials try (kPrepParam)
+  ValidationPlan plan;
+  nlohmann::json pj;  // plan.json
+  RunPlan run_plan;
+  // Phase 4: the search, and what it keeps back for the end.
+  std::unique_ptr<Evaluator> evaluator;
+  const TrialResult* current_best = nullptr;  // the search's best so far, for pruning
+  double n_fit_rows = 0, growth = 1;
+  double refit_reserve = 0, ensemble_reserve = 0, finish_reserve = 0;
+  // (score, seconds to refit as a member and predict the test rows) of usable trials
+  std::vector<std::pair<double, double>> fit_costs;
+  bool side_by_side = false;
+  double test_rows_guess = 0;
+  SearchOptions opt;
+  // Once measured at the search's deadline, the ensemble's reserve is what the chosen
+  // ensemble's members need, not the guess from the top trials' costs.
+  bool ensemble_reserve_measured = false;
+  double choose_guess = 0;    // seconds to choose the ensemble, guessed from the rows and trials
+  double first_choose_s = 0;  // seconds the choice at the first deadline took (in the search's time)
+  // That choice, and the trials it saw: when the search ended there, it is the final choice.
+  std::optional<EnsembleChoice> choice_at_deadline;
+  std::size_t choice_trials = 0;
+  TrialCallback on_trial;
+  double plan_s = 0, search_s = 0;
+  nlohmann::json kept_back;
+  SearchResult result;
+  // Phase 5: the refit of the best trial.
+  const TrialResult* best = nullptr;
+  std::vector<double> y_all;
+  // Each encoding's preprocessing, fitted on all training rows once for every refit (by design_key).
+  std::map<std::pair<Encoding, std::string>, std::pair<Preprocessor, FeatureMatrix>> encoded;
+  // A trial's setting fitted on all training rows. A family that refuses up front a
+  // fit it cannot end before the deadline (libsvm) leaves the pipeline without a
+  // model and says why in `refusal`; the callers then keep the trial's first-fold
+  // model, as for a refit the deadline stopped.
+  std::string refusal;
+  Clock::time_point refit_end;  // refits end in time to predict the test rows and save
+  const ModelEntry* entry = nullptr;  // the best trial's family
+  int refit_rounds = 0;
+  std::string final_model = "refit on all training rows";
+  bool best_refit = true;
+  Pipeline pipe;
+  double best_refit_s = 0;
+  // Phase 6: the ensemble.
+  double ensemble_s = 0, members_refit_s = 0;
+  EnsembleChoice ens;
+  // Members already built (refit or from their fold), by trial id, for the tail's ensemble.
+  std::map<int, std::shared_ptr<const Pipeline>> member_pipes;
+  double pace = 1.0;
+  Pipeline ens_pipe;
+  std::string ensemble_outcome;
+  // Phase 7: saving and the test file.
+  std::optional<Table> test;
+  nlohmann::json test_part;  // what the summary says of the test file
+  double finish_s = 0, refinish_s = 0;
+  std::size_t finish_members = 1;
+  // Phase 8: the tail.
+  Clock::time_point tail_end;
+  double tail_s = 0;
+  int tail_trials = 0;
+  std::string tail_outcome;
+
+  ColumnDesign design_for(const std::string& family, const std::string& variant) const {
+    if (variant == "plain" || !designs.count(family)) return ColumnDesign{};
+    ColumnDesign d = designs.at(family);
+    const ModelEntry& e = model_registry().get(family);
+    for (const auto& c : open_codes) {
+      if (variant == "codes") {
+        ColumnOps& o = d[c];
+        o.codes = true;
+        // A one-hot family keeps 100 levels as columns: more become one number each.
+        const ColumnProfile* p = nullptr;
+        for (const auto& cp : card.columns) p = cp.name == c ? &cp : p;
+        if (e.encoding != Encoding::kNative && o.categories.empty() && p && p->cardinality > 30) {
+          o.categories = card.task == Task::kMulticlass ? "frequency" : "target";
+        }
+      } else if (variant == "numbers" && d.count(c)) {
+        d[c].codes = false;
+        d[c].categories.clear();
+        if (d[c].is_default()) d.erase(c);
+      }
+    }
+    return d;
+  };
+  void add_report(nlohmann::json& j) const {
+    nlohmann::json rep = planner->report();
+    if (rep.contains("knowledge")) j["knowledge"] = rep["knowledge"];
+    rep.erase("knowledge");
+    if (client) j["llm"] = rep;
+  };
+  // One fold fit's own seconds: the trial's share per fold, doubled when two shared the cores.
+  double fit_seconds(const TrialResult& t) const {
+    return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size());
+}
+
+  // The seconds kept back to refit a trial on all rows (its fit's time, scaled by the
+  // rows it gains, with a margin), and whether that is more than the refit is worth:
+  // over 15% of the budget, when the trial kept a fold model to use instead.
+  // (A refit trains a fixed number of rounds with nothing to score along the way, and the
+  // best trial's with every thread: folds side by side had one each.)
+  // An iterative trial's own log gives its seconds per round (or epoch), so the refit's
+  // rounds (those its folds kept, a few more for the rows gained) can be priced directly.
+  double one_fit_s(const TrialResult& t) const {
+    if (t.iterations > 0 && !t.logs.empty() && !t.logs[0].seconds.empty()) {
+      const FoldLog& log = t.logs[0];
+      const double per_round = log.seconds.back() / static_cast<double>(log.seconds.size());
+      const double rounds = std::ceil(t.iterations * (1.0 + (growth - 1.0) / 2.0));
+      return per_round * rounds * growth;
+    }
+    return fit_seconds(t) * growth;
+}
+
+  double refit_need(const TrialResult& t) const { return one_fit_s(t) * (side_by_side ? 0.7 : 1.0) * 1.2 + 0.3; }
+
+  double finish_cost(const std::vector<const TrialResult*>& models) const {
+    double s = 0.1 + 0.003 * budget;
+    if (test_rows_guess > 0) {
+      s += read_s * test_rows_guess / static_cast<double>(std::max<std::size_t>(1, table.n_rows));
+      for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
+    }
+    return s;
+}
+
+  bool refit_too_dear(const TrialResult& t) const {
+    return t.fold_model && t.fold_preprocessor && refit_need(t) > 0.15 * budget;
+}
+
+  // An ensemble member other than the best is refit only when that is cheap (at most
+  // 5% of the budget) and its trial ran to its end; otherwise it keeps its fold model,
+  // which is the model the out-of-fold estimate judged, and the time goes to the search.
+  double member_refit_s(const TrialResult& t) const {
+    const double s = one_fit_s(t) * 1.2;
+    return t.deadline_stopped || s > 0.05 * budget ? 0.0 : s;
+}
+
+  Clock::time_point search_deadline() const {
+    return hard_end -
+           std::chrono::duration_cast<Clock::duration>(
+               std::chrono::duration<double>(refit_reserve + ensemble_reserve + finish_reserve));
+}
+
+  // Each encoding's preprocessing, fitted on all training rows once for every refit.
+  const std::pair<Preprocessor, FeatureMatrix>& encode_all(Encoding enc, const ColumnDesign& design) {
+    const auto key = std::make_pair(enc, design_key(design));
+    auto it = encoded.find(key);
+    if (it != encoded.end()) return it->second;
+    Preprocessor pre(enc);
+    pre.set_design(design);
+    pre.fit(table, features, rows, evaluator->encoding_target());
+    FeatureMatrix x = pre.transform(table, &rows);
+    return encoded.emplace(key, std::make_pair(std::move(pre), std::move(x))).first->second;
+}
+
+  // The boosting rounds a refit on all rows gets: what the trial's folds needed, and
+  // a few more, since more rows support more rounds than early stopping found (0 =
+  // not iterative).
+  int rounds_for(const TrialResult* t, const ModelEntry& e) const {
+    if (!t || e.resource_param.empty()) return 0;
+    return std::max(1, static_cast<int>(std::ceil(t->iterations * (1.0 + (growth - 1.0) / 2.0))));
+}
+
+  Pipeline skeleton(const std::string& family, const nlohmann::json& params) const {
+    Pipeline p;
+    p.family = family;
+    p.params = params;
+    p.target = y;
+    p.target.y.clear();
+    p.schema = card.feature_types();
+    p.features = features;
+    return p;
+}
+
+  Pipeline refit_setting(const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
+                         int threads) {
+    Pipeline p = skeleton(family, params);
+    const ModelEntry& e = model_registry().get(family);
+    const auto& [pre, x_all] = encode_all(e.encoding, evaluator->design_for(family, params));
+    p.preprocessor = pre;
+    FitContext ctx;
+    ctx.task = y.task;
+    ctx.n_classes = y.n_classes();
+    ctx.metric = card.metric;
+    ctx.threads = threads;
+    ctx.seed = req.seed;
+    ctx.deadline = refit_end;
+    *rounds = rounds_for(t, e);
+    if (*rounds > 0) ctx.fixed_iterations = *rounds;
+    p.model = e.create(with_defaults(e.params, params), y.task);
+    try {
+      p.model->fit(x_all, y_all, nullptr, nullptr, ctx);
+    } catch (const Error& err) {
+      if (err.kind() != ErrorKind::kBudget) throw;
+      refusal = err.what();
+      p.model = nullptr;
+    }
+    return p;
+}
+
+  // 5. Ensembles of the top trials, from their out-of-fold predictions: each gets a
+  // leaderboard row; one is kept only when its cross-fitted score beats picking the
+  // best single trial judged the same way (ensemble.h). Built after the best trial's
+  // refit, so that refit never waits for them.
+  // The ensembles' leaderboard rows, written after the tail's trials (their ids follow).
+  void ensemble_rows(double seconds) {
+    int next_id = static_cast<int>(result.trials.size());
+    for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
+      if (e->note.empty()) continue;  // nothing to build from
+      TrialResult row;
+      row.id = next_id++;
+      row.family = e == &ens.caruana ? "ensemble" : "stacking";
+      row.params = e->to_json();
+      row.score = e->honest_score;
+      row.fold_scores = e->part_scores;
+      row.status = ens.kept == row.family ? "finished" : "not kept";
+      row.reason = e->note;
+      row.seconds = seconds;
+      folder->add_trial(row);
+    }
+}
+
+  // The pipeline of an ensemble choice made from `trials`; `outcome` says how its members
+  // were trained, or starts "not built" (the pipeline then has no members). Members are
+  // refit only when `refit_members` (the tail's members keep their fold model).
+  Pipeline build_ensemble(const EnsembleChoice& choice, const std::vector<TrialResult>& trials, bool refit_members,
+                          std::string* outcome) {
+    const EnsembleCandidate& win = choice.winner();
+    Pipeline ep;
+    ep.family = choice.kept;
+    ep.params = win.to_json();
+    ep.target = pipe.target;
+    ep.schema = pipe.schema;
+    ep.features = features;
+    ep.blend = win.blend;
+    int refitted = 0, from_fold = 0, reused = 0;
+    std::vector<const TrialResult*> all_members;
+    for (int id : win.members) all_members.push_back(&trials[static_cast<std::size_t>(id)]);
+    const double members_finish = finish_cost(all_members);
+    refit_end = hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(members_finish));
+    // An ensemble that could not even predict the test rows in the time left is not built.
+    const double finish_left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+    if (members_finish > finish_left + 0.01 * budget && members_finish > 1.5 * finish_cost({best})) {
+      *outcome = fmt::format("not built: predicting the test rows with its {} members would take about {:.1f}s "
+                             "and {:.1f}s are left",
+                             all_members.size(), members_finish, std::max(0.0, finish_left));
+    }
+    for (int id : win.members) {
+      if (!outcome->empty()) break;
+      const TrialResult& t = trials[static_cast<std::size_t>(id)];
+      if (auto it = member_pipes.find(id); it != member_pipes.end()) {
+        ep.members.push_back(it->second);
+        ++reused;
+        continue;
+      }
+      // A member that cannot be refit in time keeps its model of the first fold,
+      // which is what the out-of-fold estimate judged.
+      auto fold_member = [&](const std::string& why) {
+        if (!t.fold_model || !t.fold_preprocessor) {
+          *outcome = fmt::format("not built: trial {} {}, and its fold model was not kept", id, why);
+          return false;
+        }
+        Pipeline m = pipe;
+        m.family = t.family;
+        m.params = t.params;
+        m.model = t.fold_model;
+        m.preprocessor = *t.fold_preprocessor;
+        ep.members.push_back(member_pipes[id] = std::make_shared<const Pipeline>(std::move(m)));
+        ++from_fold;
+        say(fmt::format("member: trial {} {} keeps its first-fold model ({})", id, t.family, why));
+        return true;
+      };
+      // A trial its time box cut would need as long again (its folds stopped at the box,
+      // not where training ended), and a dear refit is not worth its time: such members
+      // keep their fold model.
+      if (!refit_members) {
+        if (!fold_member("it ran in the search's tail, after the refits")) break;
+        continue;
+      }
+      if (member_refit_s(t) <= 0) {
+        if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
+                                            : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
+                                                          fit_seconds(t) * growth)))
+          break;
+        continue;
+      }
+      const double need = one_fit_s(t) * pace;
+      const double left = std::chrono::duration<double>(refit_end - Clock::now()).count();
+      if (need * 1.2 + 0.01 * budget > left) {  // leave time to predict and save
+        if (!fold_member(fmt::format("needs about {:.1f}s to refit and {:.1f}s are left", need, std::max(0.0, left)))) break;
+        continue;
+      }
+      int rounds = 0;
+      const auto member_start = Clock::now();
+      // Small data: one thread, as its folds were trained (threads only contend there).
+      Pipeline m = refit_setting(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
+      if (!m.model || m.model->stop_reason() == "deadline") {
+        if (!fold_member(m.model ? "the budget ran out refitting it" : refusal)) break;
+        continue;
+      }
+      say(fmt::format("refit member: trial {} {} in {:.2f}s{}", id, t.family, seconds_since(member_start),
+                      rounds ? fmt::format(" with {} rounds", rounds) : std::string()));
+      ep.members.push_back(member_pipes[id] = std::make_shared<const Pipeline>(std::move(m)));
+      ++refitted;
+    }
+    if (outcome->empty()) {
+      const int n = refitted + from_fold + reused;
+      if (from_fold + reused == 0) {
+        *outcome = fmt::format("{} members, each refit on all training rows", n);
+      } else {
+        *outcome = fmt::format("{} members: {} refit on all training rows, {} kept from their first fold", n, refitted,
+                               from_fold);
+        if (reused) *outcome += fmt::format(", {} as built for the best model or the first ensemble", reused);
+      }
+      say(fmt::format("{}: {}", choice.kept, *outcome));
+    } else {
+      ep.members.clear();
+      say(fmt::format("{} {}; keeping the best single model", choice.kept, *outcome));
+    }
+    return ep;
+}
+
+  // 6. Save the model and score it on the test file; after the tail again, if the tail
+  // changed the model (the first save is never lost to a tail that runs out of time).
+  void finish(const Pipeline& final_pipe) {
+    final_pipe.save(dir / "model");
+    if (req.test_path.empty()) return;
+    if (!test) {
+      CsvOptions test_csv = final_pipe.read_options(csv);
+      // An image folder is read at the training images' size.
+      test = read_table(req.test_path, test_csv, fs::is_directory(req.test_path) ? image_shape(features) : ImageShape{});
+    }
+    test_part = nlohmann::json::object();
+    auto pred = final_pipe.predict(*test);
+    {
+      std::ofstream out(dir / "test_predictions.csv");
+      write_predictions(out, y, pred, test->n_rows);
+    }
+    test_part["test_predictions"] = (dir / "test_predictions.csv").string();
+    if (test->find(target) >= 0) {
+      // A class the training rows never showed cannot be predicted: such rows are
+      // left out of the score and counted.
+      Target ty = encode_target(*test, card, true);
+      std::vector<double> yv, pv;
+      const int k = y.n_outputs();
+      std::size_t unscored = 0;
+      for (std::size_t i = 0; i < test->n_rows; ++i) {
+        if (std::isnan(ty.y[i])) {
+          unscored += !test->column(target).is_missing(i);
+          continue;
+        }
+        yv.push_back(ty.y[i]);
+        pv.insert(pv.end(), pred.begin() + i * k, pred.begin() + (i + 1) * k);
+      }
+      if (unscored) test_part["test_rows_with_unknown_class"] = unscored;
+      test_part["test_score"] = yv.empty() ? nlohmann::json(nullptr) : nlohmann::json(compute_metric(card.metric, y, yv, pv));
+      nlohmann::json all = nlohmann::json::object();
+      for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
+      test_part["test_scores"] = all;
+    }
+}
+
+  void phase_read() {
+    // 1. Data and its card.
+    overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
+    target = req.target.empty() ? overrides.value("target", std::string()) : req.target;
+    if (target.empty() && is_image_folder(req.train_path)) target = "label";  // the class sub-folders' names
+    if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
+    if (!req.metric.empty()) overrides["metric"] = req.metric;
+    else if (!wants.metric.empty()) overrides["metric"] = wants.metric;
+    csv = req.csv;
+    for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
+    table = read_table(req.train_path, csv);  // a CSV file or an image folder
+    name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
+    card = infer_data_card(table, target, name, overrides);
+    y = encode_target(table, card);
+    for (std::size_t i = 0; i < table.n_rows; ++i) {
+      if (!std::isnan(y.y[i])) rows.push_back(i);
+    }
+    if (rows.size() < table.n_rows) {
+      card.notes.push_back(fmt::format("{} rows have no target value and are left out of training", table.n_rows - rows.size()));
+    }
+    features = choose_features(table, &card);
+    if (features.empty()) card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
+    read_s = seconds_since(start);
+    say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
+    say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
+
+    for (const auto* e : model_registry().entries()) {
+      bool wanted = req.families.empty() || std::find(req.families.begin(), req.families.end(), e->name) != req.families.end();
+      if (!e->supports(card.task) || !wanted || (wants.explainable && !e->explainable)) continue;
+      if (std::string why = family_unusable_reason(*e, card); !why.empty()) {  // text families need text, and so on
+        if (e->encoding != Encoding::kText) card.notes.push_back(fmt::format("model family {} left out: {}", e->name, why));
+        continue;
+      }
+      if (std::string why = footprint_breaks(*e, table, features, rows.size(), wants); !why.empty()) {
+        card.notes.push_back(fmt::format("model family {} left out: {}", e->name, why));
+        continue;
+      }
+      candidates.push_back(e);
+    }
+    if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
+
+    // The knowledge base: experience from earlier runs, for warm starts and learned
+    // predictions (missing default = none; a file the user named must exist).
+    if (req.knowledge != "none") {
+      const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
+      if (!req.knowledge.empty() || fs::exists(kb_path)) {
+        KnowledgeBase kb = KnowledgeBase::load(kb_path);
+        if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
+        if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
+      }
+    }
+  }
+
+  void phase_open() {
+    // 2. The run folder and the store.
+    run_id = new_run_id(req.seed);
+    dir = prepare_run_folder(req.out_dir, run_id);
+    folder = std::make_unique<RunFolder>(dir);
+    store = std::make_unique<RunStore>(store_path_for(req.store_path));
+    request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
+                              {"requirements", req.requirements},
+                              {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
+                              {"threads", req.threads}, {"card", req.card_path}, {"families", req.families},
+                              {"ensemble", req.ensemble},
+                              {"planner", planner_json(req.llm)}};
+    store->begin_run(run_id, dir.string(), request, card.to_json());
+    folder->write_json("data_card.json", card.to_json());
+    folder->write_json("request.json", request);
+    fs::create_directories(dir / "model_cards");
+    for (const auto* e : candidates) folder->write_json("model_cards/" + e->name + ".json", e->card());
+    prompt_text = compose_prompt(card, candidates, {card.metric, budget, req.requirements});
+    {
+      std::ofstream prompt(dir / "prompt.md");
+      prompt << prompt_text;
+    }
+
+    // The planner: the LLM when one is configured (its calls recorded in this run's
+    // folder and store, its replies cached in the store), else the built-in one.
+    sink = req.llm_sink;
+    client = req.llm_client;
+    if (!client && req.llm.enabled()) {
+      sink = std::make_shared<LlmCallSink>();
+      own_client = std::make_unique<LlmClient>(req.llm, store.get(), [s = sink](const LlmCall& c) {
+        if (s->target) s->target(c);
+      });
+      client = own_client.get();
+    }
+    llm_use = {{"calls", 0}, {"cached", 0}, {"failed", 0}, {"prompt_tokens", 0}, {"completion_tokens", 0}};
+    if (sink) {
+      sink->target = [this](const LlmCall& c) {
+        nlohmann::json j = c.to_json();
+        folder->add_llm_call(j);
+        store->add_llm_call(run_id, j);
+        llm_use[c.cached ? "cached" : "calls"] = llm_use[c.cached ? "cached" : "calls"].get<int>() + 1;
+        if (!c.error.empty()) llm_use["failed"] = llm_use["failed"].get<int>() + 1;
+        llm_use["prompt_tokens"] = llm_use["prompt_tokens"].get<long>() + c.prompt_tokens;
+        llm_use["completion_tokens"] = llm_use["completion_tokens"].get<long>() + c.completion_tokens;
+        say(fmt::format("llm {}: {}", c.stage, c.summary()));
+      };
+    }
+    planner = client ? make_llm_planner(*client, knowledge) : make_builtin_planner(knowledge);
+    // LLM calls stop once 70% of the budget is spent: the rest is for training.
+    planner->begin_task(prompt_text, start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.7 * budget)));
+    planner->set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
+    if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
+  }
+
+  void phase_plan() {
+    // The plan: the planner's answers for each stage, saved before any training.
+    assignment = planner->assign_models(card, candidates);
+    proposals = planner->propose(card, assignment);
+    // The data-processing design: what each family's pipeline does to the columns, applied
+    // by its Preprocessor (column_design). Where the Data Card left the reading of integer
+    // columns open, trials also try them all as numbers and all as categories; and where
+    // the design goes beyond a family's fixed encoding, trials also try that ("plain").
+    // The variant is a trial setting (kPrepParam), so the search and the knowledge base see it.
+    design = planner->design_preprocessing(card, assignment);
+    if (!req.fixed_preprocessing) {
+      for (const auto& [family, steps] : design) {
+        ColumnDesign d = column_design(steps);
+        const bool native = model_registry().has(family) && model_registry().get(family).encoding == Encoding::kNative;
+        for (auto it = d.begin(); it != d.end();) {
+          // What a one-hot family's encoding does anyway (median, an indicator where values
+          // are missing) is not a design of its own.
+          if (!native && it->second.impute == "median") it->second.impute.clear();
+          if (!native && it->second.missing_indicator == 1) it->second.missing_indicator = -1;
+          // Only the feature columns (drop_identifier already left some out).
+          const bool feature = std::find(features.begin(), features.end(), it->first) != features.end();
+          it = !feature || it->second.is_default() ? d.erase(it) : std::next(it);
+        }
+        designs[family] = std::move(d);
+      }
+    }
+    for (const auto& c : card.columns) {
+      if (!req.fixed_preprocessing && c.open_kind == "codes" &&
+          std::find(features.begin(), features.end(), c.name) != features.end())
+        open_codes.push_back(c.name);
+    }
+
+    variants = {"design"};
+    if (!open_codes.empty()) variants.insert(variants.end(), {"codes", "numbers"});
+    bool beyond_plain = false;
+    for (const auto& [family, d] : designs) beyond_plain = beyond_plain || !d.empty();
+    if (beyond_plain) variants.push_back("plain");
+    if (variants.size() > 1) {
+      // The first proposal of the first family that reads categories natively (boosted trees)
+      // is tried again in each reading of the open integer columns that differs from the
+      // design, right after it; the first of a one-hot family (linear models) is tried again
+      // with its fixed encoding when the design changes it.
+      bool native_done = open_codes.empty(), one_hot_done = !beyond_plain;
+      for (std::size_t i = 0; i < proposals.size() && !(native_done && one_hot_done); ++i) {
+        const ModelEntry& e = model_registry().get(proposals[i].family);
+        if (e.baseline || proposals[i].params.contains(kPrepParam)) continue;
+        std::vector<Proposal> extra;
+        if (e.encoding == Encoding::kNative && !native_done) {
+          native_done = true;
+          for (const std::string variant : {"codes", "numbers"}) {
+            if (design_for(e.name, variant) == design_for(e.name, "design")) continue;
+            Proposal p = proposals[i];
+            p.params[kPrepParam] = variant;
+            p.why = fmt::format("the same setting with the open integer columns ({}) read as {}", join(open_codes, ", "),
+                                variant == "codes" ? "categories" : "numbers");
+            extra.push_back(p);
+          }
+        } else if (e.encoding == Encoding::kOneHot && !one_hot_done) {
+          one_hot_done = true;
+          if (!design_for(e.name, "design").empty()) {
+            Proposal p = proposals[i];
+            p.params[kPrepParam] = "plain";
+            p.why = "the same setting with the family's fixed encoding instead of the design";
+            extra.push_back(p);
+          }
+        }
+        proposals.insert(proposals.begin() + static_cast<std::ptrdiff_t>(i) + 1, extra.begin(), extra.end());
+        i += extra.size();
+      }
+    }
+
+    // 3. Search within the budget, keeping back what the refit will need.
+    plan = make_validation_plan(y, rows, req.folds, req.seed);
+    say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
+    // What the planner reports beyond its answers: the knowledge it used, and with an
+    // LLM each stage's outcome.
+
+    {
+      pj["planner"] = planner->name();
+      pj["requirements"] = wants.to_json();
+      pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
+                                            {"task", task_name(card.task)}, {"metric", card.metric},
+                                            {"budget_s", budget}}});
+      pj["model_assignment"] = nlohmann::json::array();
+      pj["preprocessing"] = nlohmann::json::object();
+      for (const auto& a : assignment) {
+        pj["model_assignment"].push_back({{"family", a.family}, {"reason", a.reason}});
+      }
+      for (const auto& [family, family_steps] : design) {
+        nlohmann::json steps = nlohmann::json::array();
+        for (const auto& st : family_steps) steps.push_back({{"op", st.op}, {"columns", st.columns}});
+        pj["preprocessing"][family] = steps;
+      }
+      pj["preprocessing_note"] =
+          req.fixed_preprocessing
+              ? "not applied (--fixed-preprocessing): each family's fixed encoding (native categories for trees, one-hot "
+                "and standardised numbers for the others)"
+              : "applied column by column (prep_variants: what each family's trials do to each column, per variant of "
+                "the \"prep\" setting; columns not named keep the family's fixed encoding)";
+      if (std::any_of(card.columns.begin(), card.columns.end(), [](const auto& c) { return !c.open_choice.empty(); })) {
+        pj["open_choices"] = nlohmann::json::array();
+        for (const auto& c : card.columns) {
+          if (!c.open_choice.empty()) {
+            pj["open_choices"].push_back({{"column", c.name}, {"kind", c.open_kind}, {"why", c.open_choice}});
+          }
+        }
+      }
+      if (!req.fixed_preprocessing) {
+        pj["prep_variants"] = nlohmann::json::object();
+        for (const auto& a : assignment) {
+          nlohmann::json v = nlohmann::json::object();
+          for (const auto& variant : variants) {
+            nlohmann::json cols = nlohmann::json::object();
+            for (const auto& [name, ops] : design_for(a.family, variant)) cols[name] = ops.to_json();
+            v[variant] = cols;
+          }
+          pj["prep_variants"][a.family] = v;
+        }
+      }
+      pj["hyperparameter_proposals"] = nlohmann::json::array();
+      for (const auto& p : proposals) {
+        pj["hyperparameter_proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
+      }
+      pj["search"] = {{"after_proposals", "refinement by the planner from the real logs, then random settings from the "
+                                          "declared spaces with successive halving on boosting rounds, in turns"},
+                      {"validation", plan.method}, {"fits_per_trial", plan.splits.size()}};
+      pj["refinements"] = nlohmann::json::array();
+      add_report(pj);
+      folder->write_json("plan.json", pj);
+    }
+    run_plan = {assignment, design, proposals, plan};
+  }
+
+  void phase_setup_search() {
+    evaluator = std::make_unique<Evaluator>(table, y, features, plan, card.metric, req.threads, req.seed);
+    evaluator->set_design([this](const std::string& family, const std::string& variant) { return design_for(family, variant); });
+    evaluator->set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
+    for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
+    n_fit_rows = static_cast<double>(plan.splits[0].train.size());
+    growth = static_cast<double>(rows.size()) / n_fit_rows;
+    refit_reserve = std::max(0.3, 0.02 * budget);
+    // An ensemble that wins refits its other members too: their time is kept back as
+    // well (the next trials by score), capped at a fifth of the budget.
+    // Small data trains folds side by side (Evaluator::evaluate): a fit's own time is
+    // then about twice its share of the trial's.
+    side_by_side =
+        req.threads >= 2 && plan.splits.size() >= 2 && n_fit_rows * static_cast<double>(features.size()) <= 2e6;
+
+
+    // The time to read and predict the test rows and save the model at the end, kept back
+    // as well: the test file's rows are guessed from its size beside the training file's,
+    // each model's prediction time per row was measured on its validation fold.
+    if (!req.test_path.empty()) {
+      auto bytes = [](const fs::path& p) {
+        std::error_code ec;
+        double n = 0;
+        if (fs::is_directory(p, ec)) {
+          for (const auto& f : fs::recursive_directory_iterator(p, ec)) n += f.is_regular_file(ec) ? 1.0 : 0.0;
+        } else {
+          n = static_cast<double>(fs::file_size(p, ec));
+          if (ec) n = 0;
+        }
+        return n;
+      };
+      const double train_bytes = bytes(req.train_path);
+      if (train_bytes > 0) test_rows_guess = bytes(req.test_path) / train_bytes * static_cast<double>(table.n_rows);
+    }
+
+    finish_reserve = finish_cost({});
+
+
+    opt.seed = req.seed;
+    opt.keep_predictions = req.ensemble ? 20 : 0;
+    opt.max_trials = req.max_trials;
+    for (const auto& a : assignment) opt.families.push_back(a.family);
+    opt.initial = proposals;
+    if (variants.size() > 1) opt.prep_variants = variants;
+    opt.predict = [this](const std::string& family, const nlohmann::json& params, int resource,
+                      const std::vector<TrialResult>& history) {
+      return planner->predict_log(card, family, params, resource, history).to_json();
+    };
+    if (knowledge) {
+      // Candidates ranked by expected improvement over the best so far per predicted
+      // second (improvement in the metric's better direction).
+      const bool higher = metric_info(card.metric).higher_is_better;
+      opt.rank = [this, higher](const std::vector<Proposal>& pool, int resource, const std::vector<TrialResult>& history) {
+        double best = std::nan("");
+        for (const auto& t : history) {
+          if (t.usable() && (std::isnan(best) || metric_better(card.metric, t.score, best))) best = t.score;
+        }
+        std::vector<double> utility;
+        for (const auto& c : pool) {
+          PredictedLog p = planner->predict_log(card, c.family, c.params, resource, history);
+          double sd = std::max(p.uncertainty, 1e-6);
+          double gain = std::isnan(best) ? 1.0 : (higher ? p.final_score - best : best - p.final_score);
+          double z = gain / sd;
+          double ei = sd * (z * 0.5 * std::erfc(-z / std::sqrt(2.0)) + std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI));
+          utility.push_back(ei / std::max(p.seconds, 0.01));
+        }
+        return utility;
+      };
+      // A fit whose curve, even improving at its recent pace, cannot reach the best
+      // trial's curve on the same fold is stopped and its time given to others. Only
+      // with 1,000 validation rows or more: smaller folds give curves too noisy to
+      // judge a trial by (and fits too quick for pruning to save much).
+      if (plan.splits[0].valid.size() >= 1000) evaluator->set_pruner([this](int fold, const std::string& log_metric, const std::vector<double>& valid) -> std::string {
+        const TrialResult* leader = current_best;
+        if (!leader || static_cast<int>(leader->logs.size()) <= fold || valid.size() < 50) return "";
+        const FoldLog& ref = leader->logs[static_cast<std::size_t>(fold)];
+        if (ref.metric != log_metric || ref.valid.empty()) return "";
+        // XGBoost logs its own names (auc, logloss, ...); the networks log the run's metric.
+        const bool up = log_metric == "auc" || (log_metric == card.metric && metric_info(card.metric).higher_is_better);
+        auto best_of = [&](const std::vector<double>& v, std::size_t n) {
+          double b = v[0];
+          for (std::size_t i = 1; i < n; ++i) b = up ? std::max(b, v[i]) : std::min(b, v[i]);
+          return b;
+        };
+        // Conservative on purpose: a fold's curve is noisy, so the gap must exceed a
+        // third of the leader's own climb on this fold (and 1% of its level).
+        const double target = best_of(ref.valid, ref.valid.size());
+        const double now = best_of(valid, valid.size()), half = best_of(valid, valid.size() / 2);
+        const double pace = std::abs(now - half);
+        const double reachable = up ? now + 4 * pace : now - 4 * pace;
+        const double tolerance = std::max(0.01 * std::abs(target), std::abs(target - ref.valid.front()) / 3.0);
+        if (up ? reachable + tolerance < target : reachable - tolerance > target) {
+          return fmt::format("at round {} its validation {} is {:.4f}; at its recent pace it cannot reach trial {}'s {:.4f}",
+                             valid.size(), log_metric, now, leader->id, target);
+        }
+        return "";
+      });
+    }
+    opt.refine = [this](const std::vector<TrialResult>& history, double seconds_left) {
+      auto next = planner->refine(card, assignment, history, seconds_left);
+      nlohmann::json r = {{"after_trials", history.size()}, {"proposals", nlohmann::json::array()}};
+      for (const auto& p : next) r["proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
+      pj["refinements"].push_back(r);
+      if (!next.empty()) say(fmt::format("planner refines: {} new setting{}", next.size(), next.size() == 1 ? "" : "s"));
+      return next;
+    };
+    if (features.empty()) opt.families = {"constant"};
+    // Anytime: trials run in time boxes (a slow first family cannot hold the budget
+    // before some model beats the constant), and folds cut by a box keep their best.
+    opt.start = start;
+    opt.budget_s = budget;
+    // Once measured at the search's deadline, the ensemble's reserve is what the chosen
+    // ensemble's members need, not the guess from the top trials' costs.
+    // That choice, and the trials it saw: when the search ended there, it is the final choice.
+    if (req.ensemble) {
+      // Once, at the first deadline: choosing the ensemble now tells whether one is kept
+      // and which members it needs, and how long choosing takes (it is chosen again at the end).
+      opt.at_deadline = [this](const std::vector<TrialResult>& history) {
+        if (ensemble_reserve_measured) return false;
+        ensemble_reserve_measured = true;
+        // Choosing costs time too: only worth it when it could free much more than it takes.
+        if (ensemble_reserve < 3.0 * choose_guess + 0.05 * budget) return false;
+        const auto choose_start = Clock::now();
+        EnsembleOptions eo;
+        eo.seed = req.seed;
+        choice_at_deadline =
+            choose_ensemble(collect_candidates(history, y, evaluator->oof_rows(), card.metric, 20), card.metric, eo);
+        choice_trials = history.size();
+        const EnsembleChoice& trial_choice = *choice_at_deadline;
+        const double choose_s = seconds_since(choose_start);
+        first_choose_s = choose_s;
+        double need = 1.2 * choose_s + 0.2;
+        if (!trial_choice.kept.empty()) {
+          for (int id : trial_choice.winner().members) {
+            const TrialResult& m = history[static_cast<std::size_t>(id)];
+            if (current_best && id == current_best->id) continue;
+            need += member_refit_s(m) + 1.2 * m.predict_s_per_row * test_rows_guess;
+          }
+          need = std::min(need, 0.2 * budget);
+        }
+        const double old = ensemble_reserve - choose_s;  // choosing spent part of what was kept back
+        if (need >= old - std::max(0.2, 0.005 * budget)) {
+          ensemble_reserve = std::max(0.0, old);
+          return false;
+        }
+        say(fmt::format("the ensemble needs about {:.1f}s of the {:.1f}s kept back: searching on", need, old));
+        ensemble_reserve = need;
+        return true;
+      };
+    }
+
+    opt.deadline_fn = [this] { return search_deadline(); };
+    on_trial = [this](const TrialResult& t, const TrialResult* best) {
+      current_best = best;
+      folder->add_trial(t);
+      store->add_trial(run_id, t);
+      if (best) {
+        // A refit that would take a large share of the budget is not worth its time: the
+        // best trial's fold model is kept, and the search goes on instead.
+        const double need = refit_need(*best);
+        refit_reserve = refit_too_dear(*best) ? 0.0 : std::max(0.2 + 0.01 * budget, need);
+        finish_reserve = finish_cost({best});
+      }
+      if (req.ensemble && t.usable() && !ensemble_reserve_measured) {
+        fit_costs.emplace_back(t.score, member_refit_s(t) + 1.2 * t.predict_s_per_row * test_rows_guess);
+        std::stable_sort(fit_costs.begin(), fit_costs.end(),
+                         [&](const auto& a, const auto& b) { return metric_better(card.metric, a.first, b.first); });
+        double members = 0;
+        for (std::size_t i = 1; i < std::min<std::size_t>(7, fit_costs.size()); ++i) members += fit_costs[i].second;
+        // Choosing the ensemble scores blends of up to 20 trials on every out-of-fold row
+        // (ranking metrics sort them each time); measured at the first deadline.
+        choose_guess = static_cast<double>(evaluator->oof_rows().size()) *
+                       static_cast<double>(std::min<std::size_t>(20, fit_costs.size())) *
+                       (card.metric == "roc_auc" ? 8e-6 : 2e-6);
+        ensemble_reserve = std::min(0.2 * budget, 0.1 + 0.003 * budget + choose_guess + members);
+      }
+      std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
+      std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
+      say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
+    };
+  }
+
+  void phase_search() {
+    const auto search_start = Clock::now();
+    plan_s = seconds_since(start) - read_s;
+    result = run_search(*evaluator, opt, on_trial);
+    search_s = seconds_since(search_start);
+    // What the search left for the end, to compare with what the end took (summary.json).
+    kept_back = {{"refit", refit_reserve}, {"ensemble", ensemble_reserve}, {"finish", finish_reserve}};
+    if (result.deferred > 0) {
+      say(fmt::format("{} setting{} waited behind cheaper ones: predicted not to finish in the time left",
+                      result.deferred, result.deferred == 1 ? "" : "s"));
+    }
+    add_report(pj);
+    folder->write_json("plan.json", pj);
+  }
+
+  void phase_refit() {
+    // 4. Refit the best on all training rows.
+    best = result.best >= 0 ? &result.trials[result.best] : nullptr;
+    for (auto r : rows) y_all.push_back(y.y[r]);
+
+
+    // A trial's setting fitted on all training rows. A family that refuses up front a
+    // fit it cannot end before the deadline (libsvm) leaves the pipeline without a
+    // model and says why in `refusal`; the callers then keep the trial's first-fold
+    // model, as for a refit the deadline stopped.
+    // Refits end in time to predict the test rows and save (members: see below).
+    refit_end =
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(finish_cost({best})));
+
+
+    const std::string best_family = best ? best->family : "constant";
+    entry = &model_registry().get(best_family);
+    const auto refit_start = Clock::now();
+    const bool has_fold_model = best && best->fold_model && best->fold_preprocessor;
+    if (best && refit_too_dear(*best)) {
+      final_model = fmt::format("the best trial's first-fold model (a refit on all rows would take about {:.0f}s, more "
+                                "than 15% of the budget, which went to the search instead)",
+                                refit_need(*best));
+      say(fmt::format("no refit: {} would need about {:.0f}s; keeping the best trial's validation-fold model",
+                      best_family, refit_need(*best)));
+      pipe = skeleton(best_family, best->params);
+      pipe.model = best->fold_model;
+      pipe.preprocessor = *best->fold_preprocessor;
+      best_refit = false;
+    } else {
+      say(fmt::format("refit {} on {} rows{}", best_family, rows.size(),
+                      rounds_for(best, *entry) ? fmt::format(" with {} {}", rounds_for(best, *entry),
+                                                                  entry->resource_param == "epochs" ? "epochs" : "rounds")
+                                              : std::string()));
+      pipe = refit_setting(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
+      if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
+    }
+    best_refit_s = seconds_since(refit_start);
+    if (best_refit && (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
+                        pipe.model->iterations() < 0.9 * refit_rounds))) {
+      // The family refused the refit, or the budget ran out mid-refit: the best trial's
+      // own fold model is the better choice.
+      final_model = pipe.model ? "the best trial's first-fold model (the budget ran out during the refit)"
+                               : fmt::format("the best trial's first-fold model (the refit was refused: {})", refusal);
+      say(pipe.model ? std::string("refit ran out of budget: keeping the best trial's validation-fold model")
+                     : fmt::format("refit refused ({}): keeping the best trial's validation-fold model", refusal));
+      pipe.model = best->fold_model;
+      pipe.preprocessor = *best->fold_preprocessor;
+      best_refit = false;
+    }
+  }
+
+  void phase_ensemble() {
+
+    if (req.ensemble && result.best >= 0) {
+      const auto ens_start = Clock::now();
+      EnsembleOptions eo;
+      eo.seed = req.seed;
+      // The same trials give the same choice (it is seeded): one made at the deadline stands.
+      ens = choice_at_deadline && choice_trials == result.trials.size()
+                ? std::move(*choice_at_deadline)
+                : choose_ensemble(collect_candidates(result.trials, y, evaluator->oof_rows(), card.metric, 20),
+                                  card.metric, eo);
+      for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
+        if (!e->empty()) {
+          say(fmt::format("{:9s} of {} trials: honest {}={:.5f} ({})", e == &ens.caruana ? "ensemble" : "stacking",
+                          e->members.size(), card.metric, e->honest_score, e->note));
+        }
+      }
+      ensemble_s = seconds_since(ens_start);
+    }
+
+    // The kept ensemble: every member refit on all training rows within what is left
+    // of the budget; if the time runs out, the best single model stays. Members already
+    // built (refit or from their fold) are kept by trial id, for the tail's ensemble.
+    if (best) member_pipes[best->id] = std::make_shared<const Pipeline>(pipe);  // refit, or its fold model
+    // A member's refit time: one_fit_s, scaled by how the best trial's refit compared
+    // with the same guess (folds trained side by side shared the cores).
+    pace = 1.0;
+    if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
+
+    const auto members_start = Clock::now();
+    if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, true, &ensemble_outcome);
+    members_refit_s = seconds_since(members_start);
+  }
+
+  void phase_save() {
+
+    const auto finish_start = Clock::now();
+    finish(ens_pipe.is_ensemble() ? ens_pipe : pipe);
+    finish_s = seconds_since(finish_start);
+    finish_members = ens_pipe.is_ensemble() ? ens_pipe.members.size() : 1;
+  }
+
+  void phase_tail() {
+    // 7. The tail: what the end kept back and did not need goes to more trials, when there
+    // is enough of it. The ensemble is then chosen again from all trials (the new members
+    // keep their first-fold model), and replaces the first when its honest score is better.
+    // The single best model stays the refit one. Without ensembles the tail could not
+    // change the model, so there is none.
+    const bool trials_left = req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials;
+    if (req.ensemble && best && result.best >= 0 && trials_left) {
+      const int best_id = best->id;
+      // Choosing again takes about as long as the first choice did, and an ensemble chosen
+      // again is saved and scored again: as long as the first time, or longer with more
+      // members (the margins).
+      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + 0.05;
+      tail_end =
+          hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(end_need));
+      const double left = std::chrono::duration<double>(tail_end - Clock::now()).count();
+      if (left > std::max(0.2, 0.01 * budget)) {
+        const auto tail_start = Clock::now();
+        say(fmt::format("tail: {:.1f}s left after the refits; searching on", left));
+        const std::size_t before = result.trials.size();
+        opt.deadline_fn = [this] { return tail_end; };
+        opt.at_deadline = nullptr;
+        result = continue_search(*evaluator, opt, on_trial, std::move(result));
+        best = &result.trials[static_cast<std::size_t>(best_id)];
+        tail_trials = static_cast<int>(result.trials.size() - before);
+        bool improved = false;
+        for (std::size_t i = before; i < result.trials.size(); ++i) improved = improved || result.trials[i].oof != nullptr;
+        if (improved) {
+          EnsembleOptions eo;
+          eo.seed = req.seed;
+          EnsembleChoice again =
+              choose_ensemble(collect_candidates(result.trials, y, evaluator->oof_rows(), card.metric, 20), card.metric, eo);
+          const double now_honest = ens_pipe.is_ensemble() ? ens.winner().honest_score : ens.best_single_honest;
+          if (!again.kept.empty() && metric_better(card.metric, again.winner().honest_score, now_honest)) {
+            std::string outcome;
+            Pipeline candidate = build_ensemble(again, result.trials, false, &outcome);
+            // Saved and scored again, in the time left (more members take longer).
+            const double need = finish_s * static_cast<double>(candidate.members.size()) /
+                                static_cast<double>(finish_members);
+            const double time_left = std::chrono::duration<double>(hard_end - Clock::now()).count();
+            if (candidate.is_ensemble() && need <= time_left) {
+              tail_outcome = fmt::format("{} of {} trials chosen again after {} more: honest {}={:.5f} against {:.5f}",
+                                         again.kept, again.winner().members.size(), tail_trials, card.metric,
+                                         again.winner().honest_score, now_honest);
+              ens = std::move(again);
+              ens_pipe = std::move(candidate);
+              ensemble_outcome = outcome;
+              const auto again_start = Clock::now();
+              finish(ens_pipe);
+              refinish_s = seconds_since(again_start);
+            } else if (candidate.is_ensemble()) {
+              tail_outcome = fmt::format("a better ensemble was found ({} {:.5f}), but saving and scoring it would take "
+                                         "about {:.1f}s and {:.1f}s are left; the model chosen before stays",
+                                         card.metric, again.winner().honest_score, need, std::max(0.0, time_left));
+            }
+          }
+        }
+        if (tail_outcome.empty()) tail_outcome = fmt::format("{} more trials; the model chosen before stays", tail_trials);
+        say("tail: " + tail_outcome);
+        tail_s = seconds_since(tail_start) - refinish_s;
+      }
+    }
+    if (req.ensemble && result.best >= 0) ensemble_rows(ensemble_s);
+  }
+
+  nlohmann::json phase_summary() {
+    const bool use_ensemble = ens_pipe.is_ensemble();
+    const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
+
+    // 8. The summary.
+    nlohmann::json summary;
+    summary["run_id"] = run_id;
+    summary["run_folder"] = dir.string();
+    summary["dataset"] = card.name;
+    summary["task"] = task_name(card.task);
+    summary["metric"] = card.metric;
+    summary["higher_is_better"] = metric_info(card.metric).higher_is_better;
+    summary["validation"] = {{"method", plan.method}, {"folds", plan.folds}, {"repeats", plan.repeats}};
+    summary["model"] = {{"family", pipe.family}, {"hyperparameters", with_defaults(entry->params, pipe.params)},
+                        {"trial_id", best ? best->id : -1}, {"refit_iterations", pipe.model->iterations()},
+                        {"refit_stop", pipe.model->stop_reason()}, {"trained_as", final_model}};
+    summary["validation_score"] = best ? nlohmann::json(best->score) : nlohmann::json(nullptr);
+    if (req.ensemble) {
+      nlohmann::json ej = {{"kept", ens.kept.empty() ? nlohmann::json(nullptr) : nlohmann::json(ens.kept)},
+                           {"used", use_ensemble},
+                           {"rule", ens.rule},
+                           {"best_single_trial", ens.best_trial},
+                           {"best_single_oof_score", ens.best_single_score},
+                           {"best_single_honest_score", ens.best_single_honest}};
+      if (!ensemble_outcome.empty()) ej["refit"] = ensemble_outcome;
+      for (const EnsembleCandidate* e : {&ens.caruana, &ens.stacking}) {
+        if (e->empty()) continue;
+        nlohmann::json c = e->to_json();
+        c["note"] = e->note;
+        ej[e == &ens.caruana ? "selection" : "stacking"] = c;
+      }
+      summary["ensemble"] = ej;
+    }
+    if (use_ensemble) {
+      // The saved model is the ensemble; the best single model is kept for reference.
+      summary["best_single_model"] = summary["model"];
+      nlohmann::json members = ens.winner().to_json()["members"];
+      summary["model"] = {{"family", ens.kept}, {"members", members}, {"trained_as", ensemble_outcome}};
+      summary["validation_score"] = ens.winner().honest_score;
+      summary["validation_score_note"] = "the ensemble's cross-fitted (honest) out-of-fold score";
+    }
+    summary["n_trials"] = result.trials.size();
+    int failed = 0;
+    for (const auto& t : result.trials) failed += t.status == "failed";
+    summary["n_trials_failed"] = failed;
+    int cut = 0;
+    for (const auto& t : result.trials) cut += t.deadline_stopped;
+    summary["n_trials_cut_by_deadline"] = cut;
+    summary["n_settings_deferred"] = result.deferred;
+    summary["n_tail_trials"] = tail_trials;
+    if (!tail_outcome.empty()) summary["tail"] = tail_outcome;
+    summary["planner"] = planner->name();
+    if (sink) summary["llm"] = llm_use;
+    for (const auto& [k, v] : test_part.items()) summary[k] = v;
+    if (test_part.contains("test_score") && test_part["test_score"].is_number())
+      say(fmt::format("test {} = {:.5f}", card.metric, test_part["test_score"].get<double>()));
+    summary["seconds"] = seconds_since(start);
+    summary["budget_s"] = budget;
+    // Where the time went, in seconds: reading the data and its card, planning (with an
+    // LLM, its first calls), the search, choosing the ensemble, refitting (the best and
+    // the ensemble's members), the tail (more trials with the time the end did not need,
+    // and choosing the ensemble again), then saving, testing and writing the summary.
+    summary["time"] = {{"reading", read_s},
+                       {"planning", plan_s},
+                       {"search", search_s},
+                       {"ensemble", ensemble_s},
+                       {"ensemble_at_first_deadline", first_choose_s},
+                       {"refit", best_refit_s + members_refit_s},
+                       {"tail", tail_s},
+                       {"saving_and_test", finish_s + refinish_s},
+                       {"kept_back", kept_back}};
+    summary["time_used_share"] = summary["seconds"].get<double>() / budget;
+    summary["peak_memory_mb"] = peak_memory_mb();
+    folder->write_json("summary.json", summary);
+    store->finish_run(run_id, "finished", summary);
+    say(fmt::format("done: {} {} validation {}={:.5f}; saved to {}", final_pipe.family,
+                    best ? "" : "(no trial finished)", card.metric,
+                    summary["validation_score"].is_number() ? summary["validation_score"].get<double>() : NAN,
+                    dir.string()));
+    return summary;
+  }
+
+  Phase phase = Phase::kNone;
+
+  // Runs `f` as phase `p` unless it has run; a phase that throws marks the run failed
+  // in the store with its error (once the store is open), and rethrows.
+  template <typename F>
+  void step(Phase p, F&& f) {
+    if (phase >= p) return;
+    try {
+      f();
+    } catch (const std::exception& e) {
+      if (store && !run_id.empty()) {
+        try {
+          store->finish_run(run_id, "failed", {{"error", e.what()}});
+        } catch (const std::exception&) {
+          // the store itself failed: the original error is the one to report
+        }
+      }
+      throw;
+    }
+    phase = p;
+  }
+};
+
+nlohmann::json RunPlan::to_json() const {
+  nlohmann::json j = {{"model_assignment", nlohmann::json::array()},
+                      {"preprocessing", nlohmann::json::object()},
+                      {"hyperparameter_proposals", nlohmann::json::array()}};
+  for (const auto& a : assignment) j["model_assignment"].push_back({{"family", a.family}, {"reason", a.reason}});
+  for (const auto& [family, steps] : design) {
+    nlohmann::json s = nlohmann::json::array();
+    for (const auto& st : steps) s.push_back({{"op", st.op}, {"columns", st.columns}});
+    j["preprocessing"][family] = s;
+  }
+  for (const auto& p : proposals) {
+    j["hyperparameter_proposals"].push_back({{"family", p.family}, {"hyperparameters", p.params}, {"why", p.why}});
+  }
+  nlohmann::json splits = nlohmann::json::array();
+  for (const auto& s : validation.splits) splits.push_back({{"train", s.train}, {"valid", s.valid}});
+  j["validation"] = {{"method", validation.method}, {"folds", validation.folds}, {"repeats", validation.repeats},
+                     {"holdout_share", validation.holdout_share}, {"splits", splits}};
+  return j;
+}
+
+RunPlan RunPlan::from_json(const nlohmann::json& j) {
+  RunPlan p;
+  try {
+    for (const auto& a : j.at("model_assignment")) p.assignment.push_back({a.at("family"), a.at("reason")});
+    for (const auto& [family, steps] : j.at("preprocessing").items()) {
+      auto& out = p.design[family];
+      for (const auto& st : steps) out.push_back({st.at("op"), st.at("columns").get<std::vector<std::string>>()});
+    }
+    for (const auto& h : j.at("hyperparameter_proposals")) {
+      p.proposals.push_back({h.at("family"), h.at("hyperparameters"), h.value("why", std::string())});
+    }
+    const auto& v = j.at("validation");
+    p.validation.method = v.at("method");
+    p.validation.folds = v.at("folds");
+    p.validation.repeats = v.at("repeats");
+    p.validation.holdout_share = v.at("holdout_share");
+    for (const auto& s : v.at("splits")) {
+      p.validation.splits.push_back({s.at("train").get<std::vector<std::size_t>>(), s.at("valid").get<std::vector<std::size_t>>()});
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(std::string("a saved run plan is damaged: ") + e.what());
+  }
+  return p;
+}
+
+Session::Session(RunRequest request, std::ostream& progress)
+    : impl_(std::make_unique<Impl>(std::move(request), progress)) {}
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+const DataCard& Session::read() {
+  impl_->step(Phase::kRead, [&] { impl_->phase_read(); });
+  return impl_->card;
+}
+
+const RunPlan& Session::plan() {
+  read();
+  impl_->step(Phase::kPlan, [&] {
+    impl_->phase_open();
+    impl_->phase_plan();
+  });
+  return impl_->run_plan;
+}
+
+const SearchResult& Session::search() {
+  plan();
+  impl_->step(Phase::kSearch, [&] {
+    impl_->phase_setup_search();
+    impl_->phase_search();
+  });
+  return impl_->result;
+}
+
+RefitResult Session::refit() {
+  search();
+  impl_->step(Phase::kRefit, [&] { impl_->phase_refit(); });
+  return {&impl_->pipe, impl_->final_model, impl_->best_refit_s};
+}
+
+EnsembleResult Session::ensemble() {
+  refit();
+  impl_->step(Phase::kEnsemble, [&] { impl_->phase_ensemble(); });
+  return {&impl_->ens, impl_->ens_pipe.is_ensemble(), impl_->ensemble_outcome,
+          impl_->ensemble_s + impl_->members_refit_s};
+}
+
+SaveResult Session::save() {
+  ensemble();
+  impl_->step(Phase::kSave, [&] { impl_->phase_save(); });
+  return {impl_->dir / "model", impl_->test_part, impl_->finish_s + impl_->refinish_s};
+}
+
+int Session::tail() {
+  save();
+  impl_->step(Phase::kTail, [&] { impl_->phase_tail(); });
+  return impl_->tail_trials;
+}
+
+nlohmann::json Session::summarize() {
+  tail();
+  nlohmann::json summary;
+  impl_->step(Phase::kSummary, [&] { summary = impl_->phase_summary(); });
+  return summary;
+}
+
+nlohmann::json Session::run() { return summarize(); }
+
+const std::string& Session::run_id() const { return impl_->run_id; }
+const fs::path& Session::dir() const { return impl_->dir; }
+
+void ProgressPrinter::operator()(const std::string& line) const {
+  if (quiet_) return;
+  out_ << fmt::format("[{:6.1f}s/{:.0f}s] ", seconds_since(start_), budget_s_) << line << "\n" << std::flush;
+}
+
+fs::path prepare_run_folder(const std::string& out_dir, const std::string& run_id) {
+  fs::path dir = out_dir.empty() ? fs::path("runs") / run_id : fs::path(out_dir);
+  if (fs::exists(dir) && !fs::is_empty(dir)) {
+    throw_invalid("run folder " + dir.string() + " already exists and is not empty; choose another --out or remove it");
+  }
+  return dir;
+}
+
+fs::path store_path_for(const std::string& store_path) {
+  return store_path.empty() ? fs::path("runs") / "store.sqlite" : fs::path(store_path);
+}
+
+nlohmann::json planner_json(const LlmConfig& llm) {
+  return llm.enabled() ? nlohmann::json{{"llm", llm.spec}, {"base_url", llm.base_url}, {"model", llm.model}}
+                       : nlohmann::json("builtin");
+}
+
+}  // namespace automl
