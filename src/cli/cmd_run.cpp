@@ -17,6 +17,7 @@ Command add_run(CLI::App& app) {
     std::string budget = "60s";
     std::string models;
     bool json = false;
+    bool resume = false;
     std::string request;
     std::string llm = "builtin";
     std::string llm_model;
@@ -82,6 +83,9 @@ Command add_run(CLI::App& app) {
                 "keep the best single trial only: build no ensembles of the top trials (by default greedy ensemble "
                 "selection and stacking are built from the trials' out-of-fold predictions, and one that beats the "
                 "best single trial on a cross-fitted estimate is refit and saved)");
+  cmd->add_flag("--resume", f->resume,
+                "with --out: continue the run in that folder if it was interrupted (its finished trials are kept and "
+                "the rest of its budget used, or --budget if given); start it there if the folder is empty or absent");
   cmd->add_flag("-q,--quiet", f->req.quiet, "no progress lines on stderr");
   cmd->add_flag("--json", f->json, "print summary.json to stdout when done");
   f->read.add_to(cmd);
@@ -110,13 +114,19 @@ Command add_run(CLI::App& app) {
               // The request file's budget holds unless --budget is given.
               if (cmd->count("--budget") == 0) f->req.budget_s = 0;
               summary = run_request(f->request, f->req, std::cerr);
+            } else if (f->resume && !f->req.out_dir.empty() &&
+                       std::filesystem::exists(std::filesystem::path(f->req.out_dir) / "request.json")) {
+              handle_interrupts();
+              summary = Session::resume(f->req.out_dir, std::cerr, cmd->count("--budget") ? f->req.budget_s : 0,
+                                        f->req.quiet)
+                            ->run();
             } else {
+              if (f->resume && f->req.out_dir.empty()) throw_invalid("--resume needs --out: the folder to continue");
               if (f->req.train_path.empty()) throw_invalid("no training data: give a CSV file or --request FILE");
+              handle_interrupts();
               summary = Session(f->req, std::cerr).run();
             }
-            if (f->json) std::cout << summary.dump(2) << "\n";
-            else std::cout << summary.at("run_folder").get<std::string>() << "\n";
-            return 0;
+            return finish_command(summary, f->json);
           }};
 }
 

@@ -49,5 +49,12 @@ Command add_predict(CLI::App& app);
 Command add_prompt(CLI::App& app);
 Command add_learn(CLI::App& app);
 Command add_similar(CLI::App& app);
+Command add_resume(CLI::App& app);
+
+// Ctrl-C (or SIGTERM) once stops the search and the run refits and saves the best so far;
+// twice exits at once, leaving a run `automl-gpt resume` continues.
+void handle_interrupts();
+// Prints the run folder, or summary.json with --json; returns the exit code.
+int finish_command(const nlohmann::json& summary, bool json);
 
 }  // namespace automl::cli

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 
 #include <fmt/format.h>
@@ -32,6 +33,77 @@ double parse_duration(const std::string& text) {
   else if (unit == "h") scale = 3600;
   if (scale == 0 || !(v > 0)) throw_invalid("cannot read duration \"" + text + "\"; write it like 60s, 2m or 1h");
   return v * scale;
+}
+
+namespace {
+
+std::string absolute(const std::string& path) {
+  return path.empty() ? path : std::filesystem::absolute(path).lexically_normal().string();
+}
+
+}  // namespace
+
+nlohmann::json RunRequest::to_json() const {
+  nlohmann::json types = nlohmann::json::object();
+  for (const auto& [column, type] : csv.declared_types) types[column] = column_type_name(type);
+  return {{"train", absolute(train_path)}, {"target", target}, {"test", absolute(test_path)},
+          {"card", absolute(card_path)}, {"metric", metric}, {"out", absolute(out_dir)},
+          {"store", absolute(store_path)}, {"name", name}, {"requirements", requirements},
+          {"budget_s", budget_s}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
+          {"folds", folds}, {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
+          {"families", families},
+          {"csv", {{"delimiter", std::string(csv.delimiter ? 1 : 0, csv.delimiter)}, {"has_header", csv.has_header},
+                   {"missing_tokens", csv.missing_tokens}, {"declared_types", types},
+                   {"text_min_mean_length", csv.text_min_mean_length},
+                   {"text_min_unique_share", csv.text_min_unique_share}}},
+          {"knowledge", knowledge == "none" ? knowledge : absolute(knowledge)},
+          {"knowledge_exclude", knowledge_exclude},
+          {"llm", {{"spec", llm.spec}, {"model", llm.model}, {"max_calls", llm.max_calls},
+                   {"max_tokens", llm.max_tokens}, {"timeout_s", llm.timeout_s}}}};
+}
+
+RunRequest RunRequest::from_json(const nlohmann::json& j) {
+  RunRequest r;
+  try {
+    r.train_path = j.at("train");
+    r.target = j.at("target");
+    r.test_path = j.at("test");
+    r.card_path = j.at("card");
+    r.metric = j.at("metric");
+    r.out_dir = j.at("out");
+    r.store_path = j.at("store");
+    r.name = j.at("name");
+    r.requirements = j.at("requirements");
+    r.budget_s = j.at("budget_s");
+    r.seed = j.at("seed");
+    r.threads = j.at("threads");
+    r.max_trials = j.at("max_trials");
+    r.folds = j.at("folds");
+    r.fixed_preprocessing = j.at("fixed_preprocessing");
+    r.ensemble = j.at("ensemble");
+    r.families = j.at("families").get<std::vector<std::string>>();
+    const auto& c = j.at("csv");
+    const std::string delimiter = c.at("delimiter");
+    r.csv.delimiter = delimiter.empty() ? 0 : delimiter[0];
+    r.csv.has_header = c.at("has_header");
+    r.csv.missing_tokens = c.at("missing_tokens").get<std::vector<std::string>>();
+    for (const auto& [column, type] : c.at("declared_types").items()) {
+      r.csv.declared_types[column] = parse_column_type(type.get<std::string>());
+    }
+    r.csv.text_min_mean_length = c.at("text_min_mean_length");
+    r.csv.text_min_unique_share = c.at("text_min_unique_share");
+    r.knowledge = j.at("knowledge");
+    r.knowledge_exclude = j.at("knowledge_exclude");
+    const auto& l = j.at("llm");
+    // The key comes from the environment again (resolve_llm), never from the store.
+    r.llm = resolve_llm(l.at("spec"), l.at("model"));
+    r.llm.max_calls = l.at("max_calls");
+    r.llm.max_tokens = l.at("max_tokens");
+    r.llm.timeout_s = l.at("timeout_s");
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(std::string("a saved run request is damaged: ") + e.what());
+  }
+  return r;
 }
 
 std::string new_run_id(uint64_t seed) {

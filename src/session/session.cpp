@@ -1,6 +1,8 @@
 #include "automl/session.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +35,16 @@ enum class Phase { kNone, kRead, kPlan, kSearch, kRefit, kEnsemble, kSave, kTail
 namespace {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Fault injection for the resume tests (docs/architecture.md): with AUTOML_GPT_KILL_AT
+// set to "trial:N" the process kills itself with SIGKILL once trial N is recorded; set
+// to "refit", "ensemble" or "summary", as that phase starts; set to "save", right after
+// the model is written and before the test file is scored.
+void fault_point(const char* where, int n = -1) {
+  static const char* spec = std::getenv("AUTOML_GPT_KILL_AT");
+  if (!spec) return;
+  if (std::string(spec) == (n >= 0 ? fmt::format("{}:{}", where, n) : std::string(where))) std::raise(SIGKILL);
+}
 
 // Features the models use: every column but the target, minus identifier-like columns
 // (one distinct value per row). Free text stays: text families read it, the others
@@ -227,7 +239,7 @@ struct Session::Impl {
   // One fold fit's own seconds: the trial's share per fold, doubled when two shared the cores.
   double fit_seconds(const TrialResult& t) const {
     return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size());
-}
+  }
 
   // The seconds kept back to refit a trial on all rows (its fit's time, scaled by the
   // rows it gains, with a margin), and whether that is more than the refit is worth:
@@ -244,7 +256,7 @@ struct Session::Impl {
       return per_round * rounds * growth;
     }
     return fit_seconds(t) * growth;
-}
+  }
 
   double refit_need(const TrialResult& t) const { return one_fit_s(t) * (side_by_side ? 0.7 : 1.0) * 1.2 + 0.3; }
 
@@ -255,11 +267,11 @@ struct Session::Impl {
       for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
     }
     return s;
-}
+  }
 
   bool refit_too_dear(const TrialResult& t) const {
     return t.fold_model && t.fold_preprocessor && refit_need(t) > 0.15 * budget;
-}
+  }
 
   // An ensemble member other than the best is refit only when that is cheap (at most
   // 5% of the budget) and its trial ran to its end; otherwise it keeps its fold model,
@@ -267,13 +279,15 @@ struct Session::Impl {
   double member_refit_s(const TrialResult& t) const {
     const double s = one_fit_s(t) * 1.2;
     return t.deadline_stopped || s > 0.05 * budget ? 0.0 : s;
-}
+  }
 
   Clock::time_point search_deadline() const {
+    // Stopped (Ctrl-C, request_stop): no trial starts now, and the running one stops at its next round.
+    if (Session::stop_flag().load()) return Clock::now();
     return hard_end -
            std::chrono::duration_cast<Clock::duration>(
                std::chrono::duration<double>(refit_reserve + ensemble_reserve + finish_reserve));
-}
+  }
 
   // Each encoding's preprocessing, fitted on all training rows once for every refit.
   const std::pair<Preprocessor, FeatureMatrix>& encode_all(Encoding enc, const ColumnDesign& design) {
@@ -285,7 +299,7 @@ struct Session::Impl {
     pre.fit(table, features, rows, evaluator->encoding_target());
     FeatureMatrix x = pre.transform(table, &rows);
     return encoded.emplace(key, std::make_pair(std::move(pre), std::move(x))).first->second;
-}
+  }
 
   // The boosting rounds a refit on all rows gets: what the trial's folds needed, and
   // a few more, since more rows support more rounds than early stopping found (0 =
@@ -293,7 +307,7 @@ struct Session::Impl {
   int rounds_for(const TrialResult* t, const ModelEntry& e) const {
     if (!t || e.resource_param.empty()) return 0;
     return std::max(1, static_cast<int>(std::ceil(t->iterations * (1.0 + (growth - 1.0) / 2.0))));
-}
+  }
 
   Pipeline skeleton(const std::string& family, const nlohmann::json& params) const {
     Pipeline p;
@@ -304,7 +318,7 @@ struct Session::Impl {
     p.schema = card.feature_types();
     p.features = features;
     return p;
-}
+  }
 
   Pipeline refit_setting(const std::string& family, const nlohmann::json& params, const TrialResult* t, int* rounds,
                          int threads) {
@@ -330,7 +344,7 @@ struct Session::Impl {
       p.model = nullptr;
     }
     return p;
-}
+  }
 
   // 5. Ensembles of the top trials, from their out-of-fold predictions: each gets a
   // leaderboard row; one is kept only when its cross-fitted score beats picking the
@@ -352,7 +366,7 @@ struct Session::Impl {
       row.seconds = seconds;
       folder->add_trial(row);
     }
-}
+  }
 
   // The pipeline of an ensemble choice made from `trials`; `outcome` says how its members
   // were trained, or starts "not built" (the pipeline then has no members). Members are
@@ -452,12 +466,13 @@ struct Session::Impl {
       say(fmt::format("{} {}; keeping the best single model", choice.kept, *outcome));
     }
     return ep;
-}
+  }
 
   // 6. Save the model and score it on the test file; after the tail again, if the tail
   // changed the model (the first save is never lost to a tail that runs out of time).
   void finish(const Pipeline& final_pipe) {
     final_pipe.save(dir / "model");
+    fault_point("save");
     if (req.test_path.empty()) return;
     if (!test) {
       CsvOptions test_csv = final_pipe.read_options(csv);
@@ -492,7 +507,7 @@ struct Session::Impl {
       for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
       test_part["test_scores"] = all;
     }
-}
+  }
 
   void phase_read() {
     // 1. Data and its card.
@@ -549,17 +564,29 @@ struct Session::Impl {
 
   void phase_open() {
     // 2. The run folder and the store.
-    run_id = new_run_id(req.seed);
-    dir = prepare_run_folder(req.out_dir, run_id);
+    if (!resuming) {
+      run_id = new_run_id(req.seed);
+      dir = prepare_run_folder(req.out_dir, run_id);
+    }
+    // A resumed run writes its folder's logs afresh: the trials read back first.
     folder = std::make_unique<RunFolder>(dir);
-    store = std::make_unique<RunStore>(store_path_for(req.store_path));
+    const fs::path store_path = store_path_for(req.store_path);
+    store = std::make_unique<RunStore>(store_path);
     request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
                               {"requirements", req.requirements},
                               {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
                               {"threads", req.threads}, {"card", req.card_path}, {"families", req.families},
                               {"ensemble", req.ensemble},
-                              {"planner", planner_json(req.llm)}};
-    store->begin_run(run_id, dir.string(), request, card.to_json());
+                              {"planner", planner_json(req.llm)},
+                              {"run_id", run_id}, {"store", fs::absolute(store_path).lexically_normal().string()}};
+    if (resuming) {
+      store->reopen_run(run_id);
+    } else {
+      store->begin_run(run_id, dir.string(), request, card.to_json());
+      // What `resume` needs to ask for the same run again.
+      store->save_state(run_id, "request", req.to_json());
+    }
+    checkpoint();
     folder->write_json("data_card.json", card.to_json());
     folder->write_json("request.json", request);
     fs::create_directories(dir / "model_cards");
@@ -602,15 +629,25 @@ struct Session::Impl {
   }
 
   void phase_plan() {
-    // The plan: the planner's answers for each stage, saved before any training.
-    assignment = planner->assign_models(card, candidates);
-    proposals = planner->propose(card, assignment);
+    // The plan: the planner's answers for each stage, saved before any training. A
+    // resumed run reads them back and asks the planner nothing again.
+    const auto saved = resuming ? store->load_state(run_id, "plan") : std::nullopt;
+    if (saved) {
+      run_plan = RunPlan::from_json(*saved);
+      assignment = run_plan.assignment;
+      proposals = run_plan.proposals;
+      design = run_plan.design;
+      say(fmt::format("resumed: the plan read back ({} proposals)", proposals.size()));
+    } else {
+      assignment = planner->assign_models(card, candidates);
+      proposals = planner->propose(card, assignment);
+    }
     // The data-processing design: what each family's pipeline does to the columns, applied
     // by its Preprocessor (column_design). Where the Data Card left the reading of integer
     // columns open, trials also try them all as numbers and all as categories; and where
     // the design goes beyond a family's fixed encoding, trials also try that ("plain").
     // The variant is a trial setting (kPrepParam), so the search and the knowledge base see it.
-    design = planner->design_preprocessing(card, assignment);
+    if (!saved) design = planner->design_preprocessing(card, assignment);
     if (!req.fixed_preprocessing) {
       for (const auto& [family, steps] : design) {
         ColumnDesign d = column_design(steps);
@@ -638,7 +675,7 @@ struct Session::Impl {
     bool beyond_plain = false;
     for (const auto& [family, d] : designs) beyond_plain = beyond_plain || !d.empty();
     if (beyond_plain) variants.push_back("plain");
-    if (variants.size() > 1) {
+    if (variants.size() > 1 && !saved) {
       // The first proposal of the first family that reads categories natively (boosted trees)
       // is tried again in each reading of the open integer columns that differs from the
       // design, right after it; the first of a one-hot family (linear models) is tried again
@@ -673,7 +710,7 @@ struct Session::Impl {
     }
 
     // 3. Search within the budget, keeping back what the refit will need.
-    plan = make_validation_plan(y, rows, req.folds, req.seed);
+    plan = saved ? run_plan.validation : make_validation_plan(y, rows, req.folds, req.seed);
     say(fmt::format("validation: {} ({} fits per trial)", plan.method, plan.splits.size()));
     // What the planner reports beyond its answers: the knowledge it used, and with an
     // LLM each stage's outcome.
@@ -732,6 +769,7 @@ struct Session::Impl {
       folder->write_json("plan.json", pj);
     }
     run_plan = {assignment, design, proposals, plan};
+    if (!saved) store->save_state(run_id, "plan", run_plan.to_json());
   }
 
   void phase_setup_search() {
@@ -887,9 +925,18 @@ struct Session::Impl {
 
     opt.deadline_fn = [this] { return search_deadline(); };
     on_trial = [this](const TrialResult& t, const TrialResult* best) {
-      current_best = best;
       folder->add_trial(t);
-      store->add_trial(run_id, t);
+      store->finish_trial(run_id, t);
+      note_trial(t, best);
+      checkpoint();
+      fault_point("trial", t.id);
+    };
+  }
+
+  // What a finished trial changes in what the end keeps back, and its progress line
+  // (also for the trials a resumed run reads back).
+  void note_trial(const TrialResult& t, const TrialResult* best) {
+      current_best = best;
       if (best) {
         // A refit that would take a large share of the budget is not worth its time: the
         // best trial's fold model is kept, and the search goes on instead.
@@ -913,14 +960,42 @@ struct Session::Impl {
       std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
       std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
       say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
-    };
   }
 
   void phase_search() {
     const auto search_start = Clock::now();
     plan_s = seconds_since(start) - read_s;
-    result = run_search(*evaluator, opt, on_trial);
+    if (resuming) {
+      // The trials the first process finished are read back, not trained again; one that
+      // was running when it stopped runs again (under its id).
+      SearchResult so_far;
+      for (TrialResult& t : store->trials(run_id)) {
+        if (t.id != static_cast<int>(so_far.trials.size()) || t.status == TrialStatus::kProposed ||
+            t.status == TrialStatus::kRunning)
+          break;
+        so_far.trials.push_back(std::move(t));
+      }
+      for (std::size_t i = 0; i < so_far.trials.size(); ++i) {
+        const TrialResult& t = so_far.trials[i];
+        if (t.usable() && (so_far.best < 0 || ranks_above(t, so_far.trials[static_cast<std::size_t>(so_far.best)], card.metric)))
+          so_far.best = static_cast<int>(i);
+        folder->add_trial(t);
+        note_trial(t, so_far.best >= 0 ? &so_far.trials[static_cast<std::size_t>(so_far.best)] : nullptr);
+      }
+      say(fmt::format("resumed: {} finished trials read back", so_far.trials.size()));
+      const auto done = store->load_state(run_id, "search_done");
+      if (done && done->get<bool>()) {
+        result = std::move(so_far);
+      } else {
+        opt.resumed = true;
+        result = continue_search(*evaluator, opt, on_trial, std::move(so_far));
+      }
+    } else {
+      result = run_search(*evaluator, opt, on_trial);
+    }
     search_s = seconds_since(search_start);
+    store->save_state(run_id, "search_done", true);
+    checkpoint();
     // What the search left for the end, to compare with what the end took (summary.json).
     kept_back = {{"refit", refit_reserve}, {"ensemble", ensemble_reserve}, {"finish", finish_reserve}};
     if (result.deferred > 0) {
@@ -932,6 +1007,7 @@ struct Session::Impl {
   }
 
   void phase_refit() {
+    fault_point("refit");
     // 4. Refit the best on all training rows.
     best = result.best >= 0 ? &result.trials[result.best] : nullptr;
     for (auto r : rows) y_all.push_back(y.y[r]);
@@ -984,6 +1060,7 @@ struct Session::Impl {
   }
 
   void phase_ensemble() {
+    fault_point("ensemble");
 
     if (req.ensemble && result.best >= 0) {
       const auto ens_start = Clock::now();
@@ -1032,7 +1109,7 @@ struct Session::Impl {
     // The single best model stays the refit one. Without ensembles the tail could not
     // change the model, so there is none.
     const bool trials_left = req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials;
-    if (req.ensemble && best && result.best >= 0 && trials_left) {
+    if (req.ensemble && best && result.best >= 0 && trials_left && !Session::stop_flag().load()) {
       const int best_id = best->id;
       // Choosing again takes about as long as the first choice did, and an ensemble chosen
       // again is saved and scored again: as long as the first time, or longer with more
@@ -1091,6 +1168,7 @@ struct Session::Impl {
   }
 
   nlohmann::json phase_summary() {
+    fault_point("summary");
     const bool use_ensemble = ens_pipe.is_ensemble();
     const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
 
@@ -1173,6 +1251,12 @@ struct Session::Impl {
   }
 
   Phase phase = Phase::kNone;
+  bool resuming = false;  // opened by Session::resume: the store holds what the first process did
+
+  // The seconds used so far, kept in the store: a resumed run gets what is left.
+  void checkpoint() {
+    if (store) store->save_state(run_id, "elapsed_s", seconds_since(start));
+  }
 
   // Runs `f` as phase `p` unless it has run; a phase that throws marks the run failed
   // in the store with its error (once the store is open), and rethrows.
@@ -1301,6 +1385,63 @@ nlohmann::json Session::summarize() {
 }
 
 nlohmann::json Session::run() { return summarize(); }
+
+std::unique_ptr<Session> Session::resume(const fs::path& run_dir, std::ostream& progress, double budget_s, bool quiet) {
+  const fs::path request_file = run_dir / "request.json";
+  if (!fs::exists(request_file)) {
+    throw_not_found("cannot resume " + run_dir.string() + ": it has no request.json (is it a run folder?)");
+  }
+  nlohmann::json folder_request;
+  try {
+    folder_request = nlohmann::json::parse(std::ifstream(request_file));
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid("cannot resume " + run_dir.string() + ": request.json is damaged: " + e.what());
+  }
+  if (!folder_request.contains("run_id") || !folder_request.contains("store")) {
+    throw_invalid("cannot resume " + run_dir.string() + ": its request.json names no run id and store (a run made "
+                  "before runs could be resumed)");
+  }
+  const std::string run_id = folder_request["run_id"];
+  const std::string store_path = folder_request["store"];
+  if (!fs::exists(store_path)) throw_not_found("cannot resume " + run_dir.string() + ": its store " + store_path + " is gone");
+  RunStore store(store_path);
+  const std::string status = store.run_status(run_id);
+  if (status == "finished") {
+    throw_invalid("run " + run_id + " in " + run_dir.string() + " finished already: nothing to resume");
+  }
+  const auto saved = store.load_state(run_id, "request");
+  if (!saved) throw_invalid("cannot resume " + run_dir.string() + ": the store kept no request for run " + run_id);
+  RunRequest r = RunRequest::from_json(*saved);
+  r.quiet = quiet;
+  r.out_dir = run_dir.string();
+  r.store_path = store_path;
+  const auto elapsed = store.load_state(run_id, "elapsed_s");
+  const double used = elapsed ? elapsed->get<double>() : 0.0;
+  if (budget_s > 0) {
+    r.budget_s = budget_s;
+    r.start = Clock::now();
+  } else {
+    // The clock goes on from where the first process stopped.
+    if (r.budget_s - used < 1.0) {
+      throw_invalid(fmt::format("run {} used {:.0f}s of its {:.0f}s budget: give a new one with --budget", run_id, used,
+                                r.budget_s));
+    }
+    r.start = Clock::now() - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(used));
+  }
+  auto impl = std::make_unique<Impl>(std::move(r), progress);
+  impl->resuming = true;
+  impl->run_id = run_id;
+  impl->dir = run_dir;
+  impl->say(fmt::format("resuming run {} ({}, {:.1f}s used before)", run_id, status, used));
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+void Session::request_stop() { stop_flag().store(true); }
+
+std::atomic<bool>& Session::stop_flag() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
 
 const std::string& Session::run_id() const { return impl_->run_id; }
 const fs::path& Session::dir() const { return impl_->dir; }

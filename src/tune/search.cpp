@@ -374,12 +374,22 @@ class Search {
 
   SearchResult run() {
     // A continued search has tried its first proposals and had its refinements.
+    // A resumed one (the trials came from a store) still tries the first proposals none
+    // of its trials tried, and has had its refinements once it went past them.
     const bool continued = !result_.trials.empty();
     auto initial = opt_.initial.empty() ? default_portfolio(ev_.target().task, ev_.n_rows(), families_) : opt_.initial;
+    auto tried = [&](const Proposal& p) {
+      return std::any_of(result_.trials.begin(), result_.trials.end(),
+                         [&](const TrialResult& t) { return t.family == p.family && t.params == p.params; });
+    };
     std::vector<Proposal> queue;
     for (const auto& p : initial) {
-      if (supported(p.family) && !continued) queue.push_back(p);
+      if (supported(p.family) && (!continued || (opt_.resumed && !tried(p)))) queue.push_back(p);
     }
+    const bool past_initial = std::any_of(result_.trials.begin(), result_.trials.end(), [&](const TrialResult& t) {
+      return std::none_of(initial.begin(), initial.end(),
+                          [&](const Proposal& p) { return t.family == p.family && t.params == p.params; });
+    });
     while (!queue.empty() && can_continue()) {
       Proposal p = take_next(&queue, -1);
       add(trial(p.family, p.params, -1));
@@ -387,7 +397,7 @@ class Search {
     if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
     int linear_samples = 0;
-    int refinements = continued ? opt_.max_refinements : 0;
+    int refinements = continued && (!opt_.resumed || past_initial) ? opt_.max_refinements : 0;
     while (can_continue()) {
       if (opt_.refine && refinements < opt_.max_refinements) {
         ++refinements;

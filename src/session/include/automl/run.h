@@ -54,6 +54,11 @@ struct RunRequest {
   LlmConfig llm;                           // --llm (disabled = the built-in planner)
   LlmClient* llm_client = nullptr;         // a client shared across a request's tasks, with its sink
   std::shared_ptr<LlmCallSink> llm_sink;
+
+  // Everything a resumed run needs to ask for the same thing again, with absolute paths;
+  // the LLM's key is never included (a resumed run reads it from the environment again).
+  nlohmann::json to_json() const;
+  static RunRequest from_json(const nlohmann::json& j);  // throws kInvalidInput
 };
 
 // A new run id: the local time and a random suffix ("20261127-101502-3fa1").

@@ -158,6 +158,9 @@ struct SearchOptions {
   // Called when the deadline has passed, with the trials so far: true when it moved
   // the deadline later (deadline_fn gives the new one) and the search goes on.
   std::function<bool(const std::vector<TrialResult>& history)> at_deadline;
+  // continue_search's trials came from a store (a resumed run): the first proposals none
+  // of them tried still run (a continued search in the same process skips them all).
+  bool resumed = false;
 };
 
 struct SearchResult {
