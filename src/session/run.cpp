@@ -194,6 +194,9 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                                                                             {"model", req.llm.model}}
                                                           : nlohmann::json("builtin")}};
   store.begin_run(run_id, dir.string(), request, card.to_json());
+  // A run that throws is marked failed in the store with its error (else it would
+  // look "running" forever). The body below is not re-indented, to keep this small.
+  try {
   folder.write_json("data_card.json", card.to_json());
   folder.write_json("request.json", request);
   fs::create_directories(dir / "model_cards");
@@ -599,10 +602,19 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                std::chrono::duration<double>(refit_reserve + ensemble_reserve + finish_reserve));
   };
   opt.deadline_fn = search_deadline;
+  // Each trial is a record in the store: proposed and running before it trains, each
+  // fold as it is scored, its end in on_trial.
+  opt.on_start = [&](const TrialResult& proposed) {
+    store.propose_trial(run_id, proposed);
+    store.start_trial(run_id, proposed.id);
+  };
+  opt.on_fold = [&](int trial_id, int fold, double score, const FoldLog& log) {
+    store.add_fold(run_id, trial_id, fold, score, log);
+  };
   auto on_trial = [&](const TrialResult& t, const TrialResult* best) {
     current_best = best;
     folder.add_trial(t);
-    store.add_trial(run_id, t);
+    store.finish_trial(run_id, t);
     if (best) {
       // A refit that would take a large share of the budget is not worth its time: the
       // best trial's fold model is kept, and the search goes on instead.
@@ -625,7 +637,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     }
     std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
     std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
-    say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
+    say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, to_string(t.status), best_s));
   };
   const auto search_start = Clock::now();
   const double plan_s = seconds_since(start) - read_s;
@@ -763,7 +775,8 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
       row.params = e->to_json();
       row.score = e->honest_score;
       row.fold_scores = e->part_scores;
-      row.status = ens.kept == row.family ? "finished" : "not kept";
+      row.status = TrialStatus::kFinished;
+      row.stop = ens.kept == row.family ? StopReason::kFitted : StopReason::kNotKept;
       row.reason = e->note;
       row.seconds = seconds;
       folder.add_trial(row);
@@ -1055,7 +1068,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   }
   summary["n_trials"] = result.trials.size();
   int failed = 0;
-  for (const auto& t : result.trials) failed += t.status == "failed";
+  for (const auto& t : result.trials) failed += t.status == TrialStatus::kFailed;
   summary["n_trials_failed"] = failed;
   int cut = 0;
   for (const auto& t : result.trials) cut += t.deadline_stopped;
@@ -1092,6 +1105,14 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
                   summary["validation_score"].is_number() ? summary["validation_score"].get<double>() : NAN,
                   dir.string()));
   return summary;
+  } catch (const std::exception& e) {
+    try {
+      store.fail_run(run_id, e.what());
+    } catch (const std::exception&) {
+      // the store is unusable too: the run's own error is the one to report
+    }
+    throw;
+  }
 }
 
 }  // namespace automl
