@@ -94,18 +94,23 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
     t.rung = r[c_rung].empty() ? 0 : std::stoi(r[c_rung]);
     t.parent = r[c_parent].empty() ? -1 : std::stoi(r[c_parent]);
     t.resource = r[c_resource].empty() ? -1 : std::stoi(r[c_resource]);
-    t.status = r[c_status];
+    t.status = parse_trial_status(r[c_status]);  // older leaderboards: "stopped early"
     t.reason = r[c_reason];
     t.score = number(r[c_score]);
     t.seconds = number(r[c_seconds]);
     t.iterations = r[c_iter].empty() ? 0 : number(r[c_iter]);
-    t.capped = t.reason.find("capped at") != std::string::npos;
+    // Leaderboards before the stop column kept how a trial stopped only in its reason.
+    const auto stop_col = std::find(head.begin(), head.end(), "stop");
+    if (stop_col != head.end()) t.stop = parse_stop_reason(r[static_cast<std::size_t>(stop_col - head.begin())]);
+    else if (t.reason.rfind("pruned", 0) == 0) t.stop = StopReason::kPruned;
+    else if (t.reason.find("capped at") != std::string::npos) t.stop = StopReason::kRoundCap;
+    t.capped = t.stop == StopReason::kRoundCap || t.stop == StopReason::kCompleted;
     if (!std::isnan(t.score)) t.fold_scores = {t.score};
     const PredictedLog p = planner->predict_log(card, t.family, t.params, t.resource, history);
     if (static_cast<int>(i) <= opt.show)
       std::printf("  %3d %-8s %5d real %9.4f pred %9.4f  %s\n", t.id, t.family.c_str(), t.resource, t.score, p.final_score,
                   t.params.dump().substr(0, 90).c_str());
-    if (static_cast<int>(i) > opt.skip && !std::isnan(t.score) && !r[c_pred].empty() && t.reason.rfind("pruned", 0) != 0) {
+    if (static_cast<int>(i) > opt.skip && !std::isnan(t.score) && !r[c_pred].empty() && t.stop != StopReason::kPruned) {
       real.push_back(t.score);
       replayed.push_back(p.final_score);
       recorded.push_back(number(r[c_pred]));

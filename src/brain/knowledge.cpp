@@ -45,7 +45,7 @@ json KnownDataset::to_json() const {
   for (const auto& k : trials) {
     json curve = json::array();
     for (const auto& [i, v] : k.curve) curve.push_back({i, std::isfinite(v) ? json(v) : json()});
-    t.push_back({{"family", k.family}, {"params", k.params}, {"resource", k.resource}, {"status", k.status},
+    t.push_back({{"family", k.family}, {"params", k.params}, {"resource", k.resource}, {"status", to_string(k.status)},
                  {"score", k.score}, {"seconds_per_fit", k.seconds_per_fit}, {"iterations", k.iterations},
                  {"capped", k.capped}, {"curve_metric", k.curve_metric}, {"curve", curve}});
   }
@@ -67,7 +67,7 @@ KnownDataset KnownDataset::from_json(const json& j) {
     k.family = t.at("family");
     k.params = t.at("params");
     k.resource = t.value("resource", -1);
-    k.status = t.value("status", std::string());
+    k.status = parse_trial_status(t.value("status", std::string("finished")));
     k.score = t.at("score");
     k.seconds_per_fit = t.value("seconds_per_fit", 0.0);
     k.iterations = t.value("iterations", 0.0);
@@ -91,6 +91,8 @@ KnowledgeBase KnowledgeBase::load(const std::filesystem::path& path) {
   try {
     for (const auto& d : j["datasets"]) kb.datasets.push_back(KnownDataset::from_json(d));
   } catch (const json::exception& e) {
+    throw_invalid(path.string() + ": a dataset entry is malformed: " + e.what());
+  } catch (const Error& e) {
     throw_invalid(path.string() + ": a dataset entry is malformed: " + e.what());
   }
   return kb;
@@ -183,18 +185,23 @@ KnownDataset experience_from_store(RunStore& store, const std::string& run_id) {
   bool have_best = false, have_baseline = false;
   double worst = 0;
   for (const auto& t : r["trials"]) {
-    if (t["status"] == "failed" || !t["score"].is_number() || !std::isfinite(t["score"].get<double>())) continue;
-    if (t["reason"].get<std::string>().rfind("budget ran out", 0) == 0) continue;  // cut short: not a real result
-    if (t["reason"].get<std::string>().find("trained on a sample of") != std::string::npos) continue;  // not all rows
+    const TrialStatus status = parse_trial_status(t["status"].get<std::string>());
+    const StopReason stop = parse_stop_reason(t["stop"].get<std::string>());
+    // Only ended trials with a real score on all rows: not failed, not in flight (a
+    // killed run's), not cut short by the deadline or a time box, not on a sample.
+    if (status == TrialStatus::kFailed || status == TrialStatus::kProposed || status == TrialStatus::kRunning) continue;
+    if (!t["score"].is_number() || !std::isfinite(t["score"].get<double>())) continue;
+    if (stop == StopReason::kDeadline || stop == StopReason::kTimeBox || stop == StopReason::kNoFoldRan) continue;
+    if (t["deadline_stopped"].get<bool>() || t["sample_rows"].get<int>() > 0) continue;
     KnownTrial k;
     k.family = t["family"];
     k.params = t["params"];
     k.resource = t["resource"];
-    k.status = t["status"];
+    k.status = status;
     k.score = t["score"];
     k.seconds_per_fit = t["seconds"].get<double>() / fits;
     k.iterations = t["iterations"];
-    k.capped = t["reason"].get<std::string>().find("capped") != std::string::npos;
+    k.capped = t["capped"].get<bool>();
     if (!t["logs"].empty()) {
       const json& log = t["logs"][0];
       k.curve_metric = log.value("metric", std::string());

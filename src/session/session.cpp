@@ -361,7 +361,8 @@ struct Session::Impl {
       row.params = e->to_json();
       row.score = e->honest_score;
       row.fold_scores = e->part_scores;
-      row.status = ens.kept == row.family ? "finished" : "not kept";
+      row.status = TrialStatus::kFinished;
+      row.stop = ens.kept == row.family ? StopReason::kFitted : StopReason::kNotKept;
       row.reason = e->note;
       row.seconds = seconds;
       folder->add_trial(row);
@@ -924,6 +925,15 @@ struct Session::Impl {
     }
 
     opt.deadline_fn = [this] { return search_deadline(); };
+    // Each trial is a record in the store: proposed and running before it trains, each
+    // fold as it is scored, its end in on_trial.
+    opt.on_start = [this](const TrialResult& proposed) {
+      store->propose_trial(run_id, proposed);
+      store->start_trial(run_id, proposed.id);
+    };
+    opt.on_fold = [this](int trial_id, int fold, double score, const FoldLog& log) {
+      store->add_fold(run_id, trial_id, fold, score, log);
+    };
     on_trial = [this](const TrialResult& t, const TrialResult* best) {
       folder->add_trial(t);
       store->finish_trial(run_id, t);
@@ -959,7 +969,7 @@ struct Session::Impl {
       }
       std::string score = t.usable() ? fmt::format("{}={:.5f}", card.metric, t.score) : std::string("-");
       std::string best_s = best ? fmt::format("best={:.5f} (#{} {})", best->score, best->id, best->family) : "";
-      say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, t.status, best_s));
+      say(fmt::format("trial {:3d} {:9s} {:18s} {:8.2f}s  {:14s} {}", t.id, t.family, score, t.seconds, to_string(t.status), best_s));
   }
 
   void phase_search() {
@@ -1211,7 +1221,7 @@ struct Session::Impl {
     }
     summary["n_trials"] = result.trials.size();
     int failed = 0;
-    for (const auto& t : result.trials) failed += t.status == "failed";
+    for (const auto& t : result.trials) failed += t.status == TrialStatus::kFailed;
     summary["n_trials_failed"] = failed;
     int cut = 0;
     for (const auto& t : result.trials) cut += t.deadline_stopped;
@@ -1268,7 +1278,7 @@ struct Session::Impl {
     } catch (const std::exception& e) {
       if (store && !run_id.empty()) {
         try {
-          store->finish_run(run_id, "failed", {{"error", e.what()}});
+          store->fail_run(run_id, e.what());
         } catch (const std::exception&) {
           // the store itself failed: the original error is the one to report
         }

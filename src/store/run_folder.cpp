@@ -27,7 +27,7 @@ nlohmann::json json_numbers(const std::vector<double>& v) {
 
 std::string leaderboard_header() {
   return "trial_id,family,hyperparameters,rung,parent,resource,validation_score,predicted_score,predicted_uncertainty,"
-         "fold_scores,seconds,iterations,status,reason";
+         "fold_scores,seconds,iterations,status,stop,reason";
 }
 
 std::string leaderboard_row(const TrialResult& t) {
@@ -38,13 +38,13 @@ std::string leaderboard_row(const TrialResult& t) {
                ? num(t.predicted[key].get<double>())
                : std::string();
   };
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.3f},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.3f},{},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
                      t.parent >= 0 ? std::to_string(t.parent) : std::string(),
                      t.resource >= 0 ? std::to_string(t.resource) : std::string(),
                      t.usable() ? num(t.score) : std::string(), predicted("final_score"), predicted("uncertainty"),
                      csv_quote(fmt::format("{}", fmt::join(folds, " "))),
                      t.seconds, t.iterations > 0 ? fmt::format("{:.1f}", t.iterations) : std::string(),
-                     t.status, csv_quote(t.reason));
+                     to_string(t.status), to_string(t.stop), csv_quote(t.reason));
 }
 
 RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {

@@ -1,7 +1,11 @@
 #include "automl/store.h"
 
 #include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -15,31 +19,45 @@ class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw_io(std::string("run store: cannot prepare statement: ") + sqlite3_errmsg(db));
+      throw_io(fmt::format("run store {}: cannot prepare statement: {}", file(), sqlite3_errmsg(db)));
     }
   }
   ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
   Statement& bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
   Statement& bind(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
+    sqlite3_bind_double(stmt_, i, v);  // NaN is stored as NULL
     return *this;
   }
   Statement& bind(int i, int v) {
     sqlite3_bind_int(stmt_, i, v);
     return *this;
   }
+  Statement& bind_blob(int i, const void* data, std::size_t bytes) {
+    sqlite3_bind_blob64(stmt_, i, data, bytes, SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& bind_null(int i) {
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
   bool step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) throw_io(std::string("run store: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_DONE) throw_io(fmt::format("run store {}: {}", file(), sqlite3_errmsg(db_)));
     return false;
   }
   sqlite3_stmt* get() { return stmt_; }
 
  private:
+  std::string file() const {
+    const char* f = sqlite3_db_filename(db_, "main");
+    return f ? f : "";
+  }
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
 };
@@ -53,6 +71,117 @@ std::string now_iso() {
   return buf;
 }
 
+// One write transaction: BEGIN IMMEDIATE takes the write lock at once (waiting up to
+// the busy timeout), so two connections never deadlock upgrading a read lock.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db, const std::filesystem::path& path) : db_(db), path_(path) { run("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    run("COMMIT");
+    open_ = false;
+  }
+
+ private:
+  void run(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw_io("run store " + path_.string() + ": " + sql + ": " + msg);
+    }
+  }
+  sqlite3* db_;
+  const std::filesystem::path& path_;
+  bool open_ = true;
+};
+
+int read_user_version(sqlite3* db) {
+  Statement s(db, "PRAGMA user_version");
+  s.step();
+  return sqlite3_column_int(s.get(), 0);
+}
+
+bool has_table(sqlite3* db, const std::string& table) {
+  Statement s(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  s.bind(1, table);
+  return s.step();
+}
+
+bool has_column(sqlite3* db, const std::string& table, const std::string& column) {
+  Statement s(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+  s.bind(1, table).bind(2, column);
+  return s.step();
+}
+
+// Version 1: the schema before versions were kept. The oldest stores lack
+// trials.predicted and runs.data_card (they gain them, empty).
+void migrate_to_1(sqlite3* db, const std::function<void(const std::string&)>& exec) {
+  exec(R"(CREATE TABLE IF NOT EXISTS runs (
+      run_id TEXT PRIMARY KEY, folder TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+      request TEXT NOT NULL, summary TEXT, data_card TEXT))");
+  exec(R"(CREATE TABLE IF NOT EXISTS trials (
+      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, family TEXT NOT NULL, params TEXT NOT NULL,
+      rung INTEGER NOT NULL, parent INTEGER, resource INTEGER, status TEXT NOT NULL, reason TEXT,
+      valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL, predicted TEXT,
+      PRIMARY KEY (run_id, trial_id)))");
+  if (!has_column(db, "trials", "predicted")) exec("ALTER TABLE trials ADD COLUMN predicted TEXT");
+  if (!has_column(db, "runs", "data_card")) exec("ALTER TABLE runs ADD COLUMN data_card TEXT");
+  exec(R"(CREATE TABLE IF NOT EXISTS training_logs (
+      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
+      train TEXT NOT NULL, valid TEXT NOT NULL, seconds TEXT NOT NULL,
+      PRIMARY KEY (run_id, trial_id, fold)))");
+  exec(R"(CREATE TABLE IF NOT EXISTS llm_cache (
+      cache_key TEXT PRIMARY KEY, model TEXT NOT NULL, reply TEXT NOT NULL, created_at TEXT NOT NULL))");
+  exec(R"(CREATE TABLE IF NOT EXISTS llm_calls (
+      run_id TEXT NOT NULL, seq INTEGER NOT NULL, stage TEXT, cached INTEGER, prompt_tokens INTEGER,
+      completion_tokens INTEGER, call TEXT NOT NULL, PRIMARY KEY (run_id, seq)))");
+}
+
+// Version 2: trials as records. The fields version 1 kept only in the reason text
+// (how a trial stopped, whether it was capped or trained on a sample) are read from
+// that text once, here; everything after reads the columns.
+void migrate_to_2(sqlite3*, const std::function<void(const std::string&)>& exec) {
+  for (const char* column : {"stop TEXT NOT NULL DEFAULT 'none'", "capped INTEGER NOT NULL DEFAULT 0",
+                             "deadline_stopped INTEGER NOT NULL DEFAULT 0", "partial INTEGER NOT NULL DEFAULT 0",
+                             "sample_rows INTEGER NOT NULL DEFAULT 0", "predict_s_per_row REAL NOT NULL DEFAULT 0",
+                             "oof BLOB", "updated_at TEXT"}) {
+    exec(std::string("ALTER TABLE trials ADD COLUMN ") + column);
+  }
+  exec(R"(UPDATE trials SET
+      stop = CASE
+        WHEN reason LIKE 'violates a requirement%' THEN 'requirement broken'
+        WHEN reason LIKE 'the validation score is undefined%' THEN 'undefined score'
+        WHEN status = 'failed' THEN 'error'
+        WHEN reason LIKE 'budget ran out before a fold started%' THEN 'no fold ran'
+        WHEN reason LIKE 'budget ran out%' THEN 'deadline'
+        WHEN reason LIKE 'pruned:%' THEN 'pruned'
+        WHEN reason LIKE 'successive halving: capped%' THEN 'round cap'
+        WHEN reason LIKE 'fitted%' THEN 'fitted'
+        WHEN reason LIKE 'early stopping%' THEN 'converged'
+        ELSE 'none' END,
+      status = CASE
+        WHEN status = 'stopped early' AND reason LIKE 'pruned:%' THEN 'pruned'
+        WHEN status = 'stopped early' THEN 'stopped'
+        ELSE status END,
+      capped = reason LIKE '%capped at%',
+      deadline_stopped = reason LIKE 'budget ran out%' AND reason NOT LIKE 'budget ran out before a fold started%',
+      partial = reason LIKE 'budget ran out after%',
+      sample_rows = CASE WHEN instr(reason, 'trained on a sample of ') > 0
+        THEN CAST(substr(reason, instr(reason, 'trained on a sample of ') + 23) AS INTEGER) ELSE 0 END)");
+  exec("ALTER TABLE runs ADD COLUMN error TEXT");
+  exec(R"(CREATE TABLE run_state (
+      run_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at TEXT NOT NULL,
+      PRIMARY KEY (run_id, key)))");
+  exec(R"(CREATE TABLE folds (
+      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, score REAL,
+      PRIMARY KEY (run_id, trial_id, fold)))");
+}
+
 }  // namespace
 
 RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
@@ -63,33 +192,69 @@ RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
     db_ = nullptr;
     throw_io("cannot open run store " + path.string() + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL");
-  exec(R"(CREATE TABLE IF NOT EXISTS runs (
-      run_id TEXT PRIMARY KEY, folder TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
-      request TEXT NOT NULL, summary TEXT, data_card TEXT))");
-  exec(R"(CREATE TABLE IF NOT EXISTS trials (
-      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, family TEXT NOT NULL, params TEXT NOT NULL,
-      rung INTEGER NOT NULL, parent INTEGER, resource INTEGER, status TEXT NOT NULL, reason TEXT,
-      valid_score REAL, fold_scores TEXT, seconds REAL, iterations REAL, predicted TEXT,
-      PRIMARY KEY (run_id, trial_id)))");
-  // Stores written by earlier versions gain the newer columns.
-  for (const char* sql : {"ALTER TABLE trials ADD COLUMN predicted TEXT", "ALTER TABLE runs ADD COLUMN data_card TEXT"}) {
-    try {
-      exec(sql);
-    } catch (const Error&) {
-      // the column is there already
+  sqlite3_busy_timeout(db_, 10000);
+  try {
+    // A newer program's store is refused before anything is written to it.
+    const int version = schema_version();
+    if (version > kSchemaVersion) {
+      throw_invalid(fmt::format("run store {} has schema version {}, newer than this program's {}: open it with the "
+                                "newer automl-gpt that wrote it, or choose another store (--store)",
+                                path.string(), version, kSchemaVersion));
     }
+    exec("PRAGMA journal_mode=WAL");
+    // Each trial step is a commit: in WAL mode NORMAL skips the sync per commit and
+    // still never corrupts the file; a killed process loses nothing committed (only a
+    // power cut may lose the last commits).
+    exec("PRAGMA synchronous=NORMAL");
+    migrate();
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
   }
-  exec(R"(CREATE TABLE IF NOT EXISTS training_logs (
-      run_id TEXT NOT NULL, trial_id INTEGER NOT NULL, fold INTEGER NOT NULL, metric TEXT,
-      train TEXT NOT NULL, valid TEXT NOT NULL, seconds TEXT NOT NULL,
-      PRIMARY KEY (run_id, trial_id, fold)))");
-  exec(R"(CREATE TABLE IF NOT EXISTS llm_cache (
-      cache_key TEXT PRIMARY KEY, model TEXT NOT NULL, reply TEXT NOT NULL, created_at TEXT NOT NULL))");
-  exec(R"(CREATE TABLE IF NOT EXISTS llm_calls (
-      run_id TEXT NOT NULL, seq INTEGER NOT NULL, stage TEXT, cached INTEGER, prompt_tokens INTEGER,
-      completion_tokens INTEGER, call TEXT NOT NULL, PRIMARY KEY (run_id, seq)))");
+}
+
+int RunStore::schema_version() {
+  try {
+    return read_user_version(db_);
+  } catch (const Error& e) {
+    throw_io("cannot read run store " + path_.string() + " (is it a SQLite file?): " + e.what());
+  }
+}
+
+void RunStore::migrate() {
+  using Step = void (*)(sqlite3*, const std::function<void(const std::string&)>&);
+  static const Step steps[kSchemaVersion] = {migrate_to_1, migrate_to_2};  // steps[v] takes version v to v + 1
+  const std::function<void(const std::string&)> run = [this](const std::string& sql) { exec(sql); };
+  for (;;) {
+    Transaction tx(db_, path_);
+    // Read inside the write lock: another process may have upgraded the file meanwhile.
+    int version = read_user_version(db_);
+    if (version >= kSchemaVersion) {
+      if (version > kSchemaVersion) {
+        throw_invalid(fmt::format("run store {} has schema version {}, newer than this program's {}", path_.string(),
+                                  version, kSchemaVersion));
+      }
+      tx.commit();
+      return;
+    }
+    // Stores written before the version was kept have user_version 0 and the tables:
+    // with the newer columns they are version 1 as they stand.
+    if (version == 0 && has_table(db_, "trials") && has_column(db_, "trials", "predicted") &&
+        has_table(db_, "runs") && has_column(db_, "runs", "data_card")) {
+      version = 1;
+    } else {
+      try {
+        steps[version](db_, run);
+      } catch (const Error& e) {
+        throw Error(e.kind(), fmt::format("run store {}: upgrading the schema from version {} to {} failed: {}",
+                                          path_.string(), version, version + 1, e.what()));
+      }
+      ++version;
+    }
+    exec(fmt::format("PRAGMA user_version = {}", version));
+    tx.commit();
+  }
 }
 
 RunStore::~RunStore() {
@@ -114,29 +279,142 @@ void RunStore::begin_run(const std::string& run_id, const std::string& folder, c
   s.step();
 }
 
-void RunStore::add_trial(const std::string& run_id, const TrialResult& t) {
-  exec("BEGIN");
-  try {
-    Statement s(db_, R"(INSERT OR REPLACE INTO trials (run_id, trial_id, family, params, rung, parent, resource,
-        status, reason, valid_score, fold_scores, seconds, iterations, predicted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?))");
-    s.bind(1, run_id).bind(2, t.id).bind(3, t.family).bind(4, t.params.dump()).bind(5, t.rung).bind(6, t.parent);
-    s.bind(7, t.resource).bind(8, t.status).bind(9, t.reason).bind(10, t.score);
-    s.bind(11, nlohmann::json(t.fold_scores).dump()).bind(12, t.seconds).bind(13, t.iterations);
-    s.bind(14, t.predicted.dump());
-    s.step();
-    for (const auto& log : t.logs) {
-      Statement l(db_, R"(INSERT OR REPLACE INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)
-          VALUES (?,?,?,?,?,?,?))");
-      l.bind(1, run_id).bind(2, t.id).bind(3, log.fold).bind(4, log.metric);
-      l.bind(5, nlohmann::json(log.train).dump()).bind(6, nlohmann::json(log.valid).dump());
-      l.bind(7, nlohmann::json(log.seconds).dump());
-      l.step();
-    }
-    exec("COMMIT");
-  } catch (...) {
-    exec("ROLLBACK");
-    throw;
+std::string RunStore::trial_status_text(const std::string& run_id, int trial_id) {
+  Statement s(db_, "SELECT status FROM trials WHERE run_id = ? AND trial_id = ?");
+  s.bind(1, run_id).bind(2, trial_id);
+  if (!s.step()) throw_not_found(fmt::format("run store {} has no trial {} in run {}", path_.string(), trial_id, run_id));
+  return reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+}
+
+namespace {
+
+void insert_log(sqlite3* db, const std::string& run_id, int trial_id, int fold, const FoldLog& log) {
+  Statement l(db, R"(INSERT OR REPLACE INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)
+      VALUES (?,?,?,?,?,?,?))");
+  l.bind(1, run_id).bind(2, trial_id).bind(3, fold).bind(4, log.metric);
+  l.bind(5, nlohmann::json(log.train).dump()).bind(6, nlohmann::json(log.valid).dump());
+  l.bind(7, nlohmann::json(log.seconds).dump());
+  l.step();
+}
+
+// The trials row of `t`, whole (status and everything known of it by then).
+void upsert_trial(sqlite3* db, const std::string& run_id, const TrialResult& t, bool with_oof) {
+  Statement s(db, R"(INSERT OR REPLACE INTO trials (run_id, trial_id, family, params, rung, parent, resource,
+      status, reason, valid_score, fold_scores, seconds, iterations, predicted, stop, capped, deadline_stopped,
+      partial, sample_rows, predict_s_per_row, oof, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))");
+  s.bind(1, run_id).bind(2, t.id).bind(3, t.family).bind(4, t.params.dump()).bind(5, t.rung).bind(6, t.parent);
+  s.bind(7, t.resource).bind(8, std::string(to_string(t.status))).bind(9, t.reason).bind(10, t.score);
+  s.bind(11, nlohmann::json(t.fold_scores).dump()).bind(12, t.seconds).bind(13, t.iterations);
+  s.bind(14, t.predicted.dump()).bind(15, std::string(to_string(t.stop))).bind(16, t.capped ? 1 : 0);
+  s.bind(17, t.deadline_stopped ? 1 : 0).bind(18, t.partial ? 1 : 0).bind(19, t.sample_rows);
+  s.bind(20, t.predict_s_per_row);
+  std::vector<float> oof;
+  if (with_oof && t.oof) {
+    oof.assign(t.oof->begin(), t.oof->end());
+    s.bind_blob(21, oof.data(), oof.size() * sizeof(float));
+  } else {
+    s.bind_null(21);
   }
+  s.bind(22, now_iso());
+  s.step();
+}
+
+}  // namespace
+
+void RunStore::propose_trial(const std::string& run_id, const TrialResult& t) {
+  TrialResult p;
+  p.id = t.id;
+  p.family = t.family;
+  p.params = t.params;
+  p.rung = t.rung;
+  p.parent = t.parent;
+  p.resource = t.resource;
+  p.sample_rows = t.sample_rows;
+  p.predicted = t.predicted;
+  p.status = TrialStatus::kProposed;
+  p.stop = StopReason::kNone;
+  Transaction tx(db_, path_);
+  upsert_trial(db_, run_id, p, false);
+  for (const char* table : {"folds", "training_logs"}) {
+    Statement d(db_, fmt::format("DELETE FROM {} WHERE run_id = ? AND trial_id = ?", table).c_str());
+    d.bind(1, run_id).bind(2, t.id);
+    d.step();
+  }
+  tx.commit();
+}
+
+void RunStore::start_trial(const std::string& run_id, int trial_id) {
+  Transaction tx(db_, path_);
+  const std::string status = trial_status_text(run_id, trial_id);
+  if (status != to_string(TrialStatus::kProposed)) {
+    throw_invalid(fmt::format("run store {}: trial {} of run {} is {}, so it cannot start (only a proposed trial can)",
+                              path_.string(), trial_id, run_id, status));
+  }
+  Statement s(db_, "UPDATE trials SET status = ?, updated_at = ? WHERE run_id = ? AND trial_id = ?");
+  s.bind(1, std::string(to_string(TrialStatus::kRunning))).bind(2, now_iso()).bind(3, run_id).bind(4, trial_id);
+  s.step();
+  tx.commit();
+}
+
+void RunStore::add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log) {
+  Transaction tx(db_, path_);
+  trial_status_text(run_id, trial_id);  // the trial must be there
+  Statement s(db_, "INSERT OR REPLACE INTO folds (run_id, trial_id, fold, score) VALUES (?,?,?,?)");
+  s.bind(1, run_id).bind(2, trial_id).bind(3, fold).bind(4, score);
+  s.step();
+  if (!log.train.empty() || !log.valid.empty()) insert_log(db_, run_id, trial_id, fold, log);
+  tx.commit();
+}
+
+void RunStore::finish_trial(const std::string& run_id, const TrialResult& t) {
+  Transaction tx(db_, path_);
+  upsert_trial(db_, run_id, t, true);
+  Statement d(db_, "DELETE FROM training_logs WHERE run_id = ? AND trial_id = ?");
+  d.bind(1, run_id).bind(2, t.id);
+  d.step();
+  for (const auto& log : t.logs) insert_log(db_, run_id, t.id, log.fold, log);
+  tx.commit();
+}
+
+void RunStore::fail_run(const std::string& run_id, const std::string& error) {
+  Statement s(db_, "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?");
+  s.bind(1, error).bind(2, run_id);
+  s.step();
+  if (sqlite3_changes(db_) == 0) throw_not_found("run store " + path_.string() + " has no run " + run_id);
+}
+
+void RunStore::reopen_run(const std::string& run_id) {
+  Statement s(db_, "UPDATE runs SET status = 'running', error = NULL WHERE run_id = ?");
+  s.bind(1, run_id);
+  s.step();
+  if (sqlite3_changes(db_) == 0) throw_not_found("run store " + path_.string() + " has no run " + run_id);
+}
+
+std::string RunStore::run_error(const std::string& run_id) {
+  Statement s(db_, "SELECT error FROM runs WHERE run_id = ?");
+  s.bind(1, run_id);
+  if (!s.step()) throw_not_found("run store " + path_.string() + " has no run " + run_id);
+  const unsigned char* t = sqlite3_column_text(s.get(), 0);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+void RunStore::save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value) {
+  Statement s(db_, R"(INSERT INTO run_state (run_id, key, value, updated_at) VALUES (?,?,?,?)
+      ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)");
+  s.bind(1, run_id).bind(2, key).bind(3, value.dump()).bind(4, now_iso());
+  s.step();
+}
+
+std::optional<nlohmann::json> RunStore::load_state(const std::string& run_id, const std::string& key) {
+  Statement s(db_, "SELECT value FROM run_state WHERE run_id = ? AND key = ?");
+  s.bind(1, run_id).bind(2, key);
+  if (!s.step()) return std::nullopt;
+  const std::string text = reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    throw_invalid(fmt::format("run store {}: the state {} of run {} is not JSON", path_.string(), key, run_id));
+  }
+  return j;
 }
 
 void RunStore::finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary) {
@@ -183,19 +461,40 @@ nlohmann::json column_json(sqlite3_stmt* st, int i) {
 
 }  // namespace
 
+namespace {
+
+// A REAL column; NULL (how SQLite keeps NaN) is NaN.
+double column_real(sqlite3_stmt* st, int i) {
+  return sqlite3_column_type(st, i) == SQLITE_NULL ? std::nan("") : sqlite3_column_double(st, i);
+}
+
+// A JSON array of numbers (null = NaN).
+std::vector<double> column_numbers(sqlite3_stmt* st, int i) {
+  std::vector<double> out;
+  const nlohmann::json j = column_json(st, i);
+  if (!j.is_array()) return out;
+  for (const auto& x : j) out.push_back(x.is_number() ? x.get<double>() : std::nan(""));
+  return out;
+}
+
+nlohmann::json json_number(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
+
+}  // namespace
+
 nlohmann::json RunStore::run_record(const std::string& run_id) {
   nlohmann::json r;
   {
-    Statement s(db_, "SELECT request, data_card, summary, status FROM runs WHERE run_id = ?");
+    Statement s(db_, "SELECT request, data_card, summary, status, error FROM runs WHERE run_id = ?");
     s.bind(1, run_id);
     if (!s.step()) throw_not_found("run store " + path_.string() + " has no run " + run_id);
     r = {{"run_id", run_id}, {"request", column_json(s.get(), 0)}, {"data_card", column_json(s.get(), 1)},
-         {"summary", column_json(s.get(), 2)}, {"status", column_text(s.get(), 3)}, {"trials", nlohmann::json::array()}};
+         {"summary", column_json(s.get(), 2)}, {"status", column_text(s.get(), 3)}, {"error", column_text(s.get(), 4)},
+         {"trials", nlohmann::json::array()}};
   }
   std::map<int, std::size_t> index;
   {
     Statement s(db_, R"(SELECT trial_id, family, params, rung, resource, status, reason, valid_score, seconds, iterations,
-        predicted FROM trials WHERE run_id = ? ORDER BY trial_id)");
+        predicted, stop, capped, sample_rows, deadline_stopped, partial FROM trials WHERE run_id = ? ORDER BY trial_id)");
     s.bind(1, run_id);
     while (s.step()) {
       auto* st = s.get();
@@ -203,9 +502,12 @@ nlohmann::json RunStore::run_record(const std::string& run_id) {
       r["trials"].push_back({{"trial_id", sqlite3_column_int(st, 0)}, {"family", column_text(st, 1)},
                              {"params", column_json(st, 2)}, {"rung", sqlite3_column_int(st, 3)},
                              {"resource", sqlite3_column_int(st, 4)}, {"status", column_text(st, 5)},
-                             {"reason", column_text(st, 6)}, {"score", sqlite3_column_double(st, 7)},
+                             {"reason", column_text(st, 6)}, {"score", json_number(column_real(st, 7))},
                              {"seconds", sqlite3_column_double(st, 8)}, {"iterations", sqlite3_column_double(st, 9)},
-                             {"predicted", column_json(st, 10)}, {"logs", nlohmann::json::array()}});
+                             {"predicted", column_json(st, 10)}, {"stop", column_text(st, 11)},
+                             {"capped", sqlite3_column_int(st, 12) != 0}, {"sample_rows", sqlite3_column_int(st, 13)},
+                             {"deadline_stopped", sqlite3_column_int(st, 14) != 0},
+                             {"partial", sqlite3_column_int(st, 15) != 0}, {"logs", nlohmann::json::array()}});
     }
   }
   Statement s(db_, "SELECT trial_id, fold, metric, valid FROM training_logs WHERE run_id = ? ORDER BY trial_id, fold");
@@ -219,6 +521,80 @@ nlohmann::json RunStore::run_record(const std::string& run_id) {
   return r;
 }
 
+std::vector<TrialResult> RunStore::trials(const std::string& run_id) {
+  std::vector<TrialResult> out;
+  std::map<int, std::size_t> index;
+  {
+    Statement s(db_, R"(SELECT trial_id, family, params, rung, parent, resource, status, reason, valid_score,
+        fold_scores, seconds, iterations, predicted, stop, capped, deadline_stopped, partial, sample_rows,
+        predict_s_per_row, oof FROM trials WHERE run_id = ? ORDER BY trial_id)");
+    s.bind(1, run_id);
+    while (s.step()) {
+      auto* st = s.get();
+      TrialResult t;
+      t.id = sqlite3_column_int(st, 0);
+      t.family = column_text(st, 1);
+      t.params = column_json(st, 2);
+      t.rung = sqlite3_column_int(st, 3);
+      t.parent = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+      t.resource = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 5);
+      try {
+        t.status = parse_trial_status(column_text(st, 6));
+        t.stop = parse_stop_reason(column_text(st, 13));
+      } catch (const Error& e) {
+        throw_invalid(fmt::format("run store {}: trial {} of run {}: {}", path_.string(), t.id, run_id, e.what()));
+      }
+      t.reason = column_text(st, 7);
+      t.score = column_real(st, 8);
+      t.fold_scores = column_numbers(st, 9);
+      t.seconds = sqlite3_column_double(st, 10);
+      t.iterations = sqlite3_column_double(st, 11);
+      t.predicted = column_json(st, 12);
+      t.capped = sqlite3_column_int(st, 14) != 0;
+      t.deadline_stopped = sqlite3_column_int(st, 15) != 0;
+      t.partial = sqlite3_column_int(st, 16) != 0;
+      t.sample_rows = sqlite3_column_int(st, 17);
+      t.predict_s_per_row = sqlite3_column_double(st, 18);
+      if (sqlite3_column_type(st, 19) == SQLITE_BLOB) {
+        const auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(st, 19));
+        std::vector<float> f(bytes / sizeof(float));
+        std::memcpy(f.data(), sqlite3_column_blob(st, 19), f.size() * sizeof(float));
+        t.oof = std::make_shared<const std::vector<double>>(f.begin(), f.end());
+      }
+      index[t.id] = out.size();
+      out.push_back(std::move(t));
+    }
+  }
+  {
+    Statement s(db_, R"(SELECT trial_id, fold, metric, train, valid, seconds FROM training_logs WHERE run_id = ?
+        ORDER BY trial_id, fold)");
+    s.bind(1, run_id);
+    while (s.step()) {
+      auto it = index.find(sqlite3_column_int(s.get(), 0));
+      if (it == index.end()) continue;
+      FoldLog log;
+      log.fold = sqlite3_column_int(s.get(), 1);
+      log.metric = column_text(s.get(), 2);
+      log.train = column_numbers(s.get(), 3);
+      log.valid = column_numbers(s.get(), 4);
+      log.seconds = column_numbers(s.get(), 5);
+      out[it->second].logs.push_back(std::move(log));
+    }
+  }
+  // A trial still in flight has no fold_scores of its own yet: the folds scored so far.
+  Statement s(db_, "SELECT trial_id, score FROM folds WHERE run_id = ? ORDER BY trial_id, fold");
+  s.bind(1, run_id);
+  while (s.step()) {
+    auto it = index.find(sqlite3_column_int(s.get(), 0));
+    if (it == index.end()) continue;
+    TrialResult& t = out[it->second];
+    if (t.status == TrialStatus::kProposed || t.status == TrialStatus::kRunning) {
+      t.fold_scores.push_back(column_real(s.get(), 1));
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> RunStore::finished_runs() {
   Statement s(db_, "SELECT run_id FROM runs WHERE status = 'finished' ORDER BY created_at, run_id");
   std::vector<std::string> out;
@@ -227,7 +603,8 @@ std::vector<std::string> RunStore::finished_runs() {
 }
 
 int RunStore::count(const std::string& table, const std::string& run_id) {
-  if (table != "trials" && table != "training_logs" && table != "runs" && table != "llm_calls") throw_internal("unknown store table " + table);
+  static const std::set<std::string> kTables = {"runs", "trials", "training_logs", "folds", "run_state", "llm_calls"};
+  if (!kTables.count(table)) throw_internal("unknown store table " + table);
   Statement s(db_, ("SELECT COUNT(*) FROM " + table + " WHERE run_id = ?").c_str());
   s.bind(1, run_id);
   s.step();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <unistd.h>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <cmath>
 #include <limits>
@@ -91,15 +92,21 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int s
   return cache_.emplace(key, std::move(folds)).first->second;
 }
 
+int Evaluator::effective_sample_rows(int sample_rows) const {
+  const std::size_t fold_rows = plan_.splits.empty() ? 0 : plan_.splits[0].train.size();
+  return sample_rows > 0 && static_cast<std::size_t>(sample_rows) < fold_rows ? sample_rows : 0;
+}
+
 TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                                Clock::time_point deadline, double time_box_s, int sample_rows) {
+                                Clock::time_point deadline, double time_box_s, int sample_rows,
+                                const FoldCallback& on_fold) {
   const auto start = Clock::now();
   TrialResult t;
   t.family = family;
   t.params = params;
   t.resource = resource;
   const std::size_t fold_rows = plan_.splits.empty() ? 0 : plan_.splits[0].train.size();
-  if (sample_rows > 0 && static_cast<std::size_t>(sample_rows) >= fold_rows) sample_rows = 0;
+  sample_rows = effective_sample_rows(sample_rows);
   t.sample_rows = sample_rows;
   try {
     const ModelEntry& entry = model_registry().get(family);
@@ -123,6 +130,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     };
     std::vector<FoldOutcome> outcomes(n_folds);
     std::atomic<std::size_t> next{0};
+    std::mutex on_fold_mutex;  // the fold callback hears one fold at a time
     // A time box shares its seconds among the folds still to train: each fold may use
     // what is left of the box divided by the rounds of folds left (folds side by side
     // make one round), so an early fold cannot starve the later ones.
@@ -185,6 +193,10 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           o.stop = model->stop_reason();
           o.log.metric = model->log_metric();
           o.done = true;
+          if (on_fold) {
+            std::lock_guard<std::mutex> lock(on_fold_mutex);
+            on_fold(static_cast<int>(k), o.score, o.log);
+          }
         } catch (const std::exception& e) {
           o.error = e.what();
         }
@@ -231,7 +243,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     if ((max_model_mb_ > 0 || max_predict_ms_per_row_ > 0) && outcomes[0].done) {
       std::string broken = check_limits(*outcomes[0].model, folds[0].valid_x);
       if (!broken.empty()) {
-        t.status = "failed";
+        t.status = TrialStatus::kFailed;
+        t.stop = StopReason::kRequirementBroken;
         t.reason = "violates a requirement: " + broken;
         t.fold_scores.clear();
         t.fold_model.reset();
@@ -240,7 +253,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       }
     }
     if (t.fold_scores.empty()) {
-      t.status = "stopped early";
+      t.status = TrialStatus::kStopped;
+      t.stop = StopReason::kNoFoldRan;
       t.reason = "budget ran out before a fold started";
       t.seconds = std::chrono::duration<double>(Clock::now() - start).count();
       return t;
@@ -273,8 +287,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     for (double s : t.fold_scores) sum += s;
     t.score = sum / static_cast<double>(t.fold_scores.size());
     if (not_run > 0 || cut > 0) {
-      // Reasons start "budget ran out" (the knowledge base leaves such trials out).
-      t.status = "stopped early";
+      // The knowledge base leaves such trials out (by their stop reason).
+      t.status = TrialStatus::kStopped;
+      t.stop = box_end < deadline ? StopReason::kTimeBox : StopReason::kDeadline;
       t.deadline_stopped = true;
       const std::string unit = entry.resource_param == "epochs" ? "epochs" : "rounds";
       std::string at = cut == 0                     ? std::string()
@@ -284,24 +299,33 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.reason = not_run > 0 ? fmt::format("budget ran out after {} of {} folds{}", t.fold_scores.size(), folds.size(), at)
                              : fmt::format("budget ran out{}", at);
     } else if (!pruned.empty()) {
-      t.status = "stopped early";
+      t.status = TrialStatus::kPruned;
+      t.stop = StopReason::kPruned;
       t.reason = "pruned: " + pruned;
     } else if (t.capped && resource > 0) {
-      t.status = "stopped early";
+      t.status = TrialStatus::kStopped;
+      t.stop = StopReason::kRoundCap;
       t.reason = fmt::format("successive halving: capped at {} rounds", resource);
     } else {
-      t.status = "finished";
-      t.reason = entry.resource_param.empty() ? "fitted" : "early stopping on the validation fold";
+      t.status = TrialStatus::kFinished;
+      t.stop = entry.resource_param.empty() ? StopReason::kFitted
+               : t.capped                   ? StopReason::kCompleted
+                                            : StopReason::kConverged;
+      t.reason = t.stop == StopReason::kFitted      ? "fitted"
+                 : t.stop == StopReason::kCompleted ? "ran every round its setting allows (early stopping did not end it)"
+                                                    : "early stopping on the validation fold";
     }
     if (sample_rows > 0) {
       t.reason += fmt::format(" (trained on a sample of {} of the fold's {} training rows)", sample_rows, fold_rows);
     }
     if (std::isnan(t.score)) {
-      t.status = "failed";
+      t.status = TrialStatus::kFailed;
+      t.stop = StopReason::kUndefinedScore;
       t.reason = "the validation score is undefined (a fold may hold a single class)";
     }
   } catch (const std::exception& e) {
-    t.status = "failed";
+    t.status = TrialStatus::kFailed;
+    t.stop = StopReason::kError;
     t.reason = e.what();
     t.fold_scores.clear();
   }
@@ -437,10 +461,8 @@ class Search {
           // a sample of the rows, and all of them may support more).
           if (!t.capped && t.sample_rows == 0) continue;
           if (!can_continue()) break;
-          auto promoted = trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level));
-          promoted.rung = level;
-          promoted.parent = t.id;
-          next.push_back(add(std::move(promoted)));
+          next.push_back(add(trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level),
+                                   0, level, t.id)));
         }
         if (next.empty()) break;
         rung = next;
@@ -534,11 +556,31 @@ class Search {
   bool supported(const std::string& f) const { return std::find(families_.begin(), families_.end(), f) != families_.end(); }
 
   // The planner's prediction first, from the trials so far; then the real training,
-  // in its time box.
-  TrialResult trial(const std::string& family, const nlohmann::json& params, int resource, int sample_rows = 0) {
+  // in its time box. The trial gets the next id (add() gives it).
+  TrialResult trial(const std::string& family, const nlohmann::json& params, int resource, int sample_rows = 0,
+                    int rung = 0, int parent = -1) {
     nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
-    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family), sample_rows);
+    const int id = static_cast<int>(result_.trials.size());
+    if (opt_.on_start) {
+      TrialResult proposed;
+      proposed.id = id;
+      proposed.family = family;
+      proposed.params = params;
+      proposed.rung = rung;
+      proposed.parent = parent;
+      proposed.resource = resource;
+      proposed.sample_rows = ev_.effective_sample_rows(sample_rows);
+      proposed.predicted = predicted;
+      opt_.on_start(proposed);
+    }
+    Evaluator::FoldCallback on_fold;
+    if (opt_.on_fold) {
+      on_fold = [this, id](int fold, double score, const FoldLog& log) { opt_.on_fold(id, fold, score, log); };
+    }
+    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family), sample_rows, on_fold);
     t.predicted = std::move(predicted);
+    t.rung = rung;
+    t.parent = parent;
     return t;
   }
 
@@ -588,7 +630,7 @@ class Search {
   double known_cost(const Proposal& p, int resource) const {
     if (!opt_.predict || opt_.budget_s <= 0) return -1;
     bool ran = false;
-    for (const auto& t : result_.trials) ran = ran || (t.family == p.family && t.status != "failed" && t.seconds > 0);
+    for (const auto& t : result_.trials) ran = ran || (t.family == p.family && t.status != TrialStatus::kFailed && t.seconds > 0);
     if (!ran) return -1;
     const nlohmann::json j = opt_.predict(p.family, p.params, resource, result_.trials);
     return j.is_object() && j.contains("seconds") && j["seconds"].is_number() ? j["seconds"].get<double>() : -1;

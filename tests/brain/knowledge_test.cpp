@@ -173,7 +173,7 @@ TEST(Knowledge, PlannerLearnsAFamilysLevelAndSpreadFromTheRun) {
     t.id = static_cast<int>(history.size());
     t.family = family;
     t.params = std::move(params);
-    t.status = "finished";
+    t.status = TrialStatus::kFinished;
     t.score = score;
     t.fold_scores = {score};
     t.seconds = 0.1;

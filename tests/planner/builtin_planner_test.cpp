@@ -80,7 +80,7 @@ TEST(BuiltinPlanner, RefinesTheBestBoostedSettingOnce) {
   history[1].score = 0.9;
   history[1].seconds = 1;
   for (auto& t : history) {
-    t.status = "finished";
+    t.status = TrialStatus::kFinished;
     t.fold_scores = {t.score};
   }
   history[1].id = 1;
@@ -104,7 +104,7 @@ TEST(BuiltinPlanner, PredictsFromTheTrialsSoFar) {
   for (int i = 0; i < 3; ++i) {
     history[i].family = families[i];
     history[i].score = scores[i];
-    history[i].status = "finished";
+    history[i].status = TrialStatus::kFinished;
     history[i].fold_scores = {scores[i]};
     history[i].iterations = 100;
     history[i].params = {{"learning_rate", 0.1}};

@@ -51,7 +51,7 @@ std::vector<std::string> leaderboard(uint64_t seed) {
   opt.max_resource = 300;
   auto result = run_search(ev, opt, nullptr);
   std::vector<std::string> out;
-  for (const auto& t : result.trials) out.push_back(t.family + " " + t.params.dump() + " " + std::to_string(t.score) + " " + t.status);
+  for (const auto& t : result.trials) out.push_back(t.family + " " + t.params.dump() + " " + std::to_string(t.score) + " " + to_string(t.status));
   EXPECT_GE(result.best, 0);
   EXPECT_GT(result.trials[result.best].score, 0.9);  // a learnable signal is learned
   return out;
@@ -91,7 +91,8 @@ TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
   Evaluator& ev = *data->ev;
   // A bad setting fails as a trial, with the reason, and the study goes on.
   auto bad = ev.evaluate("xgboost", {{"max_depth", 99}}, -1, Clock::time_point::max());
-  EXPECT_EQ(bad.status, "failed");
+  EXPECT_EQ(bad.status, TrialStatus::kFailed);
+  EXPECT_EQ(bad.stop, StopReason::kError);
   EXPECT_NE(bad.reason.find("max_depth"), std::string::npos) << bad.reason;
   SearchOptions opt;
   opt.deadline = Clock::now() + std::chrono::milliseconds(1500);
@@ -110,8 +111,10 @@ TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
   // Far more rounds than a quarter of a second allows, at a rate that keeps improving.
   auto t = ev.evaluate("xgboost", {{"learning_rate", 0.01}, {"n_estimators", 20000}, {"max_depth", 8}}, -1,
                        Clock::time_point::max(), 0.25);
-  EXPECT_TRUE(t.usable()) << t.status << ": " << t.reason;
+  EXPECT_TRUE(t.usable()) << to_string(t.status) << ": " << t.reason;
   EXPECT_TRUE(t.deadline_stopped);
+  EXPECT_EQ(t.status, TrialStatus::kStopped);
+  EXPECT_EQ(t.stop, StopReason::kTimeBox);  // its box, not the run's deadline, stopped it
   EXPECT_FALSE(t.partial);
   EXPECT_EQ(t.reason.rfind("budget ran out at ", 0), 0u) << t.reason;  // the knowledge base leaves such trials out
   EXPECT_GT(t.score, 0.9);  // the signal is learned in the rounds it had

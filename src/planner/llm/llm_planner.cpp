@@ -305,7 +305,7 @@ class LlmPlanner final : public Planner {
     std::set<std::string> tried;
     for (const auto& t : history) {
       tried.insert(setting_key(t.family, t.params));
-      json r = {{"trial", t.id}, {"family", t.family}, {"hyperparameters", t.params}, {"status", t.status}};
+      json r = {{"trial", t.id}, {"family", t.family}, {"hyperparameters", t.params}, {"status", to_string(t.status)}};
       if (t.usable()) r["validation_score"] = round4(t.score);
       if (t.iterations > 0) r["rounds_kept"] = std::lround(t.iterations);
       if (!t.logs.empty() && !t.logs[0].valid.empty()) {

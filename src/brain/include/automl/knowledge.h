@@ -19,6 +19,7 @@
 
 #include "automl/data_card.h"
 #include "automl/model.h"
+#include "automl/trial.h"
 
 namespace automl {
 
@@ -28,7 +29,7 @@ struct KnownTrial {
   std::string family;
   nlohmann::json params;
   int resource = -1;           // boosting-round cap (-1 = early stopping only)
-  std::string status;
+  TrialStatus status = TrialStatus::kFinished;  // the file keeps to_string(status)
   double score = 0;            // validation score in the dataset's metric
   double seconds_per_fit = 0;
   double iterations = 0;       // rounds kept (boosting)

@@ -12,6 +12,43 @@
 
 namespace automl {
 
+// Where a trial is in its life. A search sets the last four; a run store also
+// records the first two, so a killed run shows what was in flight.
+enum class TrialStatus {
+  kProposed,  // chosen and predicted, not started
+  kRunning,   // training its folds
+  kFinished,  // every fold ran to its own end (early stopping, convergence, all its rounds)
+  kFailed,    // no usable score: an error, a broken requirement or an undefined score
+  kPruned,    // the pruner stopped its fits: its curve would not catch up with the best
+  kStopped,   // cut short by the run's deadline, its time box or a successive-halving round cap
+};
+
+// Why a trial ended (its status says how). `TrialResult::reason` keeps the detail text.
+enum class StopReason {
+  kNone,               // not ended yet (proposed or running)
+  kConverged,          // early stopping on the validation fold (an iterative family)
+  kCompleted,          // ran every round its setting allows without early stopping
+  kFitted,             // a family that is not iterative: fitted once
+  kRoundCap,           // successive halving gave it fewer rounds than it wanted
+  kDeadline,           // the run's deadline stopped a fold or left folds untrained
+  kTimeBox,            // the trial's own time box did
+  kNoFoldRan,          // the deadline or time box came before any fold trained
+  kPruned,             // the pruner stopped it
+  kRequirementBroken,  // the fitted model breaks a size or prediction-time limit
+  kUndefinedScore,     // the validation score is NaN (a fold may hold a single class)
+  kError,              // training threw
+  kNotKept,            // a leaderboard row for an ensemble the run did not keep
+};
+
+// The readable names the leaderboard, training logs, run store and knowledge base
+// use ("finished", "stopped", "round cap", ...).
+const char* to_string(TrialStatus s);
+const char* to_string(StopReason r);
+// Back from the text. Also reads what older files wrote: "stopped early" is kStopped.
+// Unknown text throws kInvalidInput naming the value and the names allowed.
+TrialStatus parse_trial_status(const std::string& text);
+StopReason parse_stop_reason(const std::string& text);
+
 class Model;
 class Preprocessor;
 
@@ -36,14 +73,17 @@ struct TrialResult {
   int rung = 0;
   int parent = -1;        // trial this one was promoted from
   int resource = -1;      // iteration cap given (-1 = none)
-  std::string status;     // finished, stopped early, failed
-  std::string reason;     // why it stopped or failed
+  TrialStatus status = TrialStatus::kProposed;
+  StopReason stop = StopReason::kNone;  // why it ended, for control flow
+  std::string reason;     // why it stopped or failed, in words (with details: rounds, folds, sample)
   double score = 0;       // mean validation score over folds
   std::vector<double> fold_scores;
   double seconds = 0;
   double predict_s_per_row = 0;  // the first fold's model predicting its validation rows, per row
   double iterations = 0;  // mean kept iterations (boosting rounds)
-  bool capped = false;    // hit the iteration cap (could improve with more)
+  // Some fold ran every round it was allowed (a successive-halving cap or the
+  // setting's own count) without early stopping: it could improve with more.
+  bool capped = false;
   // The deadline (the run's, or the trial's time box) stopped a fold mid-training: its
   // best round or epoch so far was kept and scored.
   bool deadline_stopped = false;
@@ -68,7 +108,7 @@ struct TrialResult {
   // search keeps them for the top trials only (SearchOptions::keep_predictions).
   std::shared_ptr<const std::vector<double>> oof;
 
-  bool usable() const { return status != "failed" && !fold_scores.empty(); }
+  bool usable() const { return status != TrialStatus::kFailed && !fold_scores.empty(); }
 };
 
 }  // namespace automl

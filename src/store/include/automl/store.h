@@ -1,13 +1,19 @@
 // The run store (SQLite, embedded) and the run folder a person reads.
 //
-//   RunStore store("runs/store.sqlite");
+//   RunStore store("runs/store.sqlite");        // creates or upgrades the file's schema
 //   store.begin_run(id, folder, request_json, data_card_json);
-//   store.add_trial(id, trial);          // each trial as it finishes: a killed run keeps them
-//   store.finish_run(id, summary_json);
+//   store.propose_trial(id, t);                 // each trial as a record: proposed,
+//   store.start_trial(id, t.id);                //   running,
+//   store.add_fold(id, t.id, fold, score, log); //   each fold as it is scored,
+//   store.finish_trial(id, t);                  //   and its end: a killed run keeps them all
+//   store.save_state(id, "phase", "search");    // checkpoints a resumed run reads back
+//   store.finish_run(id, "finished", summary_json);   // or fail_run(id, error)
+//   for (const TrialResult& t : store.trials(id)) ...  // every trial back, for resuming
 #pragma once
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +28,23 @@ namespace automl {
 
 // It is also the LLM planner's reply cache: the same question gets the same answer
 // without a call, across runs.
+//
+// The file carries its schema version (PRAGMA user_version). Opening it applies, in
+// order and each in one transaction, the migrations from its version to
+// kSchemaVersion; a file newer than the program is refused (kInvalidInput) untouched.
+// Every state change is one transaction, and several RunStore objects (threads or
+// processes) may write different runs of one file at once (WAL, busy timeout).
 class RunStore : public LlmCache {
  public:
+  // 1: runs, trials, training_logs, llm_cache, llm_calls (stores written before the
+  //    version was kept: user_version 0, recognised by their tables).
+  // 2: trials as records: their state, stop reason, flags, sample, out-of-fold
+  //    predictions; per-fold scores (folds), per-run checkpoints (run_state), the
+  //    error of a failed run.
+  static constexpr int kSchemaVersion = 2;
+
+  // Opens or creates the store, upgrading its schema. A file of a newer schema:
+  // kInvalidInput naming the file and both versions. Unreadable: kIo naming the file.
   explicit RunStore(const std::filesystem::path& path);
   ~RunStore() override;
   RunStore(const RunStore&) = delete;
@@ -33,16 +54,51 @@ class RunStore : public LlmCache {
   // trials and their predicted and real logs, the experience later runs learn from.
   void begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
                  const nlohmann::json& data_card);
-  void add_trial(const std::string& run_id, const TrialResult& trial);
   void finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary);
+  // The run ended with an error: status "failed", the error kept. kNotFound for an unknown run.
+  void fail_run(const std::string& run_id, const std::string& error);
+  // A run resumed after it was killed or failed: "running" again, its error cleared.
+  // kNotFound for an unknown run.
+  void reopen_run(const std::string& run_id);
+  // The error fail_run kept ("" when none).
+  std::string run_error(const std::string& run_id);
+
+  // A small key/value checkpoint per run (phase, plan, time used, ...): the last value
+  // saved under a key wins; nullopt when none was saved.
+  void save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value);
+  std::optional<nlohmann::json> load_state(const std::string& run_id, const std::string& key);
+
+  // A trial's life, one transaction per step. propose_trial records it in state
+  // proposed with its id, family, params, rung, parent, resource, sample_rows and
+  // predicted log (proposing an id again starts it afresh: its folds are dropped).
+  void propose_trial(const std::string& run_id, const TrialResult& t);
+  // proposed -> running. kNotFound when the trial was never proposed; kInvalidInput
+  // when it is in another state.
+  void start_trial(const std::string& run_id, int trial_id);
+  // One fold's score and training log as the fold is scored (kNotFound for a trial
+  // not proposed). An empty log (a family that is not iterative) keeps only the score.
+  void add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log);
+  // The trial's end (finished, failed, pruned or stopped): every field, its training
+  // logs (they replace those add_fold wrote) and its out-of-fold predictions t.oof
+  // when present, as a BLOB of little-endian float32 in t.oof's order: oof rows x
+  // outputs x 4 bytes. An upsert: a trial never proposed lands too.
+  void finish_trial(const std::string& run_id, const TrialResult& t);
+  // The same as finish_trial (the name callers used before trials were records).
+  void add_trial(const std::string& run_id, const TrialResult& trial) { finish_trial(run_id, trial); }
+  // Every trial of the run back, ordered by id: status, stop reason, every field,
+  // logs and oof (float32 precision). A proposed or running trial's fold_scores are
+  // those add_fold saved, by fold. Fitted models are not kept (fold_model is null).
+  std::vector<TrialResult> trials(const std::string& run_id);
   // One LLM call (or cache hit) made for a run, as LlmCall::to_json() gives it.
   void add_llm_call(const std::string& run_id, const nlohmann::json& call);
 
   std::optional<std::string> get(const std::string& key) override;
   void put(const std::string& key, const std::string& model, const std::string& reply) override;
 
-  // Everything kept of one run: request, data_card, summary (parsed JSON) and
-  // trials (each with its fold logs), for the knowledge base. Throws kNotFound.
+  // Everything kept of one run: request, data_card, summary (parsed JSON), status,
+  // error and trials (each with its status and stop reason as text, capped,
+  // sample_rows, deadline_stopped, partial and fold logs), for the knowledge base.
+  // Throws kNotFound.
   nlohmann::json run_record(const std::string& run_id);
   // Ids of the finished runs, oldest first.
   std::vector<std::string> finished_runs();
@@ -50,9 +106,14 @@ class RunStore : public LlmCache {
   // Counts, for tests and tools.
   int count(const std::string& table, const std::string& run_id);
   std::string run_status(const std::string& run_id);
+  // The file's schema version (kSchemaVersion once opened).
+  int schema_version();
 
  private:
   void exec(const std::string& sql);
+  void migrate();
+  // Throws kNotFound naming the file when the run has no such trial; else its status.
+  std::string trial_status_text(const std::string& run_id, int trial_id);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
 };

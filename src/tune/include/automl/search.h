@@ -47,17 +47,24 @@ class Evaluator {
   Evaluator(const Table& table, const Target& target, std::vector<std::string> features, ValidationPlan plan,
             std::string metric, int threads, uint64_t seed);
 
+  // Called as each fold is scored, with its index, score and training log. Folds may
+  // train on threads: the calls come from them, but never two at once.
+  using FoldCallback = std::function<void(int fold, double score, const FoldLog& log)>;
   // Trains and scores one setting on every fold, stopping at `deadline`, or sooner
   // when `time_box_s` > 0 (the folds share the box). A fold the deadline stops keeps its
   // best round or epoch and is scored. sample_rows > 0 trains each fold on a fixed
   // sample of that many of its training rows (scored on all its validation rows).
   TrialResult evaluate(const std::string& family, const nlohmann::json& params, int resource,
-                       Clock::time_point deadline, double time_box_s = 0, int sample_rows = 0);
+                       Clock::time_point deadline, double time_box_s = 0, int sample_rows = 0,
+                       const FoldCallback& on_fold = {});
+  // The sample evaluate() trains on for `sample_rows`: 0 (all rows) when the folds
+  // have no more training rows than that.
+  int effective_sample_rows(int sample_rows) const;
   // Requirements every trial must meet: the fitted model's saved size and its
   // prediction time per row (<= 0 = no limit). A trial that breaks one fails.
   // Pruning: called every 10 rounds of an iterative fit with the fold and its
   // validation curve so far; a non-empty answer (the reason) stops that fit, and
-  // the trial ends "stopped early" with the reason.
+  // the trial ends pruned (TrialStatus::kPruned) with the reason.
   // The data-processing design a trial of `family` applies, for its setting's variant
   // (kPrepParam; "design" when absent). Unset: every family's fixed encoding.
   using DesignFn = std::function<ColumnDesign(const std::string& family, const std::string& variant)>;
@@ -161,6 +168,12 @@ struct SearchOptions {
   // continue_search's trials came from a store (a resumed run): the first proposals none
   // of them tried still run (a continued search in the same process skips them all).
   bool resumed = false;
+  // Called just before a trial trains, with what is known of it then: id, family,
+  // params, rung, parent, resource, sample_rows and predicted (status kProposed).
+  std::function<void(const TrialResult& proposed)> on_start;
+  // Called as each fold of a trial is scored (Evaluator::FoldCallback: possibly from a
+  // fold's thread, one call at a time), before the trial's callback.
+  std::function<void(int trial_id, int fold, double score, const FoldLog& log)> on_fold;
 };
 
 struct SearchResult {
