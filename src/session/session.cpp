@@ -776,6 +776,7 @@ struct Session::Impl {
   void phase_setup_search() {
     evaluator = std::make_unique<Evaluator>(table, y, features, plan, card.metric, req.threads, req.seed);
     evaluator->set_design([this](const std::string& family, const std::string& variant) { return design_for(family, variant); });
+    evaluator->set_stop(&Session::stop_flag());
     evaluator->set_limits(wants.max_model_mb, wants.max_predict_ms_per_row);
     for (const auto& u : wants.unrecognised) say("requirement not understood, ignored: \"" + u + "\"");
     n_fit_rows = static_cast<double>(plan.splits[0].train.size());

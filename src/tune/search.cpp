@@ -155,7 +155,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     };
     auto work = [&] {
       for (std::size_t k; (k = next.fetch_add(1)) < n_folds;) {
-        if (Clock::now() >= box_end) return;
+        if (Clock::now() >= box_end || stop_requested()) return;
         auto& o = outcomes[k];
         try {
           const auto& d = folds[k];
@@ -169,10 +169,15 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           ctx.max_iterations = resource;
           o.log.fold = static_cast<int>(k);
           std::shared_ptr<Model> model = entry.create(full, target_.task);
-          ctx.on_iteration = [&o, &model, k, this](const IterationLog& it) {
+          bool interrupted = false;  // stop_requested() ended the fit: as the deadline would
+          ctx.on_iteration = [&o, &model, &interrupted, k, this](const IterationLog& it) {
             o.log.train.push_back(it.train_metric);
             o.log.valid.push_back(it.valid_metric);
             o.log.seconds.push_back(it.seconds);
+            if (stop_requested()) {
+              interrupted = true;
+              return false;
+            }
             if (pruner_ && o.log.valid.size() % 10 == 0) {
               o.pruned = pruner_(static_cast<int>(k), model->log_metric(), o.log.valid);
               if (!o.pruned.empty()) return false;
@@ -183,14 +188,15 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           // Cut before its first round or epoch ended: nothing was learned, and predicting
           // the validation rows with an untrained model would only cost time (it counts as
           // a fold that never ran).
-          if (!entry.resource_param.empty() && model->stop_reason() == "deadline" && model->iterations() == 0) continue;
+          const std::string stop = interrupted ? std::string("deadline") : model->stop_reason();
+          if (!entry.resource_param.empty() && stop == "deadline" && model->iterations() == 0) continue;
           if (k == 0) o.model = model;
           const auto predict_start = Clock::now();
           o.pred = model->predict(d.valid_x);
           o.predict_s = std::chrono::duration<double>(Clock::now() - predict_start).count();
           o.score = compute_metric(metric_, target_, d.valid_y, o.pred);
           o.iterations = model->iterations();
-          o.stop = model->stop_reason();
+          o.stop = stop;
           o.log.metric = model->log_metric();
           o.done = true;
           if (on_fold) {

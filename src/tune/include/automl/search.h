@@ -8,6 +8,7 @@
 //   SearchResult r = run_search(ev, opt, [](const TrialResult& t, const TrialResult* best) { ... });
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -74,6 +75,9 @@ class Evaluator {
   const std::vector<double>* encoding_target() const;
   using Pruner = std::function<std::string(int fold, const std::string& log_metric, const std::vector<double>& valid)>;
   void set_pruner(Pruner p) { pruner_ = std::move(p); }
+  // When the flag is set (Ctrl-C), no fold starts and a running fit stops at its next
+  // round or epoch, keeping its best so far, as if the deadline had come.
+  void set_stop(const std::atomic<bool>* flag) { stop_ = flag; }
   void set_limits(double max_model_mb, double max_predict_ms_per_row) {
     max_model_mb_ = max_model_mb;
     max_predict_ms_per_row_ = max_predict_ms_per_row;
@@ -110,6 +114,8 @@ class Evaluator {
   std::vector<int> oof_position_;  // table row -> index into oof_rows_ (-1 = none)
   double max_model_mb_ = -1, max_predict_ms_per_row_ = -1;
   Pruner pruner_;
+  const std::atomic<bool>* stop_ = nullptr;
+  bool stop_requested() const { return stop_ && stop_->load(); }
   DesignFn design_;
   std::map<std::tuple<Encoding, int, std::string>, std::vector<FoldData>> cache_;  // by design_key
   // The slowest prediction per validation row seen for each family (seconds).
