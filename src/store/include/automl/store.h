@@ -80,8 +80,9 @@ class RunStore : public LlmCache {
   void add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log);
   // The trial's end (finished, failed, pruned or stopped): every field, its training
   // logs (they replace those add_fold wrote) and its out-of-fold predictions t.oof
-  // when present, as a BLOB of little-endian float32 in t.oof's order: oof rows x
-  // outputs x 4 bytes. An upsert: a trial never proposed lands too.
+  // when present, as a BLOB of float32 (the machine's byte order: little-endian on
+  // x86-64 and arm64) in t.oof's order: oof rows x outputs x 4 bytes. An upsert: a
+  // trial never proposed lands too.
   void finish_trial(const std::string& run_id, const TrialResult& t);
   // The same as finish_trial (the name callers used before trials were records).
   void add_trial(const std::string& run_id, const TrialResult& trial) { finish_trial(run_id, trial); }
