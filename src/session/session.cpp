@@ -1229,6 +1229,8 @@ struct Session::Impl {
     summary["n_trials_cut_by_deadline"] = cut;
     summary["n_settings_deferred"] = result.deferred;
     summary["n_tail_trials"] = tail_trials;
+    // Ctrl-C (or request_stop) ended the search before its deadline.
+    summary["interrupted"] = Session::stop_flag().load();
     if (!tail_outcome.empty()) summary["tail"] = tail_outcome;
     summary["planner"] = planner->name();
     if (sink) summary["llm"] = llm_use;
