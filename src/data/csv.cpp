@@ -44,6 +44,7 @@
 
 #include "automl/error.h"
 #include "automl/table.h"
+#include "util/parallel.h"
 #include "util/strings.h"
 
 namespace automl {
@@ -702,14 +703,7 @@ std::vector<Chunk> parse_all(const Context& ctx, std::size_t begin, std::size_t 
     chunks[k].begin = bounds[k];
     chunks[k].limit = bounds[k + 1];
   }
-  if (chunks.size() == 1) {
-    run_chunk(ctx, chunks[0]);
-  } else {
-    std::vector<std::thread> threads;
-    for (std::size_t k = 1; k < chunks.size(); ++k) threads.emplace_back(run_chunk, std::cref(ctx), std::ref(chunks[k]));
-    run_chunk(ctx, chunks[0]);
-    for (auto& t : threads) t.join();
-  }
+  parallel_for(chunks.size(), static_cast<int>(chunks.size()), [&](std::size_t k) { run_chunk(ctx, chunks[k]); });
   std::size_t line = first_line;
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     Chunk& chunk = chunks[k];

@@ -412,10 +412,10 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   // well (the next trials by score), capped at a fifth of the budget.
   double ensemble_reserve = 0;
   std::vector<std::pair<double, double>> fit_costs;  // (score, seconds to refit as a member and predict the test rows) of usable trials
-  // Small data trains folds side by side (Evaluator::evaluate): a fit's own time is
-  // then about twice its share of the trial's.
+  // Small data trains folds side by side (fold_workers, the evaluator's own rule): a
+  // fit's own time is then about twice its share of the trial's.
   const bool side_by_side =
-      req.threads >= 2 && plan.splits.size() >= 2 && n_fit_rows * static_cast<double>(features.size()) <= 2e6;
+      fold_workers(req.threads, plan.splits.size(), n_fit_rows * static_cast<double>(features.size())) > 1;
   // One fold fit's own seconds: the trial's share per fold, doubled when two shared the cores.
   auto fit_seconds = [&](const TrialResult& t) {
     return t.seconds * (side_by_side ? 2.0 : 1.0) / static_cast<double>(plan.splits.size());
