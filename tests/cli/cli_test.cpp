@@ -146,9 +146,9 @@ struct BadInput {
   std::vector<std::string> fragments;
 };
 
-class BadInputCase : public ::testing::TestWithParam<BadInput> {};
+class BadInputCli : public ::testing::TestWithParam<BadInput> {};
 
-TEST_P(BadInputCase, FailsWithOneClearLine) {
+TEST_P(BadInputCli, FailsWithOneClearLine) {
   const auto& c = GetParam();
   auto dir = testing::temp_dir(std::string("bad-") + c.name);
   auto file = dir / "bad.csv";
@@ -165,7 +165,7 @@ TEST_P(BadInputCase, FailsWithOneClearLine) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Cli, BadInputCase,
+    Cli, BadInputCli,
     ::testing::Values(
         BadInput{"missing_file", "<none>", "--target y", 3, {"no such file", "bad.csv"}},
         BadInput{"empty_file", "", "--target y", 2, {"bad.csv", "empty"}},
