@@ -1060,6 +1060,15 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
   int cut = 0;
   for (const auto& t : result.trials) cut += t.deadline_stopped;
   summary["n_trials_cut_by_deadline"] = cut;
+  // Seconds from the run's start to the start of its last trial that scored a fold
+  // (null when none did): the search starts no fold past its deadline, which falls
+  // within the budget.
+  std::optional<Clock::time_point> last_start;
+  for (const auto& t : result.trials) {
+    if (!t.fold_scores.empty() && (!last_start || t.started > *last_start)) last_start = t.started;
+  }
+  summary["last_trial_start_s"] =
+      last_start ? nlohmann::json(std::chrono::duration<double>(*last_start - start).count()) : nlohmann::json(nullptr);
   summary["n_settings_deferred"] = result.deferred;
   summary["n_tail_trials"] = tail_trials;
   if (!tail_outcome.empty()) summary["tail"] = tail_outcome;

@@ -94,6 +94,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
                                 Clock::time_point deadline, double time_box_s, int sample_rows) {
   const auto start = Clock::now();
   TrialResult t;
+  t.started = start;
+  t.time_box_s = time_box_s;
   t.family = family;
   t.params = params;
   t.resource = resource;
