@@ -44,6 +44,7 @@
 
 #include "automl/error.h"
 #include "automl/table.h"
+#include "automl/parallel.h"
 #include "automl/strings.h"
 
 namespace automl {
@@ -702,14 +703,7 @@ std::vector<Chunk> parse_all(const Context& ctx, std::size_t begin, std::size_t 
     chunks[k].begin = bounds[k];
     chunks[k].limit = bounds[k + 1];
   }
-  if (chunks.size() == 1) {
-    run_chunk(ctx, chunks[0]);
-  } else {
-    std::vector<std::thread> threads;
-    for (std::size_t k = 1; k < chunks.size(); ++k) threads.emplace_back(run_chunk, std::cref(ctx), std::ref(chunks[k]));
-    run_chunk(ctx, chunks[0]);
-    for (auto& t : threads) t.join();
-  }
+  parallel_for(chunks.size(), static_cast<int>(chunks.size()), [&](std::size_t k) { run_chunk(ctx, chunks[k]); });
   std::size_t line = first_line;
   for (std::size_t k = 0; k < chunks.size(); ++k) {
     Chunk& chunk = chunks[k];
@@ -989,48 +983,52 @@ Table read_csv_buffer(std::string_view data, const std::string& source, const Cs
 
 namespace {
 
+// An open file descriptor, closed exactly once, by its owner.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 // The bytes of a file: mapped when possible, read otherwise.
 class FileBytes {
  public:
   explicit FileBytes(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    const FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd.get() < 0) {
       if (errno == ENOENT || errno == ENOTDIR) throw_not_found("no such file: " + path);
       throw_io("cannot open " + path + ": " + std::strerror(errno));
     }
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      int err = errno;
-      ::close(fd);
-      throw_io("cannot read " + path + ": " + std::strerror(err));
-    }
-    if (S_ISDIR(st.st_mode)) {
-      ::close(fd);
-      throw_io("cannot read " + path + ": it is a directory, not a CSV file");
-    }
+    if (::fstat(fd.get(), &st) != 0) throw_io("cannot read " + path + ": " + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) throw_io("cannot read " + path + ": it is a directory, not a CSV file");
     if (S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* map = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      void* map = ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd.get(), 0);
       if (map != MAP_FAILED) {
         ::madvise(map, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL | MADV_WILLNEED);
         map_ = map;
         map_size_ = static_cast<std::size_t>(st.st_size);
-        ::close(fd);
-        return;
+        return;  // the mapping outlives the descriptor
       }
     }
     char buf[1 << 16];
     for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
+      ssize_t n = ::read(fd.get(), buf, sizeof buf);
       if (n < 0) {
         if (errno == EINTR) continue;
-        int err = errno;
-        ::close(fd);
-        throw_io("cannot read " + path + ": " + std::strerror(err));
+        throw_io("cannot read " + path + ": " + std::strerror(errno));
       }
       if (n == 0) break;
       owned_.append(buf, static_cast<std::size_t>(n));
     }
-    ::close(fd);
   }
   ~FileBytes() {
     if (map_ != nullptr) ::munmap(map_, map_size_);

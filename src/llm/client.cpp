@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "automl/error.h"
+#include "automl/handle.h"
 #include "automl/strings.h"
 
 namespace automl {
@@ -158,23 +159,37 @@ size_t on_header(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
+// curl's handles, each with its one owner.
+using CurlEasy = CHandle<CURL, curl_easy_cleanup>;
+using CurlHeaders = CHandle<curl_slist, curl_slist_free_all>;
+
+// Adds a header line; a line curl cannot add (out of memory) is left out, and the
+// list so far stays owned.
+void add_header(CurlHeaders* headers, const char* line) {
+  if (curl_slist* longer = curl_slist_append(headers->get(), line)) {
+    (void)headers->release();  // the same list, now reached from `longer`
+    headers->reset(longer);
+  }
+}
+
 HttpResult post_json(const std::string& url, const std::string& api_key, const std::string& body, double timeout_s) {
   HttpResult result;
-  CURL* curl = curl_easy_init();
-  if (!curl) {
+  CurlEasy owner(curl_easy_init());
+  if (!owner) {
     result.code = CURLE_FAILED_INIT;
     result.curl_error = "curl_easy_init failed";
     return result;
   }
-  curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
+  CURL* curl = owner.get();
+  CurlHeaders headers;
+  add_header(&headers, "Content-Type: application/json");
   // Without this curl waits for "100 Continue" on large prompts, which some servers never send.
-  headers = curl_slist_append(headers, "Expect:");
+  add_header(&headers, "Expect:");
   std::string auth = "Authorization: Bearer " + api_key;
-  if (!api_key.empty()) headers = curl_slist_append(headers, auth.c_str());
+  if (!api_key.empty()) add_header(&headers, auth.c_str());
   // Azure OpenAI takes its resource keys in an api-key header instead.
   std::string azure = "api-key: " + api_key;
-  if (!api_key.empty() && url.find(".openai.azure.com") != std::string::npos) headers = curl_slist_append(headers, azure.c_str());
+  if (!api_key.empty() && url.find(".openai.azure.com") != std::string::npos) add_header(&headers, azure.c_str());
 
   char errbuf[CURL_ERROR_SIZE] = {0};
   long timeout_ms = std::max(1L, std::lround(timeout_s * 1000));
@@ -182,7 +197,7 @@ HttpResult post_json(const std::string& url, const std::string& api_key, const s
   curl_easy_setopt(curl, CURLOPT_POST, 1L);
   curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -199,8 +214,6 @@ HttpResult post_json(const std::string& url, const std::string& api_key, const s
   } else {
     result.curl_error = errbuf[0] ? errbuf : curl_easy_strerror(result.code);
   }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
   return result;
 }
 

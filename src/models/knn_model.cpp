@@ -13,6 +13,7 @@
 
 #include "automl/error.h"
 #include "automl/model.h"
+#include "automl/parallel.h"
 
 namespace automl {
 namespace {
@@ -60,18 +61,11 @@ class KnnModel final : public Model {
         predict_row(query.data(), &d, &out[i * n_outputs_]);
       }
     };
-    if (n_threads <= 1) {
-      run(0, x.rows);
-      return out;
-    }
-    std::vector<std::thread> pool;
     const std::size_t chunk = (x.rows + n_threads - 1) / n_threads;
-    for (std::size_t t = 1; t < n_threads; ++t) {
-      std::size_t begin = std::min(x.rows, t * chunk), end = std::min(x.rows, (t + 1) * chunk);
-      if (begin < end) pool.emplace_back(run, begin, end);
-    }
-    run(0, std::min(x.rows, chunk));
-    for (auto& th : pool) th.join();
+    parallel_for(n_threads, static_cast<int>(n_threads), [&](std::size_t t) {
+      const std::size_t begin = std::min(x.rows, t * chunk), end = std::min(x.rows, (t + 1) * chunk);
+      if (begin < end) run(begin, end);
+    });
     return out;
   }
 

@@ -4,6 +4,7 @@
 // best choice there.
 #include <cmath>
 #include <fstream>
+#include <new>
 
 #include <Eigen/Dense>
 #include <fmt/format.h>
@@ -11,11 +12,14 @@
 
 #include "automl/error.h"
 #include "automl/model.h"
+#include "automl/handle.h"
 
 namespace automl {
 namespace {
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+// L-BFGS's own vector (lbfgs_malloc aligns it for SSE), freed with lbfgs_free.
+using LbfgsVector = CHandle<lbfgsfloatval_t, lbfgs_free>;
 
 Matrix to_eigen(const FeatureMatrix& x) {
   Matrix a(x.rows, x.cols);
@@ -155,7 +159,9 @@ class LinearModel final : public Model {
                    Clock::time_point deadline) {
     if (task_ == Task::kBinary || k == 2) k = 1;
     const int n = k * (static_cast<int>(a.cols()) + 1);
-    lbfgsfloatval_t* w = lbfgs_malloc(n);
+    LbfgsVector owner(lbfgs_malloc(n));
+    if (!owner) throw std::bad_alloc();
+    lbfgsfloatval_t* w = owner.get();
     for (int i = 0; i < n; ++i) w[i] = 0.0;
     SoftmaxProblem problem{&a, &y, k, c, deadline};
     lbfgs_parameter_t param;
@@ -168,7 +174,6 @@ class LinearModel final : public Model {
     int rc = lbfgs(n, w, &fx, softmax_objective, softmax_progress, &problem, &param);
     stop_reason_ = problem.out_of_time ? "deadline" : rc == LBFGSERR_MAXIMUMITERATION ? "iteration limit" : "converged";
     weights_ = Eigen::Map<Matrix>(w, k, a.cols() + 1);
-    lbfgs_free(w);
   }
 
   void fit_ridge(Matrix a, const std::vector<double>& y, double alpha) {

@@ -47,11 +47,17 @@ void quiet_until_deadline(const char*) {
   if (Clock::now() >= svm_deadline) throw SvmOutOfTime{};
 }
 
+// A libsvm model with its one owner (libsvm frees through the pointer's address).
+struct ModelDeleter {
+  void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
+};
+using SvmPtr = std::unique_ptr<svm_model, ModelDeleter>;
+
 // Trains with the deadline armed; a fit still running at the deadline throws Error(kBudget).
-svm_model* train_until(const svm_problem& problem, const svm_parameter& p, Clock::time_point deadline) {
+SvmPtr train_until(const svm_problem& problem, const svm_parameter& p, Clock::time_point deadline) {
   svm_deadline = deadline;
   try {
-    svm_model* m = svm_train(&problem, &p);
+    SvmPtr m(svm_train(&problem, &p));
     svm_deadline = Clock::time_point::max();
     return m;
   } catch (const SvmOutOfTime&) {
@@ -59,11 +65,6 @@ svm_model* train_until(const svm_problem& problem, const svm_parameter& p, Clock
     throw Error(ErrorKind::kBudget, "svm: the deadline passed during training");
   }
 }
-
-struct ModelDeleter {
-  void operator()(svm_model* m) const { svm_free_and_destroy_model(&m); }
-};
-using SvmPtr = std::unique_ptr<svm_model, ModelDeleter>;
 
 // A row as libsvm's sparse nodes (zeros left out; 1-based indices; -1 ends it).
 void append_row(const FeatureMatrix& x, std::size_t r, std::vector<svm_node>* nodes) {
@@ -191,19 +192,18 @@ class SvmModel final : public Model {
 
     static std::once_flag silence;
     std::call_once(silence, [] { svm_set_print_string_function(quiet_until_deadline); });
-    svm_model* trained = nullptr;
+    SvmPtr fresh;
     if (p.probability) {
       std::lock_guard<std::mutex> lock(libsvm_lock());
       if (Clock::now() >= ctx.deadline) {
         throw Error(ErrorKind::kBudget, "svm: the deadline passed while waiting to train");
       }
       std::srand(static_cast<unsigned>(ctx.seed * 2654435761u + 17));
-      trained = train_until(problem, p, ctx.deadline);
+      fresh = train_until(problem, p, ctx.deadline);
     } else {
-      trained = train_until(problem, p, ctx.deadline);
+      fresh = train_until(problem, p, ctx.deadline);
     }
-    if (!trained) throw_internal("svm: libsvm returned no model");
-    SvmPtr fresh(trained);
+    if (!fresh) throw_internal("svm: libsvm returned no model");
     // The trained model points into `nodes`; and its file stores support vectors
     // with fewer digits than memory holds. Going through the file once makes the
     // model self-contained and gives exactly the predictions a reload will give.

@@ -5,6 +5,7 @@
 // The classic strong baseline for text, fast on sparse data with many features.
 #include <cmath>
 #include <fstream>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -20,6 +21,12 @@ namespace {
 constexpr double kBias = 1.0;  // the constant feature liblinear's bias weight multiplies
 
 void silent(const char*) {}
+
+// A trained liblinear model, with its one owner (liblinear frees through the pointer's address).
+struct LiblinearFree {
+  void operator()(model* m) const { free_and_destroy_model(&m); }
+};
+using LiblinearModel = std::unique_ptr<model, LiblinearFree>;
 
 // Features for liblinear: 1-based indices, the bias node, then the -1 terminator.
 struct LiblinearRows {
@@ -185,13 +192,13 @@ class TfidfLinearModel final : public Model {
     param.weight = weight;
     param.init_sol = nullptr;
     if (const char* bad = check_parameter(&prob, &param)) throw_internal(std::string("liblinear refused: ") + bad);
-    model* m = train(&prob, &param);
+    const LiblinearModel m(train(&prob, &param));
+    if (!m) throw_internal("liblinear trained no model");
     std::vector<double> w(m->w, m->w + rows.n);
     // A two-class liblinear model scores its first label; ours must score +1.
     if (solver == L2R_LR && m->label[0] != +1) {
       for (double& v : w) v = -v;
     }
-    free_and_destroy_model(&m);
     return w;
   }
 

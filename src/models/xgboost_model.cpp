@@ -12,6 +12,7 @@
 #include "automl/error.h"
 #include "automl/metrics.h"
 #include "automl/model.h"
+#include "automl/handle.h"
 
 namespace automl {
 namespace {
@@ -31,35 +32,47 @@ std::string eval_metric_for(const std::string& metric, Task task) {
 
 bool eval_higher_is_better(const std::string& m) { return m == "auc"; }
 
+// The library's handles (both void*), each with its one owner.
+using Booster = CHandle<void, XGBoosterFree>;
+using DMatrixOwner = CHandle<void, XGDMatrixFree>;
+
+// A booster with nothing in it yet (throws when XGBoost cannot make one).
+Booster create_booster(const DMatrixHandle* cache, bst_ulong n_cache) {
+  BoosterHandle raw = nullptr;
+  check(XGBoosterCreate(cache, n_cache, &raw), "booster creation");
+  return Booster(raw);
+}
+
+// The rows as an XGBoost matrix, with the feature types and (when given) the labels.
+// Owned from the moment XGBoost makes it, so a failure setting its info frees it too.
 class DMatrix {
  public:
   DMatrix(const FeatureMatrix& x, const std::vector<double>* y, int threads) {
-    check(XGDMatrixCreateFromMat_omp(x.values.data(), x.rows, x.cols, std::numeric_limits<float>::quiet_NaN(),
-                                     &handle_, threads),
+    DMatrixHandle raw = nullptr;
+    check(XGDMatrixCreateFromMat_omp(x.values.data(), x.rows, x.cols, std::numeric_limits<float>::quiet_NaN(), &raw,
+                                     threads),
           "DMatrix creation");
+    handle_.reset(raw);
     std::vector<const char*> types;
     for (std::size_t j = 0; j < x.cols; ++j) types.push_back(x.n_categories[j] > 0 ? "c" : "q");
-    if (!types.empty()) check(XGDMatrixSetStrFeatureInfo(handle_, "feature_type", types.data(), types.size()), "feature types");
+    if (!types.empty()) check(XGDMatrixSetStrFeatureInfo(get(), "feature_type", types.data(), types.size()), "feature types");
     if (y) {
       std::vector<float> labels(y->begin(), y->end());
-      check(XGDMatrixSetFloatInfo(handle_, "label", labels.data(), labels.size()), "labels");
+      check(XGDMatrixSetFloatInfo(get(), "label", labels.data(), labels.size()), "labels");
     }
   }
-  ~DMatrix() { XGDMatrixFree(handle_); }
-  DMatrix(const DMatrix&) = delete;
-  DMatrix& operator=(const DMatrix&) = delete;
-  DMatrixHandle get() const { return handle_; }
+  DMatrixHandle get() const { return handle_.get(); }
 
  private:
-  DMatrixHandle handle_ = nullptr;
+  DMatrixOwner handle_;
 };
 
 class XgboostModel final : public Model {
  public:
   XgboostModel(nlohmann::json params, Task task) : params_(std::move(params)), task_(task) {}
-  ~XgboostModel() override {
-    if (booster_) XGBoosterFree(booster_);
-  }
+  // The booster has one owner; nothing copies a fitted model (models live behind pointers).
+  XgboostModel(const XgboostModel&) = delete;
+  XgboostModel& operator=(const XgboostModel&) = delete;
 
   void fit(const FeatureMatrix& x, const std::vector<double>& y, const FeatureMatrix* valid_x,
            const std::vector<double>* valid_y, const FitContext& ctx) override {
@@ -71,10 +84,10 @@ class XgboostModel final : public Model {
     if (valid_x && valid_y && ctx.fixed_iterations < 0) valid = std::make_unique<DMatrix>(*valid_x, valid_y, ctx.threads);
 
     DMatrixHandle cache[2] = {train.get(), valid ? valid->get() : nullptr};
-    if (booster_) XGBoosterFree(booster_);
-    check(XGBoosterCreate(cache, valid ? 2 : 1, &booster_), "booster creation");
+    booster_.reset();  // a refit frees the old booster first, as it did
+    booster_ = create_booster(cache, valid ? 2 : 1);
     eval_metric_ = eval_metric_for(ctx.metric, task_);
-    auto set = [&](const char* k, const std::string& v) { check(XGBoosterSetParam(booster_, k, v.c_str()), k); };
+    auto set = [&](const char* k, const std::string& v) { check(XGBoosterSetParam(booster_.get(), k, v.c_str()), k); };
     set("tree_method", "hist");
     set("nthread", std::to_string(ctx.threads));
     set("seed", std::to_string(ctx.seed % 2147483647));
@@ -108,9 +121,9 @@ class XgboostModel final : public Model {
     stop_reason_ = "completed";
     int it = 0;
     for (; it < rounds; ++it) {
-      check(XGBoosterUpdateOneIter(booster_, it, train.get()), "boosting");
+      check(XGBoosterUpdateOneIter(booster_.get(), it, train.get()), "boosting");
       const char* out = nullptr;
-      check(XGBoosterEvalOneIter(booster_, it, cache, names, valid ? 2 : 1, &out), "evaluation");
+      check(XGBoosterEvalOneIter(booster_.get(), it, cache, names, valid ? 2 : 1, &out), "evaluation");
       IterationLog log;
       log.iteration = it;
       parse_eval(out, &log);
@@ -156,7 +169,7 @@ class XgboostModel final : public Model {
     const bst_ulong* shape = nullptr;
     bst_ulong dim = 0;
     const float* result = nullptr;
-    check(XGBoosterPredictFromDMatrix(booster_, d.get(), config.c_str(), &shape, &dim, &result), "prediction");
+    check(XGBoosterPredictFromDMatrix(booster_.get(), d.get(), config.c_str(), &shape, &dim, &result), "prediction");
     std::size_t total = 1;
     for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
     std::vector<double> out;
@@ -173,16 +186,16 @@ class XgboostModel final : public Model {
   }
 
   void save(const std::filesystem::path& dir) const override {
-    check(XGBoosterSaveModel(booster_, (dir / "xgboost.json").c_str()), "saving");
+    check(XGBoosterSaveModel(booster_.get(), (dir / "xgboost.json").c_str()), "saving");
     nlohmann::json meta = {{"best_iteration", best_iteration_}, {"n_classes", n_classes_},
                            {"eval_metric", eval_metric_}};
     std::ofstream(dir / "xgboost_meta.json") << meta.dump(2) << "\n";
   }
 
   void load(const std::filesystem::path& dir) override {
-    if (booster_) XGBoosterFree(booster_);
-    check(XGBoosterCreate(nullptr, 0, &booster_), "booster creation");
-    check(XGBoosterLoadModel(booster_, (dir / "xgboost.json").c_str()), "loading");
+    booster_.reset();
+    booster_ = create_booster(nullptr, 0);
+    check(XGBoosterLoadModel(booster_.get(), (dir / "xgboost.json").c_str()), "loading");
     std::ifstream in(dir / "xgboost_meta.json");
     auto meta = nlohmann::json::parse(in);
     best_iteration_ = meta.at("best_iteration").get<int>();
@@ -218,7 +231,7 @@ class XgboostModel final : public Model {
 
   nlohmann::json params_;
   Task task_;
-  BoosterHandle booster_ = nullptr;
+  Booster booster_;
   int best_iteration_ = -1;
   int n_classes_ = 0;
   int threads_ = 2;  // for prediction: as many as training used (2 after a load)

@@ -787,7 +787,7 @@ struct Session::Impl {
     // Small data trains folds side by side (Evaluator::evaluate): a fit's own time is
     // then about twice its share of the trial's.
     side_by_side =
-        req.threads >= 2 && plan.splits.size() >= 2 && n_fit_rows * static_cast<double>(features.size()) <= 2e6;
+        fold_workers(req.threads, plan.splits.size(), n_fit_rows * static_cast<double>(features.size())) > 1;
 
 
     // The time to read and predict the test rows and save the model at the end, kept back
@@ -1227,6 +1227,16 @@ struct Session::Impl {
     int cut = 0;
     for (const auto& t : result.trials) cut += t.deadline_stopped;
     summary["n_trials_cut_by_deadline"] = cut;
+    // Seconds from the run's start to the start of its last trial that scored a fold
+    // (null when none did): the search starts no fold past its deadline, which falls
+    // within the budget. (A resumed run's trials read back have no start time.)
+    std::optional<Clock::time_point> last_start;
+    for (const auto& t : result.trials) {
+      if (!t.fold_scores.empty() && t.started != Clock::time_point{} && (!last_start || t.started > *last_start))
+        last_start = t.started;
+    }
+    summary["last_trial_start_s"] =
+        last_start ? nlohmann::json(std::chrono::duration<double>(*last_start - start).count()) : nlohmann::json(nullptr);
     summary["n_settings_deferred"] = result.deferred;
     summary["n_tail_trials"] = tail_trials;
     // Ctrl-C (or request_stop) ended the search before its deadline.

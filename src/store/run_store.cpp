@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <utility>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -15,6 +16,8 @@
 namespace automl {
 namespace {
 
+// One prepared statement, finalized exactly once: by its owner's destructor, or never
+// when preparing failed (SQLite then leaves no statement). It moves but never copies.
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
@@ -25,6 +28,15 @@ class Statement {
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
+  Statement(Statement&& other) noexcept : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  Statement& operator=(Statement&& other) noexcept {
+    if (this != &other) {
+      sqlite3_finalize(stmt_);
+      db_ = other.db_;
+      stmt_ = std::exchange(other.stmt_, nullptr);
+    }
+    return *this;
+  }
   Statement& bind(int i, const std::string& v) {
     sqlite3_bind_text(stmt_, i, v.c_str(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <numeric>
 #include <random>
 
@@ -14,6 +15,7 @@
 #include "automl/error.h"
 #include "automl/metrics.h"
 #include "automl/search.h"
+#include "automl/handle.h"
 
 namespace automl {
 namespace {
@@ -195,7 +197,9 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
       }
     }
     const int n_params = static_cast<int>(m + k);
-    lbfgsfloatval_t* x = lbfgs_malloc(n_params);
+    CHandle<lbfgsfloatval_t, lbfgs_free> owner(lbfgs_malloc(n_params));
+    if (!owner) throw std::bad_alloc();
+    lbfgsfloatval_t* x = owner.get();
     for (std::size_t j = 0; j < m; ++j) x[j] = pr.prior;
     for (std::size_t cl = 0; cl < k; ++cl) x[m + cl] = 0;
     lbfgs_parameter_t param;
@@ -206,7 +210,6 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
     lbfgs(n_params, x, &fx, pool_objective, nullptr, &pr, &param);  // a partial solution is still a fine one
     b.weights.assign(x, x + m);
     b.bias.assign(x + m, x + m + k);
-    lbfgs_free(x);
     return b;
   }
   // Regression: ridge towards the plain average, on centred predictions.

@@ -5,7 +5,6 @@
 #include <unistd.h>
 #include <atomic>
 #include <mutex>
-#include <thread>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -15,6 +14,7 @@
 
 #include "automl/error.h"
 #include "automl/metrics.h"
+#include "automl/parallel.h"
 #include "automl/planner.h"
 
 namespace automl {
@@ -102,6 +102,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
                                 const FoldCallback& on_fold) {
   const auto start = Clock::now();
   TrialResult t;
+  t.started = start;
+  t.time_box_s = time_box_s;
   t.family = family;
   t.params = params;
   t.resource = resource;
@@ -113,11 +115,9 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     validate_params(family, entry.params, params);
     const auto full = with_defaults(entry.params, params);
     const auto& folds = folds_for(entry.encoding, sample_rows, design_for(family, params));
-    // Small data: one thread per fit and folds side by side, which keeps both
-    // cores busy where a single fit cannot. Large data: one fit at a time, all threads.
     const std::size_t n_folds = folds.size();
     const double cells = static_cast<double>(folds[0].train_x.rows) * static_cast<double>(folds[0].train_x.cols);
-    const int workers = (threads_ >= 2 && n_folds >= 2 && cells <= 2e6) ? std::min<int>(threads_, n_folds) : 1;
+    const int workers = fold_workers(threads_, n_folds, cells);
     struct FoldOutcome {
       bool done = false;
       double score = 0, iterations = 0;
@@ -129,7 +129,6 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       double predict_s = 0;      // seconds that prediction took
     };
     std::vector<FoldOutcome> outcomes(n_folds);
-    std::atomic<std::size_t> next{0};
     std::mutex on_fold_mutex;  // the fold callback hears one fold at a time
     // A time box shares its seconds among the folds still to train: each fold may use
     // what is left of the box divided by the rounds of folds left (folds side by side
@@ -153,65 +152,59 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       }
       return end == Clock::time_point::max() ? end : std::max(now, end - predict_time);
     };
-    auto work = [&] {
-      for (std::size_t k; (k = next.fetch_add(1)) < n_folds;) {
-        if (Clock::now() >= box_end || stop_requested()) return;
-        auto& o = outcomes[k];
-        try {
-          const auto& d = folds[k];
-          FitContext ctx;
-          ctx.task = target_.task;
-          ctx.n_classes = target_.n_classes();
-          ctx.metric = metric_;
-          ctx.threads = workers > 1 ? 1 : threads_;
-          ctx.seed = seed_ + k;
-          ctx.deadline = fold_deadline(k);
-          ctx.max_iterations = resource;
-          o.log.fold = static_cast<int>(k);
-          std::shared_ptr<Model> model = entry.create(full, target_.task);
-          bool interrupted = false;  // stop_requested() ended the fit: as the deadline would
-          ctx.on_iteration = [&o, &model, &interrupted, k, this](const IterationLog& it) {
-            o.log.train.push_back(it.train_metric);
-            o.log.valid.push_back(it.valid_metric);
-            o.log.seconds.push_back(it.seconds);
-            if (stop_requested()) {
-              interrupted = true;
-              return false;
-            }
-            if (pruner_ && o.log.valid.size() % 10 == 0) {
-              o.pruned = pruner_(static_cast<int>(k), model->log_metric(), o.log.valid);
-              if (!o.pruned.empty()) return false;
-            }
-            return true;
-          };
-          model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
-          // Cut before its first round or epoch ended: nothing was learned, and predicting
-          // the validation rows with an untrained model would only cost time (it counts as
-          // a fold that never ran).
-          const std::string stop = interrupted ? std::string("deadline") : model->stop_reason();
-          if (!entry.resource_param.empty() && stop == "deadline" && model->iterations() == 0) continue;
-          if (k == 0) o.model = model;
-          const auto predict_start = Clock::now();
-          o.pred = model->predict(d.valid_x);
-          o.predict_s = std::chrono::duration<double>(Clock::now() - predict_start).count();
-          o.score = compute_metric(metric_, target_, d.valid_y, o.pred);
-          o.iterations = model->iterations();
-          o.stop = stop;
-          o.log.metric = model->log_metric();
-          o.done = true;
-          if (on_fold) {
-            std::lock_guard<std::mutex> lock(on_fold_mutex);
-            on_fold(static_cast<int>(k), o.score, o.log);
+    parallel_for(n_folds, workers, [&](std::size_t k) {
+      if (Clock::now() >= box_end || stop_requested()) return;
+      auto& o = outcomes[k];
+      try {
+        const auto& d = folds[k];
+        FitContext ctx;
+        ctx.task = target_.task;
+        ctx.n_classes = target_.n_classes();
+        ctx.metric = metric_;
+        ctx.threads = workers > 1 ? 1 : threads_;
+        ctx.seed = seed_ + k;
+        ctx.deadline = fold_deadline(k);
+        ctx.max_iterations = resource;
+        o.log.fold = static_cast<int>(k);
+        std::shared_ptr<Model> model = entry.create(full, target_.task);
+        bool interrupted = false;  // stop_requested() ended the fit: as the deadline would
+        ctx.on_iteration = [&o, &model, &interrupted, k, this](const IterationLog& it) {
+          o.log.train.push_back(it.train_metric);
+          o.log.valid.push_back(it.valid_metric);
+          o.log.seconds.push_back(it.seconds);
+          if (stop_requested()) {
+            interrupted = true;
+            return false;
           }
-        } catch (const std::exception& e) {
-          o.error = e.what();
+          if (pruner_ && o.log.valid.size() % 10 == 0) {
+            o.pruned = pruner_(static_cast<int>(k), model->log_metric(), o.log.valid);
+            if (!o.pruned.empty()) return false;
+          }
+          return true;
+        };
+        model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
+        // Cut before its first round or epoch ended: nothing was learned, and predicting
+        // the validation rows with an untrained model would only cost time (it counts as
+        // a fold that never ran).
+        const std::string stop = interrupted ? std::string("deadline") : model->stop_reason();
+        if (!entry.resource_param.empty() && stop == "deadline" && model->iterations() == 0) return;
+        if (k == 0) o.model = model;
+        const auto predict_start = Clock::now();
+        o.pred = model->predict(d.valid_x);
+        o.predict_s = std::chrono::duration<double>(Clock::now() - predict_start).count();
+        o.score = compute_metric(metric_, target_, d.valid_y, o.pred);
+        o.iterations = model->iterations();
+        o.stop = stop;
+        o.log.metric = model->log_metric();
+        o.done = true;
+        if (on_fold) {
+          std::lock_guard<std::mutex> lock(on_fold_mutex);
+          on_fold(static_cast<int>(k), o.score, o.log);
         }
+      } catch (const std::exception& e) {
+        o.error = e.what();
       }
-    };
-    std::vector<std::thread> pool;
-    for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
+    });
 
     double iterations = 0;
     std::size_t not_run = 0, cut = 0;  // folds the deadline left untrained, or stopped mid-training
@@ -369,6 +362,13 @@ namespace {
 bool is_baseline(const std::string& family) { return model_registry().get(family).baseline; }
 
 }  // namespace
+
+int fold_workers(int threads, std::size_t n_folds, double train_cells) {
+  // Small data: one thread per fit and folds side by side, which keeps both cores
+  // busy where a single fit cannot. Large data: one fit at a time, all threads.
+  const bool side_by_side = threads >= 2 && n_folds >= 2 && train_cells <= 2e6;
+  return side_by_side ? static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(threads), n_folds)) : 1;
+}
 
 bool ranks_above(const TrialResult& a, const TrialResult& b, const std::string& metric) {
   if (a.partial != b.partial) {

@@ -115,7 +115,7 @@ TEST(Knowledge, PredictorLearnsWhatMakesASettingGoodAndSlow) {
   EXPECT_GE(good.relative_sd, 0.0);
 }
 
-TEST(Knowledge, ARunsExperienceComesBackFromTheStore) {
+TEST(KnowledgeRun, ARunsExperienceComesBackFromTheStore) {
   auto dir = temp_dir("kb-store");
   write_file(dir / "train.csv", make_csv("binary", 300, 8));
   RunRequest r;

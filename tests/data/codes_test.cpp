@@ -99,7 +99,7 @@ TEST(Codes, AreLevelsFittedOnTrainingRowsAndSavedWithTheModel) {
 
 // A name that does not read like an identifier: the planner's design reads the codes as
 // numbers, and the search's variant that reads them as categories must win.
-TEST(Codes, ARunFindsThatIntegerCodesAreCategories) {
+TEST(CodesRun, ARunFindsThatIntegerCodesAreCategories) {
   auto dir = testing::temp_dir("codes-run");
   testing::write_file(dir / "train.csv", coded_csv("shop", 3000, 150, 1));
   testing::write_file(dir / "test.csv", coded_csv("shop", 1500, 150, 2));

@@ -251,7 +251,7 @@ TEST(KnnSvm, PredictedSecondsGrowWithRowsSquaredForTheSvm) {
   EXPECT_GT(seconds("svm", 4000), seconds("knn", 4000));
 }
 
-TEST(KnnSvm, ExplainabilityAndSizeRequirementsLeaveThemOut) {
+TEST(KnnSvmRun, ExplainabilityAndSizeRequirementsLeaveThemOut) {
   EXPECT_FALSE(model_registry().get("knn").explainable);
   EXPECT_FALSE(model_registry().get("svm").explainable);
   // kNN stores its rows: 100,000 rows x 50 features is far over 5 MB.

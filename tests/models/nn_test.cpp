@@ -174,7 +174,6 @@ TEST(Mlp, EpochsAreTheResourceAndTheDeadlineStopsIt) {
 TEST(Cnn, ReachesATestAccuracyFloorOnDigits) {
   const fs::path dir = testing::shared_datasets() / "digits";
   if (!fs::exists(dir / "train.csv")) GTEST_SKIP() << "no " << dir;
-  const auto start = Clock::now();
   Table train = read_csv((dir / "train.csv").string());
   Table test = read_csv((dir / "test.csv").string());
   DataCard card = infer_data_card(train, "label", "digits");
@@ -214,7 +213,7 @@ TEST(Cnn, ReachesATestAccuracyFloorOnDigits) {
   expect_rows_sum_to_one(pred, tx.rows, 10);
   const double acc = compute_metric("accuracy", y, ty.y, pred);
   EXPECT_GE(acc, 0.95) << "cnn test accuracy on digits";
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 60.0);
+  EXPECT_LE(model->iterations(), 15);  // the epochs asked for bound the training, not a clock
 
   // Saved as parameters + architecture; the file holds about 4 bytes per parameter.
   auto saved = testing::temp_dir("nn-cnn-digits");

@@ -129,9 +129,9 @@ void expect_complete(const fs::path& dir, const Dataset& d) {
   EXPECT_GE(ids.size(), summary.at("n_trials").get<std::size_t>());
 }
 
-class ResumeAfterKill : public ::testing::TestWithParam<std::string> {};
+class ResumeAfterKillRun : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(ResumeAfterKill, KeepsEveryFinishedTrialAndEndsWithACompleteFolder) {
+TEST_P(ResumeAfterKillRun, KeepsEveryFinishedTrialAndEndsWithACompleteFolder) {
   const std::string point = GetParam();
   std::string tag = point;
   for (auto& c : tag) c = c == ':' ? '-' : c;
@@ -169,7 +169,7 @@ TEST_P(ResumeAfterKill, KeepsEveryFinishedTrialAndEndsWithACompleteFolder) {
 
 // During the search, at its start and in its middle; as the refit, the ensemble and the
 // summary begin; right after the model is written.
-INSTANTIATE_TEST_SUITE_P(Points, ResumeAfterKill,
+INSTANTIATE_TEST_SUITE_P(Points, ResumeAfterKillRun,
                          ::testing::Values("trial:0", "trial:3", "refit", "ensemble", "save", "summary"),
                          [](const auto& info) {
                            std::string s = info.param;
@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(Points, ResumeAfterKill,
                            return s;
                          });
 
-TEST(Resume, RunWithResumeStartsAFreshRunThenContinuesIt) {
+TEST(ResumeRun, RunWithResumeStartsAFreshRunThenContinuesIt) {
   const Dataset d = make_dataset("resume-flag-data");
   const fs::path root = temp_dir("resume-flag");
   const fs::path dir = root / "run", store = root / "store.sqlite";
@@ -189,14 +189,14 @@ TEST(Resume, RunWithResumeStartsAFreshRunThenContinuesIt) {
   expect_complete(dir, d);
 }
 
-TEST(Resume, ANonRunFolderSaysSo) {
+TEST(ResumeRun, ANonRunFolderSaysSo) {
   const fs::path dir = temp_dir("resume-nothing");
   CommandResult r = run_cli("resume " + dir.string());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("no request.json"), std::string::npos) << r.out;
 }
 
-TEST(Interrupt, OnceStopsTheSearchAndSavesTheBestSoFar) {
+TEST(InterruptCli, OnceStopsTheSearchAndSavesTheBestSoFar) {
   const Dataset d = make_dataset("sigint-once-data");
   const fs::path root = temp_dir("sigint-once");
   const fs::path dir = root / "run";
@@ -215,7 +215,7 @@ TEST(Interrupt, OnceStopsTheSearchAndSavesTheBestSoFar) {
   expect_complete(dir, d);
 }
 
-TEST(Interrupt, TwiceExitsAtOnceLeavingARunResumeFinishes) {
+TEST(InterruptCli, TwiceExitsAtOnceLeavingARunResumeFinishes) {
   // Enough rows that the end (refit, ensemble, saving) outlasts the second Ctrl-C.
   const Dataset d = make_dataset("sigint-twice-data", 20000);
   const fs::path root = temp_dir("sigint-twice");
@@ -231,7 +231,7 @@ TEST(Interrupt, TwiceExitsAtOnceLeavingARunResumeFinishes) {
   expect_complete(dir, d);
 }
 
-TEST(Resume, TwoRunsWritingOneStoreAtOnceBothFinish) {
+TEST(ResumeRun, TwoRunsWritingOneStoreAtOnceBothFinish) {
   const Dataset d = make_dataset("two-runs-data");
   const fs::path root = temp_dir("two-runs");
   const fs::path store = root / "store.sqlite";

@@ -14,7 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-TEST(Anytime, AShortImageRunEndsWithAModelAndAccountsForItsTime) {
+TEST(AnytimeRun, AShortImageRunEndsWithAModelAndAccountsForItsTime) {
   auto dir = testing::temp_dir("anytime-images");
   testing::write_file(dir / "train.csv", testing::make_image_csv("multiclass", 12000, 31));
   testing::write_file(dir / "test.csv", testing::make_image_csv("multiclass", 600, 32));

@@ -79,6 +79,10 @@ struct TrialResult {
   double score = 0;       // mean validation score over folds
   std::vector<double> fold_scores;
   double seconds = 0;
+  // When its evaluation began. A fold trains only if it starts before the trial's
+  // deadline, so a trial that trained a fold started before it.
+  Clock::time_point started{};
+  double time_box_s = 0;  // the seconds its time box allowed (0 = none: up to the deadline)
   double predict_s_per_row = 0;  // the first fold's model predicting its validation rows, per row
   double iterations = 0;  // mean kept iterations (boosting rounds)
   // Some fold ran every round it was allowed (a successive-halving cap or the

@@ -43,6 +43,12 @@ struct ValidationPlan {
 ValidationPlan make_validation_plan(const Target& target, const std::vector<std::size_t>& rows, int folds,
                                     uint64_t seed);
 
+// How many of a trial's folds train side by side, one thread each (1 = one fold at a
+// time with every thread): side by side on small data, whose fold's training matrix
+// holds at most 2e6 cells, where one fit cannot keep the cores busy. The evaluator
+// trains its folds so, and the run prices its refits by the same rule.
+int fold_workers(int threads, std::size_t n_folds, double train_cells);
+
 class Evaluator {
  public:
   Evaluator(const Table& table, const Target& target, std::vector<std::string> features, ValidationPlan plan,
