@@ -91,6 +91,14 @@ std::vector<std::string> choose_features(const Table& table, DataCard* card) {
 // "" when the family's estimated footprint on these rows meets the size and speed
 // requirements, else what it breaks (families without an estimate always pass;
 // the trials themselves are still checked).
+// The model a run saves when no trial finished: the first registered baseline.
+std::string first_baseline() {
+  for (const auto* e : model_registry().entries()) {
+    if (e->baseline) return e->name;
+  }
+  throw_internal("no baseline family is registered");
+}
+
 std::string footprint_breaks(const ModelEntry& e, const Table& table, const std::vector<std::string>& features,
                              std::size_t rows, const Requirements& wants) {
   if (!e.footprint || !wants.any_limit()) return "";
@@ -544,7 +552,12 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     if (!next.empty()) say(fmt::format("planner refines: {} new setting{}", next.size(), next.size() == 1 ? "" : "s"));
     return next;
   };
-  if (features.empty()) opt.families = {"constant"};
+  if (features.empty()) {  // nothing to learn from: the baselines alone
+    opt.families.clear();
+    for (const auto* e : model_registry().entries()) {
+      if (e->baseline) opt.families.push_back(e->name);
+    }
+  }
   // Anytime: trials run in time boxes (a slow first family cannot hold the budget
   // before some model beats the constant), and folds cut by a box keep their best.
   opt.start = start;
@@ -706,7 +719,7 @@ nlohmann::json run_automl(const RunRequest& req, std::ostream& progress) {
     }
     return p;
   };
-  const std::string best_family = best ? best->family : "constant";
+  const std::string best_family = best ? best->family : first_baseline();
   const ModelEntry& entry = model_registry().get(best_family);
   int refit_rounds = 0;
   const auto refit_start = Clock::now();
