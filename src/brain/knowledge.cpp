@@ -214,7 +214,7 @@ KnownDataset experience_from_store(RunStore& store, const std::string& run_id) {
         if (n) k.curve.push_back({static_cast<int>(i + 1), valid[i].is_number() ? valid[i].get<double>() : std::nan("")});
       }
     }
-    if (k.family == "constant") {
+    if (is_baseline_family(k.family)) {
       d.baseline = have_baseline ? d.baseline : k.score;
       have_baseline = true;
     }

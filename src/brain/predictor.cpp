@@ -28,8 +28,14 @@ double meta(const std::map<std::string, double>& m, const char* key) {
   return it == m.end() ? 0.0 : it->second;
 }
 
-// Whether a log metric improves upwards.
-bool log_metric_higher(const std::string& m) { return m == "auc" || m == "aucpr" || m == "map" || m == "ndcg"; }
+
+// The family that learns over meta-features: the first that declares settings for it.
+const ModelEntry& meta_learner() {
+  for (const auto* e : model_registry().entries()) {
+    if (!e->meta_learner_params.is_null() && e->supports(Task::kRegression)) return *e;
+  }
+  throw_internal("no registered model family declares meta_learner_params: the learned predictor needs one");
+}
 
 std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const std::vector<double>& y,
                              const std::vector<std::size_t>& pick, std::size_t n_features, uint64_t seed) {
@@ -43,9 +49,8 @@ std::shared_ptr<Model> train(const std::vector<std::vector<float>>& rows, const 
     x.values.insert(x.values.end(), rows[i].begin(), rows[i].end());
     yy.push_back(y[i]);
   }
-  const ModelEntry& e = model_registry().get("xgboost");
-  json p = with_defaults(e.params, {{"learning_rate", 0.15}, {"max_depth", 5}, {"subsample", 0.8},
-                                    {"colsample_bytree", 0.8}, {"min_child_weight", 3.0}});
+  const ModelEntry& e = meta_learner();
+  json p = with_defaults(e.params, e.meta_learner_params);
   std::shared_ptr<Model> m = e.create(p, Task::kRegression);
   FitContext ctx;
   ctx.task = Task::kRegression;
@@ -67,12 +72,6 @@ double stretched(double r) { return -std::log(1.0 + kTopMargin - std::min(r, 1.0
 double unstretched(double t) { return 1.0 + kTopMargin - std::exp(-t); }
 
 }  // namespace
-
-bool log_on_metric_scale(const std::string& log_metric, const std::string& metric) {
-  return (log_metric == "auc" && metric == "roc_auc") || (log_metric == "rmse" && metric == "rmse") ||
-         (log_metric == "logloss" && metric == "log_loss") || (log_metric == "mlogloss" && metric == "log_loss") ||
-         (log_metric == "mae" && metric == "mae");
-}
 
 LogPredictor::~LogPredictor() = default;
 
@@ -143,7 +142,8 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
       rows.push_back(features(d.meta, d.task, t.family, t.params, t.resource));
       rel.push_back(stretched(informative ? std::max(d.relative(t.score), -1.0) : 0.0));  // capped at 1 by stretched()
       secs.push_back(std::log(std::max(t.seconds_per_fit, 1e-4)));
-      has_iters.push_back(t.family == "xgboost" && !t.capped && t.iterations > 0);
+      has_iters.push_back(model_registry().get(t.family).resource_unit == ResourceUnit::kRounds && !t.capped &&
+                          t.iterations > 0);
       iters.push_back(has_iters.back() ? std::log(t.iterations) : 0.0);
       dataset_of.push_back(di);
       // The curve's shape: the share of its total improvement reached by each round.

@@ -213,7 +213,7 @@ void Preprocessor::fit_numbers(Feature& f, const Column& col, const std::vector<
         }
       }
     } else {
-      f.fill = 0;  // "constant"
+      f.fill = 0;  // impute_constant
     }
   }
   const bool any_missing = seen.size() < rows.size();

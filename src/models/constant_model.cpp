@@ -55,6 +55,13 @@ ModelEntry constant_entry() {
   e.explainable = true;
   e.baseline = true;
   e.create = [](const nlohmann::json&, Task task) { return std::make_unique<ConstantModel>(task); };
+  // The planner's and the search's view: ranked last, run first, never sampled.
+  e.rank = [](const DataCard&) { return PlannerRank{3, "the baseline every model must beat"}; };
+  e.portfolio = [](const PortfolioContext&) {
+    return std::vector<PortfolioSetting>{{0, nlohmann::json::object(), "baseline every model must beat"}};
+  };
+  e.random_search = false;
+  e.search_lead = false;
   return e;
 }
 

@@ -12,6 +12,7 @@
 #include "automl/nn.h"
 #include "automl/text.h"
 #include "torch_model.h"
+#include "family_plans.h"
 
 namespace automl {
 namespace {
@@ -199,6 +200,43 @@ class FastTextModel final : public nn::TorchModel {
   bool fitting_ = false;
 };
 
+// The built-in planner's first network for documents: fewer hash buckets, then
+// shorter embeddings, until it fits the limits.
+bool shrink_to_limits(const ModelEntry& e, nlohmann::json* p, double tokens, int outputs, const ModelLimits& limits,
+                      std::string* why) {
+  bool shrunk = false;
+  for (int guard = 0; guard < 40; ++guard) {
+    auto full = with_defaults(e.params, *p);
+    const int dim = static_cast<int>(param_int(full, "dim")), buckets = static_cast<int>(param_int(full, "buckets"));
+    // The word vocabulary adds rows too; the buckets dominate.
+    const NetworkCost c = fasttext_cost(buckets + 20000, dim, outputs, tokens);
+    if (within_limits(c, limits)) {
+      if (shrunk) *why += fmt::format("; shrunk to {} buckets of {} numbers to meet the limits", buckets, dim);
+      return true;
+    }
+    shrunk = true;
+    if (buckets > 4096) (*p)["buckets"] = buckets / 2;
+    else if (dim > 8) (*p)["dim"] = dim / 2;
+    else return false;
+  }
+  return false;
+}
+
+// Tokens of a document, words and word pairs.
+double document_tokens(const DataCard& card) { return std::max(10.0, 2.0 * card_meta(card, "text_mean_words", 50.0)); }
+
+std::vector<PortfolioSetting> sized_networks(const ModelEntry& e, const DataCard& card, const ModelLimits& limits) {
+  const double tokens = document_tokens(card);
+  const int outputs = card_outputs(card);
+  std::vector<PortfolioSetting> out;
+  auto add = [&](nlohmann::json p, std::string why) {
+    if (shrink_to_limits(e, &p, tokens, outputs, limits, &why)) out.push_back({15, p, why});
+  };
+  add({{"dim", 64}, {"ngram_max", 2}, {"learning_rate", 0.1}},
+      "averaged word and word-pair embeddings, then linear: fast, strong on short texts");
+  return out;
+}
+
 ModelEntry fasttext_entry() {
   ModelEntry e;
   e.name = "fasttext";
@@ -226,6 +264,19 @@ ModelEntry fasttext_entry() {
           .describe("stop after this many epochs without a better validation score; the best epoch is kept"),
   };
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<FastTextModel>(p, task); };
+  // Text only: second among the text families; its network right after the first
+  // TF-IDF setting.
+  e.modalities = {"text"};
+  e.text_rank = 1;
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    if (!ctx.card || ctx.card->modality != "text") return {};
+    return sized_networks(model_registry().get("fasttext"), *ctx.card, ctx.limits);
+  };
+  e.resource_unit = ResourceUnit::kEpochs;
+  // Sparse updates: the document's tokens, forward and back.
+  e.flops_per_row = [](const DataCard& card, const nlohmann::json& full) {
+    return document_tokens(card) * static_cast<double>(param_int(full, "dim")) * 4;
+  };
   return e;
 }
 

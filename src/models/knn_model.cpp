@@ -14,6 +14,7 @@
 #include "automl/error.h"
 #include "automl/model.h"
 #include "automl/parallel.h"
+#include "family_plans.h"
 
 namespace automl {
 namespace {
@@ -196,6 +197,29 @@ ModelEntry knn_entry() {
     return Footprint{rows * (features * 4.0 + 8.0) / (1024.0 * 1024.0), rows * features * 1.5e-6};
   };
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<KnnModel>(p, task); };
+  // Small tables only: it keeps and scans every training row.
+  e.max_rows = kSmallTableRows;
+  e.rank = [](const DataCard& card) {
+    return PlannerRank{1, fmt::format("{:.0f} rows (up to {}): a local, non-linear reference that is cheap here",
+                                      card_meta(card, "n_rows"), kSmallTableRows)};
+  };
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    if (ctx.images) return {};
+    return {{40, {{"k", 10}, {"weights", "distance"}, {"metric", "euclidean"}},
+             "10 nearest neighbours, distance-weighted: a local, non-linear reference on a small table"}};
+  };
+  // Per fit, every validation row is compared with every training row (folds as
+  // make_validation_plan chooses them, two side by side).
+  e.cost_prior_seconds = [](const DataCard& card, const nlohmann::json&) {
+    const double n = card_meta(card, "n_rows");
+    double d = 1;
+    for (const auto& c : card.columns) {
+      if (c.type == ColumnType::kNumeric) d += 1;
+      if (c.type == ColumnType::kCategorical) d += std::min<double>(100.0, static_cast<double>(c.cardinality));
+    }
+    const double train = n * 0.8, valid = n * 0.2;
+    return 0.01 + train * valid * d * 1.5e-9 * planned_fits_per_trial(n) / 2.0;
+  };
   return e;
 }
 

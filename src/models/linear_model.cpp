@@ -13,6 +13,7 @@
 #include "automl/error.h"
 #include "automl/model.h"
 #include "automl/handle.h"
+#include "family_plans.h"
 
 namespace automl {
 namespace {
@@ -216,6 +217,24 @@ ModelEntry linear_entry() {
   };
   e.explainable = true;
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<LinearModel>(p, task); };
+  e.rank = [](const DataCard& card) {
+    const double rows = card_meta(card, "n_rows"), width = card_meta(card, "features_per_row");
+    const bool small = rows < 2000 || width > 0.1;
+    return PlannerRank{small ? 0 : 1, small ? fmt::format("{:.0f} rows: a regularised linear model often wins on small "
+                                                          "or wide data", rows)
+                                            : "a fast, well-calibrated reference"};
+  };
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    // On images it comes right after the baseline: a network's cost there is unknown
+    // until it has run, and a run must hold a model better than the constant early.
+    if (ctx.images) return {{30, {{"C", 0.1}}, "a regularised linear model on the pixels: a cheap, fast reference"}};
+    return {{30, {{"C", 1.0}}, "regularised linear model: strong on small and wide data"},
+            {30, {{"C", 0.1}}, "the same, more regularised"},
+            {70, {{"C", 10.0}}, "the linear model, less regularised"}};
+  };
+  // One knob: a few random samples cover it, and it never leads the search.
+  e.search_lead = false;
+  e.random_max = 6;
   return e;
 }
 

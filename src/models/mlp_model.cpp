@@ -7,6 +7,7 @@
 #include "automl/error.h"
 #include "automl/nn.h"
 #include "torch_model.h"
+#include "family_plans.h"
 
 namespace automl {
 namespace {
@@ -85,6 +86,43 @@ class MlpModel final : public nn::TorchModel {
   double dropout_ = 0;
 };
 
+// The built-in planner's first network for a table: two hidden layers, made
+// narrower, then shallower, until it fits the limits.
+bool shrink_to_limits(const ModelEntry& e, nlohmann::json* p, int inputs, int outputs, const ModelLimits& limits,
+                      std::string* why) {
+  bool shrunk = false;
+  for (int guard = 0; guard < 40; ++guard) {
+    auto full = with_defaults(e.params, *p);
+    const int depth = static_cast<int>(param_int(full, "depth")), width = static_cast<int>(param_int(full, "width"));
+    const NetworkCost c = mlp_cost(inputs, depth, width, outputs);
+    if (within_limits(c, limits)) {
+      if (shrunk) *why += fmt::format("; shrunk to {} parameters to meet the limits", c.parameters);
+      return true;
+    }
+    shrunk = true;
+    if (width > 8) (*p)["width"] = width / 2;
+    else if (depth > 1) (*p)["depth"] = depth - 1;
+    else return false;
+  }
+  return false;
+}
+
+std::vector<PortfolioSetting> sized_networks(const ModelEntry& e, const DataCard& card, const ModelLimits& limits) {
+  const double rows = card_meta(card, "n_rows");
+  const int inputs = card.modality == "image" ? card_image(card).pixels() : one_hot_width(card);
+  const int outputs = card_outputs(card);
+  const bool small = rows < 2000;
+  std::vector<PortfolioSetting> out;
+  auto add = [&](nlohmann::json p, std::string why) {
+    if (shrink_to_limits(e, &p, inputs, outputs, limits, &why)) out.push_back({100, p, why});
+  };
+  add({{"depth", 2}, {"width", small ? 64 : 128}, {"dropout", small ? 0.2 : 0.1}, {"learning_rate", 1e-3},
+       {"batch_size", rows > 20000 ? 256 : 64}, {"weight_decay", 1e-4}},
+      fmt::format("two hidden layers of {} units with dropout: a neural reference for smooth interactions",
+                  small ? 64 : 128));
+  return out;
+}
+
 ModelEntry mlp_entry() {
   ModelEntry e;
   e.name = "mlp";
@@ -111,6 +149,21 @@ ModelEntry mlp_entry() {
           .describe("stop after this many epochs without a better validation score; the best epoch is kept"),
   };
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<MlpModel>(p, task); };
+  // Proposed on tables, after the tabular opening; assigned elsewhere too, behind.
+  e.modalities = {"tabular"};
+  e.rank = [](const DataCard& card) {
+    return PlannerRank{card.modality == "tabular" ? 1 : 2,
+                       "a neural network: smooth interactions between standardised features"};
+  };
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    if (!ctx.card || ctx.card->modality != "tabular") return {};
+    return sized_networks(model_registry().get("mlp"), *ctx.card, ctx.limits);
+  };
+  e.resource_unit = ResourceUnit::kEpochs;
+  e.flops_per_row = [](const DataCard& card, const nlohmann::json& full) {
+    return mlp_cost(one_hot_width(card), static_cast<int>(param_int(full, "depth")),
+                    static_cast<int>(param_int(full, "width")), card_outputs(card)).flops_per_row;
+  };
   return e;
 }
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "automl/model.h"
@@ -19,6 +21,35 @@ Registry<ModelEntry>& model_registry() {
 bool ModelEntry::supports(Task t) const {
   for (auto x : tasks) {
     if (x == t) return true;
+  }
+  return false;
+}
+
+bool ModelEntry::serves(const std::string& modality) const {
+  for (const auto& m : modalities) {
+    if (m == modality) return true;
+  }
+  return false;
+}
+
+bool is_baseline_family(const std::string& family) {
+  return model_registry().has(family) && model_registry().get(family).baseline;
+}
+
+bool log_on_metric_scale(const std::string& log_metric, const std::string& metric) {
+  for (const auto* e : model_registry().entries()) {
+    for (const auto& [log, run] : e->log_metric_scale) {
+      if (log == log_metric && run == metric) return true;
+    }
+  }
+  return false;
+}
+
+bool log_metric_higher(const std::string& log_metric) {
+  for (const auto* e : model_registry().entries()) {
+    if (std::find(e->log_metrics_higher.begin(), e->log_metrics_higher.end(), log_metric) != e->log_metrics_higher.end()) {
+      return true;
+    }
   }
   return false;
 }

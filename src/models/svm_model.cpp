@@ -19,6 +19,7 @@
 
 #include "automl/error.h"
 #include "automl/model.h"
+#include "family_plans.h"
 
 namespace automl {
 namespace {
@@ -330,6 +331,35 @@ ModelEntry svm_entry() {
     return Footprint{sv * features * 14.0 / (1024.0 * 1024.0), sv * features * 2e-6};
   };
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<SvmModel>(p, task); };
+  // Small tables only: training time grows with rows^2.
+  e.max_rows = kSmallTableRows;
+  e.rank = [](const DataCard& card) {
+    return PlannerRank{1, fmt::format("{:.0f} rows (up to {}): kernel SVMs are often strong on small, dense tables",
+                                      card_meta(card, "n_rows"), kSmallTableRows)};
+  };
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    if (ctx.images) return {};
+    return {{41, {{"C", 1.0}, {"gamma_factor", 1.0}, {"kernel", "rbf"}},
+             "RBF kernel SVM with the 'scale' kernel width: often strong on small, dense tables"},
+            {60, {{"C", 10.0}, {"gamma_factor", 1.0}, {"kernel", "rbf"}}, "the RBF SVM, less regularised"}};
+  };
+  // libsvm's SMO evaluates on the order of rows^2 kernels (more with a larger C), six
+  // times over with class probabilities (five internal folds for Platt scaling), on
+  // at most 10,000 rows; folds as make_validation_plan chooses them, two side by side.
+  e.cost_prior_seconds = [](const DataCard& card, const nlohmann::json& params) {
+    const double n = card_meta(card, "n_rows");
+    double d = 1;
+    for (const auto& c : card.columns) {
+      if (c.type == ColumnType::kNumeric) d += 1;
+      if (c.type == ColumnType::kCategorical) d += std::min<double>(100.0, static_cast<double>(c.cardinality));
+    }
+    const double train = std::min(n * 0.8, 10000.0);
+    const auto full = with_defaults(model_registry().get("svm").params, params);
+    const double c = full.value("C", 1.0);
+    const double per_fit = (is_classification(card.task) ? 6.0 : 1.0) * train * train * d * 4e-9 *
+                           (1.0 + 0.3 * std::log(std::max(c, 1.0)));
+    return 0.01 + per_fit * planned_fits_per_trial(n) / 2.0;
+  };
   return e;
 }
 

@@ -299,6 +299,16 @@ ModelEntry tfidf_linear_entry() {
   };
   e.explainable = true;
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<TfidfLinearModel>(p, task); };
+  // Assigned only when the data has free text (its encoding reads it): first among
+  // the text families.
+  e.modalities = {"tabular", "text"};
+  e.text_rank = 0;
+  e.portfolio = [](const PortfolioContext&) -> std::vector<PortfolioSetting> {
+    return {{10, nlohmann::json::object(), "TF-IDF word 1-2 grams + logistic regression: the strong, fast baseline for text"},
+            {20, {{"char_ngrams", true}}, "with character 2-5 grams: robust to typos and word forms"},
+            {20, {{"C", 20.0}}, "less regularised: many distinctive words per document"},
+            {20, {{"word_ngram_max", 1}, {"min_df", 1}, {"C", 30.0}}, "single words, every one kept, lightly regularised"}};
+  };
   return e;
 }
 

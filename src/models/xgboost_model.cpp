@@ -271,6 +271,47 @@ ModelEntry xgboost_entry() {
           .describe("stop after this many rounds without improvement on the validation fold"),
   };
   e.create = [](const nlohmann::json& p, Task task) { return std::make_unique<XgboostModel>(p, task); };
+  // Boosted trees: first among the table families, the search's usual lead (the
+  // highest ceiling on tables), warm-started from the knowledge base, refined at half
+  // the learning rate, the brain's own learner.
+  e.rank = [](const DataCard&) {
+    return PlannerRank{0, "boosted trees handle mixed types, missing values and interactions; the usual best on tables"};
+  };
+  e.portfolio = [](const PortfolioContext& ctx) -> std::vector<PortfolioSetting> {
+    if (ctx.images) {
+      return {{50, {{"learning_rate", 0.1}, {"max_depth", 6}, {"colsample_bytree", 0.5}},
+               "boosted trees on the pixels: the tabular alternative"}};
+    }
+    std::vector<PortfolioSetting> out = {
+        {50, {{"learning_rate", 0.1}, {"max_depth", 6}}, "XGBoost defaults with early stopping"},
+        {50,
+         {{"learning_rate", 0.05}, {"max_depth", 4}, {"subsample", 0.8}, {"colsample_bytree", 0.8},
+          {"min_child_weight", 1.0}},
+         "shallow, sampled trees: robust on noisy data"},
+        {50,
+         {{"learning_rate", 0.05}, {"max_depth", 8}, {"subsample", 0.8}, {"colsample_bytree", 0.6},
+          {"min_child_weight", 3.0}, {"reg_lambda", 5.0}},
+         "deeper trees for interactions, with more regularisation"},
+        {50, {{"learning_rate", 0.1}, {"max_depth", 3}, {"colsample_bytree", 0.5}, {"min_child_weight", 0.5}},
+         "stumps-like boosting: strong when effects are mostly additive"}};
+    if (ctx.rows <= 20000) {
+      out.push_back({50,
+                     {{"learning_rate", 0.02}, {"max_depth", 5}, {"subsample", 0.7}, {"colsample_bytree", 0.7},
+                      {"min_child_weight", 2.0}},
+                     "slow learning rate: more rounds, often the best final score"});
+    }
+    return out;
+  };
+  e.warm_start = true;
+  e.resource_unit = ResourceUnit::kRounds;
+  e.step_param = "learning_rate";
+  e.search_lead_by_default = true;
+  e.meta_learner_params = {{"learning_rate", 0.15}, {"max_depth", 5}, {"subsample", 0.8}, {"colsample_bytree", 0.8},
+                           {"min_child_weight", 3.0}};
+  // XGBoost's eval_metric names: those on a run metric's own scale, and those that grow upwards.
+  e.log_metric_scale = {{"auc", "roc_auc"}, {"rmse", "rmse"}, {"logloss", "log_loss"}, {"mlogloss", "log_loss"},
+                        {"mae", "mae"}};
+  e.log_metrics_higher = {"auc", "aucpr", "map", "ndcg"};
   return e;
 }
 

@@ -70,6 +70,14 @@ std::vector<std::string> choose_features(const Table& table, DataCard* card) {
 // "" when the family's estimated footprint on these rows meets the size and speed
 // requirements, else what it breaks (families without an estimate always pass;
 // the trials themselves are still checked).
+// The model a run saves when no trial finished: the first registered baseline.
+std::string first_baseline() {
+  for (const auto* e : model_registry().entries()) {
+    if (e->baseline) return e->name;
+  }
+  throw_internal("no baseline family is registered");
+}
+
 std::string footprint_breaks(const ModelEntry& e, const Table& table, const std::vector<std::string>& features,
                              std::size_t rows, const Requirements& wants) {
   if (!e.footprint || !wants.any_limit()) return "";
@@ -880,7 +888,12 @@ struct Session::Impl {
       if (!next.empty()) say(fmt::format("planner refines: {} new setting{}", next.size(), next.size() == 1 ? "" : "s"));
       return next;
     };
-    if (features.empty()) opt.families = {"constant"};
+    if (features.empty()) {  // nothing to learn from: the baselines alone
+      opt.families.clear();
+      for (const auto* e : model_registry().entries()) {
+        if (e->baseline) opt.families.push_back(e->name);
+      }
+    }
     // Anytime: trials run in time boxes (a slow first family cannot hold the budget
     // before some model beats the constant), and folds cut by a box keep their best.
     opt.start = start;
@@ -1033,7 +1046,7 @@ struct Session::Impl {
         hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(finish_cost({best})));
 
 
-    const std::string best_family = best ? best->family : "constant";
+    const std::string best_family = best ? best->family : first_baseline();
     entry = &model_registry().get(best_family);
     const auto refit_start = Clock::now();
     const bool has_fold_model = best && best->fold_model && best->fold_preprocessor;

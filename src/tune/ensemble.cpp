@@ -266,7 +266,7 @@ OofCandidates collect_candidates(const std::vector<TrialResult>& trials, const T
   std::vector<std::pair<double, const TrialResult*>> found;
   for (const auto& t : trials) {
     // A constant adds nothing a blend's weights cannot, and would cost a refit.
-    if (!t.usable() || !t.oof || t.oof->size() != cells || t.family == "constant") continue;
+    if (!t.usable() || !t.oof || t.oof->size() != cells || is_baseline_family(t.family)) continue;
     double s = compute_metric(metric, c.target, c.target.y, *t.oof);
     if (!std::isnan(s)) found.emplace_back(s, &t);
   }

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -390,16 +391,19 @@ class Search {
       if (wanted && e->supports(ev.target().task)) families_.push_back(e->name);
     }
     if (families_.empty()) throw_invalid("no model family supports this task among those asked for");
-    // Most random settings go to the planner's first choice with a large space (a
-    // CNN for images, a text model for documents), else to boosted trees, which
-    // usually have the higher ceiling on tables.
+    // Most random settings go to the planner's first choice among the families that
+    // can lead (a CNN for images, a text model for documents), else to the family
+    // that leads by default (boosted trees: the higher ceiling on tables).
     for (const auto& f : opt.families) {
-      if (f != "constant" && f != "linear" && supported(f)) {
+      if (supported(f) && model_registry().get(f).search_lead) {
         favourite_ = f;
         break;
       }
     }
-    if (favourite_.empty() && supported("xgboost")) favourite_ = "xgboost";
+    for (const auto* e : model_registry().entries()) {
+      if (!favourite_.empty()) break;
+      if (e->search_lead_by_default && supported(e->name)) favourite_ = e->name;
+    }
   }
 
   SearchResult run() {
@@ -426,7 +430,7 @@ class Search {
     }
     if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
-    int linear_samples = 0;
+    std::map<std::string, int> samples;  // random settings drawn, by family
     int refinements = continued && (!opt_.resumed || past_initial) ? opt_.max_refinements : 0;
     while (can_continue()) {
       if (opt_.refine && refinements < opt_.max_refinements) {
@@ -439,7 +443,7 @@ class Search {
         if (!can_continue()) break;
       }
       std::vector<int> rung;  // trial indices alive in this rung
-      auto settings = bracket_settings(&linear_samples);
+      auto settings = bracket_settings(&samples);
       const bool drawn = !settings.empty();
       while (!settings.empty() && can_continue()) {
         Proposal p = take_next(&settings, 0);
@@ -479,8 +483,8 @@ class Search {
 
  private:
   // One random setting of a family drawn by pick_family ("" family = none left).
-  Proposal random_setting(int* linear_samples) {
-    std::string family = pick_family(linear_samples);
+  Proposal random_setting(std::map<std::string, int>* samples) {
+    std::string family = pick_family(samples);
     if (family.empty()) return {};
     const ModelEntry& e = model_registry().get(family);
     auto params = sample_params(e.params, rng_);
@@ -525,11 +529,11 @@ class Search {
   // The settings a bracket starts: random ones, or, when the planner ranks them,
   // the most useful of a larger random pool (a third still purely random, so the
   // search keeps exploring where the planner is wrong).
-  std::vector<Proposal> bracket_settings(int* linear_samples) {
+  std::vector<Proposal> bracket_settings(std::map<std::string, int>* samples) {
     std::vector<Proposal> out;
     if (!opt_.rank) {
       for (int i = 0; i < opt_.bracket_size; ++i) {
-        auto p = random_setting(linear_samples);
+        auto p = random_setting(samples);
         if (p.family.empty()) break;
         out.push_back(p);
       }
@@ -537,7 +541,7 @@ class Search {
     }
     std::vector<Proposal> pool;
     for (int i = 0; i < opt_.bracket_size * opt_.rank_pool; ++i) {
-      auto p = random_setting(linear_samples);
+      auto p = random_setting(samples);
       if (p.family.empty()) break;
       pool.push_back(p);
     }
@@ -710,18 +714,22 @@ class Search {
     return std::max(10, r);
   }
 
-  std::string pick_family(int* linear_samples) {
+  // A family for the next random setting: the lead its declared share of the time,
+  // else any sampled family, each until its declared cap on random settings.
+  std::string pick_family(std::map<std::string, int>* samples) {
     std::vector<std::string> pool;
     for (const auto& f : families_) {
-      if (f == "constant") continue;
-      if (f == "linear" && *linear_samples >= 6) continue;  // one knob: a few samples cover it
+      const ModelEntry& e = model_registry().get(f);
+      if (!e.random_search) continue;
+      if (e.random_max >= 0 && (*samples)[f] >= e.random_max) continue;
       pool.push_back(f);
     }
     if (pool.empty()) return "";
     std::uniform_real_distribution<double> u(0.0, 1.0);
     bool has_favourite = std::find(pool.begin(), pool.end(), favourite_) != pool.end();
-    std::string pick = has_favourite && u(rng_) < 0.85 ? favourite_ : pool[static_cast<std::size_t>(u(rng_) * pool.size()) % pool.size()];
-    if (pick == "linear") ++*linear_samples;
+    const double share = has_favourite ? model_registry().get(favourite_).search_lead_share : 0.0;
+    std::string pick = has_favourite && u(rng_) < share ? favourite_ : pool[static_cast<std::size_t>(u(rng_) * pool.size()) % pool.size()];
+    ++(*samples)[pick];
     return pick;
   }
 

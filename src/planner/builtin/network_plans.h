@@ -1,7 +1,8 @@
-// The built-in planner's knowledge of the neural-network families (mlp, cnn,
-// fasttext): which architectures to try first for a Data Card, kept within the
-// user's limits on model size and prediction time, and the per-epoch training
-// curve it expects of them. Private to src/planner/builtin/.
+// The built-in planner's expectations of the neural-network families (those whose
+// resource is epochs): the per-epoch training curve and, before any of their trials
+// has finished, the seconds from the network's declared cost per row. Their first
+// architectures, sized to the Data Card and the limits, are declared in their own
+// registrations (ModelEntry::portfolio). Private to src/planner/builtin/.
 #pragma once
 
 #include <string>
@@ -13,23 +14,8 @@
 
 namespace automl {
 
-struct ModelLimits {
-  double max_model_mb = -1;            // <= 0: none
-  double max_predict_ms_per_row = -1;  // <= 0: none
-};
-
 // True for families whose resource is epochs (the networks).
 bool is_network_family(const std::string& family);
-
-// First settings of the network families among `families`, best first, each one
-// shrunk until it fits `limits` (an architecture that cannot fit is left out).
-std::vector<Proposal> network_proposals(const DataCard& card, const std::vector<std::string>& families,
-                                        const ModelLimits& limits);
-
-// The opening portfolio for image data: the baseline, a linear model on the pixels
-// (cheap, so a model beats the constant early), the CNN's proposals, then XGBoost.
-std::vector<Proposal> image_portfolio(const DataCard& card, const std::vector<std::string>& families,
-                                      const ModelLimits& limits);
 
 // Turns a final-score guess into a per-epoch curve (checkpoints 1..N epochs) and
 // fills in a first guess of the seconds from the network's cost when no trial of

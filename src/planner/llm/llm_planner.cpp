@@ -207,9 +207,11 @@ class LlmPlanner final : public Planner {
     });
     if (!ok) return builtin_->assign_models(card, candidates);
     // The baseline stays, whatever the ranking: every model must be seen to beat it.
-    bool has_constant = std::find(names.begin(), names.end(), "constant") != names.end();
-    if (has_constant && std::none_of(out.begin(), out.end(), [](const auto& a) { return a.family == "constant"; })) {
-      out.push_back({"constant", "the baseline every model must beat (kept by the system)"});
+    for (const auto& n : names) {
+      if (!is_baseline_family(n)) continue;
+      if (std::none_of(out.begin(), out.end(), [&](const auto& a) { return a.family == n; })) {
+        out.push_back({n, "the baseline every model must beat (kept by the system)"});
+      }
     }
     return out;
   }
@@ -279,9 +281,11 @@ class LlmPlanner final : public Planner {
     if (!ok) return builtin_->propose(card, families);
     predict_logs(card, out, {});
     // The baseline runs first whatever was proposed: the trials are judged against it.
-    bool baseline = std::any_of(families.begin(), families.end(), [](const auto& a) { return a.family == "constant"; });
-    if (baseline && std::none_of(out.begin(), out.end(), [](const auto& p) { return p.family == "constant"; })) {
-      out.insert(out.begin(), {"constant", json::object(), "the baseline every model must beat (kept by the system)"});
+    for (const auto& a : families) {
+      if (!is_baseline_family(a.family)) continue;
+      if (std::none_of(out.begin(), out.end(), [&](const auto& p) { return p.family == a.family; })) {
+        out.insert(out.begin(), {a.family, json::object(), "the baseline every model must beat (kept by the system)"});
+      }
     }
     return out;
   }

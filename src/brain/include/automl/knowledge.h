@@ -6,7 +6,7 @@
 //   KnowledgeBase kb = KnowledgeBase::load(default_knowledge_path());
 //   auto near = nearest_datasets(kb, card, 3);                 // warm-start sources, with reasons
 //   LogPredictor brain(kb.without(card.name));                  // leave-one-dataset-out when asked
-//   LogPredictor::Guess g = brain.guess(card, "xgboost", params, 222);
+//   LogPredictor::Guess g = brain.guess(card, family, params, 222);
 #pragma once
 
 #include <filesystem>
@@ -122,8 +122,7 @@ class LogPredictor {
   std::size_t n_examples_ = 0;
 };
 
-// Whether an executor's log metric (auc, rmse, logloss, ...) reads on the scale of
-// the run's metric, so a curve and a final score can be compared.
-bool log_on_metric_scale(const std::string& log_metric, const std::string& metric);
+// log_on_metric_scale (automl/model.h) tells whether a trial's curve reads on the
+// run metric's scale, from the metric names the families declare.
 
 }  // namespace automl

@@ -8,7 +8,7 @@
 //       ParamSpec::integer("max_depth", 6).range(1, 32).tune(2, 10).describe("deepest a tree may grow"),
 //   };
 //   nlohmann::json p = {{"learning_rate", 0.05}};
-//   validate_params("xgboost", specs, p);         // throws with the doc text on a bad value
+//   validate_params(family, specs, p);            // throws with the doc text on a bad value
 //   nlohmann::json full = with_defaults(specs, p); // every key present
 #pragma once
 

@@ -33,7 +33,7 @@ struct ColumnOps {
   std::string transform;    // numbers: "" or "log" (log1p of the size, sign kept) or "quantile" (to [0, 1])
   bool clip = false;        // numbers: to the training rows' 1st and 99th percentiles
   // Numbers: "" (native: kept missing; one-hot: the median), "median", "mean",
-  // "constant" (0) or "most_frequent".
+  // "most_frequent", or any other value (impute_constant's): 0.
   std::string impute;
   int missing_indicator = -1;  // numbers: -1 = the encoding's default (one-hot: when any was missing), 0 or 1
 

@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "automl/data_card.h"
 #include "automl/features.h"
 #include "automl/params.h"
 #include "automl/registry.h"
@@ -60,6 +62,64 @@ struct Footprint {
   double predict_ms_per_row = 0;
 };
 
+// Tables up to this many rows are "small": families whose cost grows with rows^2
+// (a kernel SVM, nearest neighbours) declare it as their row limit.
+constexpr std::size_t kSmallTableRows = 3000;
+
+// A user's limits on a fitted model (<= 0: none).
+struct ModelLimits {
+  double max_model_mb = -1;
+  double max_predict_ms_per_row = -1;
+};
+
+// How a family's resource (ModelEntry::resource_param) is counted.
+enum class ResourceUnit { kNone, kRounds, kEpochs };
+
+// What a family's opening settings are chosen from. Without a card (the search's
+// own opening) only the task and the rows are known.
+struct PortfolioContext {
+  Task task = Task::kRegression;
+  std::size_t rows = 0;
+  const DataCard* card = nullptr;
+  bool images = false;  // the image opening: a family that reads images is assigned
+  ModelLimits limits;
+};
+
+// One opening setting. `order` places it among every family's settings, cheap
+// first, on one shared scale: 0 the baseline; 10 a text model's first setting, 15
+// the text networks, 20 more text settings; 30 the linear opening; 40 the
+// small-table references; 45 the image networks; 50 boosted trees (a warm start
+// from the knowledge base follows its family's first setting); 60 and 70 the
+// second settings of the cheaper families; 100 the table networks.
+struct PortfolioSetting {
+  double order = 0;
+  nlohmann::json params = nlohmann::json::object();
+  std::string why;
+};
+
+// The built-in planner's assignment of a family to a Data Card: its rank (lower
+// first) and the reason it gives.
+struct PlannerRank {
+  int rank = 2;
+  std::string why = "registered family that supports the task";
+};
+
+// A prior on a family's final score before its first trial, as the share of the gap
+// to a perfect score it closes over the best finished model (else over the
+// baseline), for metrics bounded by 1 that grow upwards.
+struct GapPrior {
+  double over_best = 0, over_best_sd = 0;
+  std::string why_best;
+  double over_baseline = 0, over_baseline_sd = 0;
+  std::string why_baseline;
+};
+
+// The validation fits one trial makes at this many rows (the plan
+// make_validation_plan chooses by size).
+inline double planned_fits_per_trial(double rows) {
+  return rows <= 1000 ? 10 : rows <= 3000 ? 5 : rows <= 10000 ? 3 : 1;
+}
+
 struct ModelEntry {
   std::string name;
   std::string structure;
@@ -75,6 +135,56 @@ struct ModelEntry {
   std::function<Footprint(double rows, double features)> footprint;
   std::function<std::unique_ptr<Model>(const nlohmann::json& params, Task task)> create;
 
+  // What the planners and the search know of the family; no code outside the
+  // family's file names it.
+  // The kinds of data (a Data Card's modality: tabular, text, image) its opening
+  // settings are for.
+  std::vector<std::string> modalities = {"tabular", "text", "image"};
+  // Rows above which the built-in planner neither assigns nor proposes it (0 = no
+  // limit), unless nothing else can run; its `rank` says why.
+  std::size_t max_rows = 0;
+  // The built-in planner's rank and reason for it on a Data Card (unset: a text
+  // family ranks by `text_rank`, behind where text is not the main feature; any
+  // other gets the default PlannerRank).
+  std::function<PlannerRank(const DataCard& card)> rank;
+  int text_rank = 0;
+  // Its opening settings, cheap first (see PortfolioSetting::order); the network
+  // families size theirs to the Data Card and the limits here.
+  std::function<std::vector<PortfolioSetting>(const PortfolioContext& ctx)> portfolio;
+  // The knowledge base's best settings of the family on the nearest datasets join
+  // the opening.
+  bool warm_start = false;
+  // Seconds a whole trial takes before any of its trials has finished, from the
+  // Data Card (unset, or 0: no rule).
+  std::function<double(const DataCard& card, const nlohmann::json& params)> cost_prior_seconds;
+  ResourceUnit resource_unit = ResourceUnit::kNone;
+  // The step size whose halving gives a slower, finer fit of the best setting (the
+  // planner's refinement; "" = none), and its default for the learned curves.
+  std::string step_param;
+  // Floating-point operations per row of one forward pass, for a network's first
+  // guess of the seconds (params with defaults filled in).
+  std::function<double(const DataCard& card, const nlohmann::json& params)> flops_per_row;
+  std::optional<GapPrior> gap_prior;
+  // The random search: whether it samples the family, whether it can be the family
+  // most random settings go to (the planner's first choice with a large space),
+  // whether it takes that place when the planner names none, the share it then
+  // gets, and the most random settings it gets (-1 = no cap; a space of one knob is
+  // covered by a few).
+  bool random_search = true;
+  bool search_lead = true;
+  bool search_lead_by_default = false;
+  double search_lead_share = 0.85;
+  int random_max = -1;
+  // Settings under which the family serves as the brain's regressor over
+  // meta-features (null: it does not).
+  nlohmann::json meta_learner_params;
+  // Its training log's metric names: which lie on a run metric's own scale (log
+  // name, run metric), and which grow upwards.
+  std::vector<std::pair<std::string, std::string>> log_metric_scale;
+  std::vector<std::string> log_metrics_higher;
+
+  bool serves(const std::string& modality) const;
+
   bool supports(Task t) const;
   const ParamSpec* param(const std::string& key) const;
   // The printed Model Card.
@@ -82,5 +192,13 @@ struct ModelEntry {
 };
 
 Registry<ModelEntry>& model_registry();
+
+// Whether `family` is a registered baseline (a name the registry does not know is not).
+bool is_baseline_family(const std::string& family);
+
+// Whether a training log's metric, as some family names it, lies on the scale of
+// the run metric `metric`, and whether it grows upwards.
+bool log_on_metric_scale(const std::string& log_metric, const std::string& metric);
+bool log_metric_higher(const std::string& log_metric);
 
 }  // namespace automl

@@ -134,11 +134,12 @@ std::unique_ptr<Planner> make_llm_planner(LlmClient& client, std::shared_ptr<con
 // Data files (.csv, .tsv, .txt) a request in words mentions, in order, as written.
 std::vector<std::string> files_mentioned(const std::string& text);
 
-// The built-in planner's starting portfolio: settings that work across many
-// datasets, cheap first.
-// Tables up to this many rows are "small": the built-in planner assigns the families
-// whose cost grows with rows^2 (knn, svm) only up to here.
-constexpr std::size_t kSmallTableRows = 3000;
+// The built-in planner's opening: every family's declared opening settings
+// (ModelEntry::portfolio) among `families` (empty = all), merged by their order,
+// cheap first. A family is left out where the card's modality is not one it serves
+// or the rows exceed its row limit.
+std::vector<Proposal> family_portfolio(const PortfolioContext& ctx, const std::vector<std::string>& families);
+// The same without a Data Card: settings that work across many datasets.
 std::vector<Proposal> default_portfolio(Task task, std::size_t n_rows, const std::vector<std::string>& families);
 
 
