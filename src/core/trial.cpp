@@ -37,6 +37,15 @@ constexpr std::array<std::pair<StopReason, const char*>, 13> kStopNames{{
     {StopReason::kNotKept, "not kept"},
 }};
 
+constexpr std::array<std::pair<FitStop, const char*>, 6> kFitStopNames{{
+    {FitStop::kCompleted, "completed"},
+    {FitStop::kEarlyStopping, "early stopping"},
+    {FitStop::kConverged, "converged"},
+    {FitStop::kIterationLimit, "iteration limit"},
+    {FitStop::kDeadline, "deadline"},
+    {FitStop::kCaller, "stopped by caller"},
+}};
+
 template <typename E, std::size_t N>
 const char* name_of(const std::array<std::pair<E, const char*>, N>& names, E value, const char* what) {
   for (const auto& [v, n] : names) {
@@ -70,5 +79,8 @@ TrialStatus parse_trial_status(const std::string& text) {
 }
 
 StopReason parse_stop_reason(const std::string& text) { return value_of(kStopNames, text, "stop reason"); }
+
+const char* to_string(FitStop s) { return name_of(kFitStopNames, s, "fit stop"); }
+FitStop parse_fit_stop(const std::string& text) { return value_of(kFitStopNames, text, "fit stop"); }
 
 }  // namespace automl

@@ -153,7 +153,7 @@ class LinearModel final : public Model {
     weights_ = Eigen::Map<Matrix>(w.data(), j.at("rows").get<Eigen::Index>(), static_cast<Eigen::Index>(cols_) + 1);
   }
 
-  std::string stop_reason() const override { return stop_reason_; }
+  FitStop stop_reason() const override { return stop_reason_; }
 
  private:
   void fit_softmax(const Matrix& a, const std::vector<double>& y, int k, double c, int max_iterations,
@@ -173,7 +173,9 @@ class LinearModel final : public Model {
     param.delta = 1e-5;
     lbfgsfloatval_t fx = 0;
     int rc = lbfgs(n, w, &fx, softmax_objective, softmax_progress, &problem, &param);
-    stop_reason_ = problem.out_of_time ? "deadline" : rc == LBFGSERR_MAXIMUMITERATION ? "iteration limit" : "converged";
+    stop_reason_ = problem.out_of_time                  ? FitStop::kDeadline
+                   : rc == LBFGSERR_MAXIMUMITERATION ? FitStop::kIterationLimit
+                                                     : FitStop::kConverged;
     weights_ = Eigen::Map<Matrix>(w, k, a.cols() + 1);
   }
 
@@ -190,14 +192,14 @@ class LinearModel final : public Model {
     weights_.resize(1, a.cols() + 1);
     weights_.leftCols(a.cols()) = w.transpose();
     weights_(0, a.cols()) = mean_y - mean_x.dot(w);
-    stop_reason_ = "converged";
+    stop_reason_ = FitStop::kConverged;
   }
 
   nlohmann::json params_;
   Task task_;
   std::size_t cols_ = 0;
   Matrix weights_;  // one row per output; the last column holds the intercepts
-  std::string stop_reason_ = "completed";
+  FitStop stop_reason_ = FitStop::kCompleted;
 };
 
 ModelEntry linear_entry() {

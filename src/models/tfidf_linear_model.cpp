@@ -66,7 +66,7 @@ class TfidfLinearModel final : public Model {
            const FitContext& ctx) override {
     static std::once_flag quiet;
     std::call_once(quiet, [] { set_print_string_function(silent); });
-    stop_reason_ = "completed";
+    stop_reason_ = FitStop::kCompleted;
     vectorizer_ = TfidfVectorizer(tfidf_options());
     const SparseRows text = vectorizer_.fit_transform(documents(x));
     n_dense_ = x.cols;
@@ -144,7 +144,7 @@ class TfidfLinearModel final : public Model {
     }
   }
 
-  std::string stop_reason() const override { return stop_reason_; }
+  FitStop stop_reason() const override { return stop_reason_; }
 
  private:
   TfidfOptions tfidf_options() const {
@@ -219,7 +219,7 @@ class TfidfLinearModel final : public Model {
         n_pos += labels[i] > 0;
       }
       const bool out_of_time = Clock::now() >= deadline;
-      if (out_of_time) stop_reason_ = "deadline";
+      if (out_of_time) stop_reason_ = FitStop::kDeadline;
       if (n_pos == 0 || n_pos == n || out_of_time) {
         // Nothing to separate (or no time): the class's smoothed share as a constant.
         std::vector<double> w(static_cast<std::size_t>(rows.n), 0.0);
@@ -245,7 +245,7 @@ class TfidfLinearModel final : public Model {
     const double var = s2 / n - y_mean_ * y_mean_;
     y_scale_ = var > 1e-24 ? std::sqrt(var) : 1.0;
     if (Clock::now() >= deadline || y.empty()) {
-      stop_reason_ = "deadline";
+      stop_reason_ = FitStop::kDeadline;
       weights_.push_back(std::vector<double>(static_cast<std::size_t>(rows.n), 0.0));
       return;
     }
@@ -262,7 +262,7 @@ class TfidfLinearModel final : public Model {
   double y_mean_ = 0, y_scale_ = 1;
   // One weight vector per fit (text terms, then the non-text columns, then the bias).
   std::vector<std::vector<double>> weights_;
-  std::string stop_reason_ = "completed";
+  FitStop stop_reason_ = FitStop::kCompleted;
 };
 
 ModelEntry tfidf_linear_entry() {

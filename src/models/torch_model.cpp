@@ -131,7 +131,7 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
   std::vector<torch::Tensor> best_state;
   double best_metric = std::numeric_limits<double>::quiet_NaN(), best_loss = std::numeric_limits<double>::infinity();
   int best_epoch = -1, done = 0;
-  stop_reason_ = "completed";
+  stop_reason_ = FitStop::kCompleted;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     m.train(true);
     std::shuffle(order.begin(), order.end(), rng);
@@ -159,7 +159,7 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
       }
     }
     if (out_of_time) {  // a part-trained epoch is neither logged nor kept
-      stop_reason_ = "deadline";
+      stop_reason_ = FitStop::kDeadline;
       break;
     }
     ++done;
@@ -192,15 +192,15 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
     }
     log.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (ctx.on_iteration && !ctx.on_iteration(log)) {
-      stop_reason_ = "stopped by caller";
+      stop_reason_ = FitStop::kCaller;
       break;
     }
     if (validate && epoch - best_epoch >= patience) {
-      stop_reason_ = "early stopping";
+      stop_reason_ = FitStop::kEarlyStopping;
       break;
     }
     if (Clock::now() >= ctx.deadline && epoch + 1 < epochs) {
-      stop_reason_ = "deadline";
+      stop_reason_ = FitStop::kDeadline;
       break;
     }
   }
@@ -258,7 +258,7 @@ std::vector<double> TorchModel::predict(const FeatureMatrix& x) const {
 void TorchModel::save(const std::filesystem::path& dir) const {
   nlohmann::json j = {{"architecture", architecture()}, {"outputs", outputs_}, {"task", task_name(task_)},
                       {"y_mean", y_mean_}, {"y_scale", y_scale_}, {"iterations", iterations_},
-                      {"stop_reason", stop_reason_}, {"log_metric", log_metric_},
+                      {"stop_reason", to_string(stop_reason_)}, {"log_metric", log_metric_},
                       // Reductions split by thread count: the same threads give the same predictions.
                       {"threads", threads_}};
   const auto json_path = dir / (file_stem() + ".json");
@@ -289,7 +289,7 @@ void TorchModel::load(const std::filesystem::path& dir) {
   y_mean_ = j.at("y_mean").get<double>();
   y_scale_ = j.at("y_scale").get<double>();
   iterations_ = j.at("iterations").get<int>();
-  stop_reason_ = j.at("stop_reason").get<std::string>();
+  stop_reason_ = parse_fit_stop(j.at("stop_reason").get<std::string>());
   log_metric_ = j.at("log_metric").get<std::string>();
   rebuild(j.at("architecture"), outputs_);
   const auto pt_path = dir / (file_stem() + ".pt");

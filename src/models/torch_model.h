@@ -47,7 +47,7 @@ class TorchModel : public Model {
   void save(const std::filesystem::path& dir) const final;
   void load(const std::filesystem::path& dir) final;
   int iterations() const override { return iterations_; }
-  std::string stop_reason() const override { return stop_reason_; }
+  FitStop stop_reason() const override { return stop_reason_; }
   std::string log_metric() const override { return log_metric_; }
 
  protected:
@@ -87,7 +87,7 @@ class TorchModel : public Model {
   int threads_ = 2;
   double y_mean_ = 0, y_scale_ = 1;  // regression targets are standardised for training
   int iterations_ = 0;
-  std::string stop_reason_ = "completed";
+  FitStop stop_reason_ = FitStop::kCompleted;
   std::string log_metric_;
 };
 

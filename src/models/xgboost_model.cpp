@@ -118,7 +118,7 @@ class XgboostModel final : public Model {
     const char* names[2] = {"train", "valid"};
     double best = std::numeric_limits<double>::quiet_NaN();
     best_iteration_ = -1;
-    stop_reason_ = "completed";
+    stop_reason_ = FitStop::kCompleted;
     int it = 0;
     for (; it < rounds; ++it) {
       check(XGBoosterUpdateOneIter(booster_.get(), it, train.get()), "boosting");
@@ -142,17 +142,17 @@ class XgboostModel final : public Model {
       }
       bool go_on = !ctx.on_iteration || ctx.on_iteration(log);
       if (!go_on) {
-        stop_reason_ = "stopped by caller";
+        stop_reason_ = FitStop::kCaller;
         ++it;
         break;
       }
       if (valid && it - best_iteration_ >= patience) {
-        stop_reason_ = "early stopping";
+        stop_reason_ = FitStop::kEarlyStopping;
         ++it;
         break;
       }
       if (Clock::now() >= ctx.deadline) {
-        stop_reason_ = "deadline";
+        stop_reason_ = FitStop::kDeadline;
         ++it;
         break;
       }
@@ -204,7 +204,7 @@ class XgboostModel final : public Model {
   }
 
   int iterations() const override { return best_iteration_ + 1; }
-  std::string stop_reason() const override { return stop_reason_; }
+  FitStop stop_reason() const override { return stop_reason_; }
   std::string log_metric() const override { return eval_metric_; }
 
  private:
@@ -236,7 +236,7 @@ class XgboostModel final : public Model {
   int n_classes_ = 0;
   int threads_ = 2;  // for prediction: as many as training used (2 after a load)
   std::string eval_metric_;
-  std::string stop_reason_ = "completed";
+  FitStop stop_reason_ = FitStop::kCompleted;
 };
 
 ModelEntry xgboost_entry() {

@@ -451,7 +451,7 @@ struct Session::Impl {
       const auto member_start = Clock::now();
       // Small data: one thread, as its folds were trained (threads only contend there).
       Pipeline m = refit_setting(t.family, t.params, &t, &rounds, side_by_side ? 1 : req.threads);
-      if (!m.model || m.model->stop_reason() == "deadline") {
+      if (!m.model || m.model->stop_reason() == FitStop::kDeadline) {
         if (!fold_member(m.model ? "the budget ran out refitting it" : refusal)) break;
         continue;
       }
@@ -1069,7 +1069,7 @@ struct Session::Impl {
       if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
     }
     best_refit_s = seconds_since(refit_start);
-    if (best_refit && (!pipe.model || (pipe.model->stop_reason() == "deadline" && has_fold_model &&
+    if (best_refit && (!pipe.model || (pipe.model->stop_reason() == FitStop::kDeadline && has_fold_model &&
                         pipe.model->iterations() < 0.9 * refit_rounds))) {
       // The family refused the refit, or the budget ran out mid-refit: the best trial's
       // own fold model is the better choice.
@@ -1207,7 +1207,7 @@ struct Session::Impl {
     summary["validation"] = {{"method", plan.method}, {"folds", plan.folds}, {"repeats", plan.repeats}};
     summary["model"] = {{"family", pipe.family}, {"hyperparameters", with_defaults(entry->params, pipe.params)},
                         {"trial_id", best ? best->id : -1}, {"refit_iterations", pipe.model->iterations()},
-                        {"refit_stop", pipe.model->stop_reason()}, {"trained_as", final_model}};
+                        {"refit_stop", to_string(pipe.model->stop_reason())}, {"trained_as", final_model}};
     summary["validation_score"] = best ? nlohmann::json(best->score) : nlohmann::json(nullptr);
     if (req.ensemble) {
       nlohmann::json ej = {{"kept", ens.kept.empty() ? nlohmann::json(nullptr) : nlohmann::json(ens.kept)},

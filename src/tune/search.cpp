@@ -122,7 +122,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
     struct FoldOutcome {
       bool done = false;
       double score = 0, iterations = 0;
-      std::string stop, pruned;
+      FitStop stop = FitStop::kCompleted;
+      std::string pruned;
       FoldLog log;
       std::string error;
       std::shared_ptr<Model> model;
@@ -187,8 +188,8 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
         // Cut before its first round or epoch ended: nothing was learned, and predicting
         // the validation rows with an untrained model would only cost time (it counts as
         // a fold that never ran).
-        const std::string stop = interrupted ? std::string("deadline") : model->stop_reason();
-        if (!entry.resource_param.empty() && stop == "deadline" && model->iterations() == 0) return;
+        const FitStop stop = interrupted ? FitStop::kDeadline : model->stop_reason();
+        if (!entry.resource_param.empty() && stop == FitStop::kDeadline && model->iterations() == 0) return;
         if (k == 0) o.model = model;
         const auto predict_start = Clock::now();
         o.pred = model->predict(d.valid_x);
@@ -229,14 +230,14 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       }
       // A fold the deadline stopped kept its best round or epoch so far: it is scored
       // like any other, and the trial says it was cut.
-      if (o.stop == "deadline") {
+      if (o.stop == FitStop::kDeadline) {
         ++cut;
         reached = std::max(reached, static_cast<int>(o.log.valid.size()));
       }
       t.fold_scores.push_back(o.score);
       iterations += o.iterations;
       if (!entry.resource_param.empty()) {
-        if (o.stop == "completed" && pruned.empty()) t.capped = true;
+        if (o.stop == FitStop::kCompleted && pruned.empty()) t.capped = true;
         t.logs.push_back(std::move(o.log));
       }
     }

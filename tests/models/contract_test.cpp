@@ -128,7 +128,7 @@ TEST(Xgboost, LogsEveryIterationAndStopsEarly) {
   model->fit(f.train_x, f.train_y, &f.test_x, &f.test_y, ctx);
   ASSERT_FALSE(log.empty());
   EXPECT_LT(log.size(), 2000u) << "early stopping never fired";
-  EXPECT_EQ(model->stop_reason(), "early stopping");
+  EXPECT_EQ(model->stop_reason(), FitStop::kEarlyStopping);
   EXPECT_EQ(model->log_metric(), "auc");
   for (std::size_t i = 0; i < log.size(); ++i) {
     EXPECT_EQ(log[i].iteration, static_cast<int>(i));

@@ -150,7 +150,7 @@ TEST(Mlp, EpochsAreTheResourceAndTheDeadlineStopsIt) {
     auto m = e.create(params, s.target.task);
     m->fit(s.train_x, s.train_y, &s.valid_x, &s.valid_y, ctx);
     EXPECT_EQ(log.size(), 3u);
-    EXPECT_EQ(m->stop_reason(), "completed");
+    EXPECT_EQ(m->stop_reason(), FitStop::kCompleted);
   }
   {
     std::vector<IterationLog> log;
@@ -167,7 +167,7 @@ TEST(Mlp, EpochsAreTheResourceAndTheDeadlineStopsIt) {
     ctx.deadline = Clock::now();
     auto m = e.create(params, s.target.task);
     m->fit(s.train_x, s.train_y, &s.valid_x, &s.valid_y, ctx);
-    EXPECT_EQ(m->stop_reason(), "deadline");
+    EXPECT_EQ(m->stop_reason(), FitStop::kDeadline);
   }
 }
 

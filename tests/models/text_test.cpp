@@ -350,7 +350,7 @@ TEST(TfidfLinear, PastDeadlineStillGivesProperProbabilities) {
   ctx.deadline = Clock::now() - std::chrono::seconds(1);
   auto model = e.create(with_defaults(e.params, {}), s.target.task);
   model->fit(s.train_x, s.train_y, nullptr, nullptr, ctx);
-  EXPECT_EQ(model->stop_reason(), "deadline");
+  EXPECT_EQ(model->stop_reason(), FitStop::kDeadline);
   auto pred = model->predict(s.test_x);
   for (std::size_t i = 0; i < s.test_x.rows; ++i) EXPECT_NEAR(pred[i * 3] + pred[i * 3 + 1] + pred[i * 3 + 2], 1.0, 1e-12);
 }

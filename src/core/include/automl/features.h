@@ -33,6 +33,19 @@ enum class Encoding {
 
 using Clock = std::chrono::steady_clock;
 
+// Why a model's fit ended (Model::stop_reason). A fit the deadline ended keeps its
+// best round or epoch so far.
+enum class FitStop {
+  kCompleted,       // every round or epoch it was given, or a fit that is not iterative
+  kEarlyStopping,   // its validation score stopped improving
+  kConverged,       // the optimiser converged
+  kIterationLimit,  // the optimiser's own iteration limit
+  kDeadline,        // the deadline came first
+  kCaller,          // FitContext::on_iteration asked it to stop (pruning)
+};
+const char* to_string(FitStop s);
+FitStop parse_fit_stop(const std::string& text);  // throws kInvalidInput naming the value
+
 // One line of a real training log.
 struct IterationLog {
   int iteration = 0;

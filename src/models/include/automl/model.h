@@ -50,7 +50,7 @@ class Model {
   // Iterations kept after early stopping (0 for non-iterative families).
   virtual int iterations() const { return 0; }
   // Why training stopped: "completed", "early stopping", "deadline".
-  virtual std::string stop_reason() const { return "completed"; }
+  virtual FitStop stop_reason() const { return FitStop::kCompleted; }
   // Name of the metric in the training log ("" when there is no log).
   virtual std::string log_metric() const { return ""; }
 };
