@@ -97,9 +97,10 @@ struct CommandResult {
   std::string out;  // stdout and stderr together
 };
 
-// Runs the automl-gpt binary with `args` (a shell-quoted string).
-inline CommandResult run_cli(const std::string& args) {
-  std::string cmd = std::string(AUTOML_BINARY) + " " + args + " 2>&1";
+// Runs the automl-gpt binary with `args` (a shell-quoted string), with `env`
+// ("VAR=value ...") added to its environment. A process a signal killed exits 128 + N.
+inline CommandResult run_cli(const std::string& args, const std::string& env = "") {
+  std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + std::string(AUTOML_BINARY) + " " + args + " 2>&1";
   CommandResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -107,7 +108,7 @@ inline CommandResult run_cli(const std::string& args) {
   std::size_t n;
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
   int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
   return r;
 }
 

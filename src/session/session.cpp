@@ -40,10 +40,12 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 // set to "trial:N" the process kills itself with SIGKILL once trial N is recorded; set
 // to "refit", "ensemble" or "summary", as that phase starts; set to "save", right after
 // the model is written and before the test file is scored.
-void fault_point(const char* where, int n = -1) {
+bool fault_due(const char* where, int n = -1) {
   static const char* spec = std::getenv("AUTOML_GPT_KILL_AT");
-  if (!spec) return;
-  if (std::string(spec) == (n >= 0 ? fmt::format("{}:{}", where, n) : std::string(where))) std::raise(SIGKILL);
+  return spec && std::string(spec) == (n >= 0 ? fmt::format("{}:{}", where, n) : std::string(where));
+}
+void fault_point(const char* where, int n = -1) {
+  if (fault_due(where, n)) std::raise(SIGKILL);
 }
 
 // Features the models use: every column but the target, minus identifier-like columns
@@ -141,6 +143,7 @@ struct Session::Impl {
   fs::path dir;
   std::unique_ptr<RunFolder> folder;
   std::unique_ptr<RunStore> store;
+  std::unique_ptr<StoreWriter> writer;  // the trials' records, written off the search's threads
   nlohmann::json request;
   std::string prompt_text;
   std::shared_ptr<LlmCallSink> sink;
@@ -581,6 +584,7 @@ struct Session::Impl {
     folder = std::make_unique<RunFolder>(dir);
     const fs::path store_path = store_path_for(req.store_path);
     store = std::make_unique<RunStore>(store_path);
+    writer = std::make_unique<StoreWriter>(store_path);
     request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
                               {"requirements", req.requirements},
                               {"metric", card.metric}, {"budget_s", budget}, {"seed", req.seed},
@@ -941,19 +945,25 @@ struct Session::Impl {
     opt.deadline_fn = [this] { return search_deadline(); };
     // Each trial is a record in the store: proposed and running before it trains, each
     // fold as it is scored, its end in on_trial.
+    // The writer's thread does the writing, so trials never wait for the disk.
     opt.on_start = [this](const TrialResult& proposed) {
-      store->propose_trial(run_id, proposed);
-      store->start_trial(run_id, proposed.id);
+      writer->post([id = run_id, t = proposed](RunStore& s) {
+        s.propose_trial(id, t);
+        s.start_trial(id, t.id);
+      });
     };
     opt.on_fold = [this](int trial_id, int fold, double score, const FoldLog& log) {
-      store->add_fold(run_id, trial_id, fold, score, log);
+      writer->post([id = run_id, trial_id, fold, score, log](RunStore& s) { s.add_fold(id, trial_id, fold, score, log); });
     };
     on_trial = [this](const TrialResult& t, const TrialResult* best) {
       folder->add_trial(t);
-      store->finish_trial(run_id, t);
+      writer->post([id = run_id, t](RunStore& s) { s.finish_trial(id, t); });
       note_trial(t, best);
       checkpoint();
-      fault_point("trial", t.id);
+      if (fault_due("trial", t.id)) {
+        writer->flush();
+        std::raise(SIGKILL);
+      }
     };
   }
 
@@ -1018,8 +1028,9 @@ struct Session::Impl {
       result = run_search(*evaluator, opt, on_trial);
     }
     search_s = seconds_since(search_start);
-    store->save_state(run_id, "search_done", true);
     checkpoint();
+    writer->flush();  // every trial is in the store before the search counts as done
+    store->save_state(run_id, "search_done", true);
     // What the search left for the end, to compare with what the end took (summary.json).
     kept_back = {{"refit", refit_reserve}, {"ensemble", ensemble_reserve}, {"finish", finish_reserve}};
     if (result.deferred > 0) {
@@ -1193,6 +1204,7 @@ struct Session::Impl {
 
   nlohmann::json phase_summary() {
     fault_point("summary");
+    writer->flush();  // the tail's trials are in the store before the run is finished
     const bool use_ensemble = ens_pipe.is_ensemble();
     const Pipeline& final_pipe = use_ensemble ? ens_pipe : pipe;
 
@@ -1291,7 +1303,7 @@ struct Session::Impl {
 
   // The seconds used so far, kept in the store: a resumed run gets what is left.
   void checkpoint() {
-    if (store) store->save_state(run_id, "elapsed_s", seconds_since(start));
+    if (writer) writer->post([id = run_id, s = seconds_since(start)](RunStore& st) { st.save_state(id, "elapsed_s", s); });
   }
 
   // Runs `f` as phase `p` unless it has run; a phase that throws marks the run failed
@@ -1303,6 +1315,11 @@ struct Session::Impl {
       f();
     } catch (const std::exception& e) {
       if (store && !run_id.empty()) {
+        try {
+          if (writer) writer->flush();  // the records first, then the verdict
+        } catch (const std::exception&) {
+          // a write failed: the run's own error is the one to report
+        }
         try {
           store->fail_run(run_id, e.what());
         } catch (const std::exception&) {

@@ -3,7 +3,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <set>
 #include <utility>
@@ -84,17 +88,27 @@ std::string now_iso() {
 }
 
 // One write transaction: BEGIN IMMEDIATE takes the write lock at once (waiting up to
-// the busy timeout), so two connections never deadlock upgrading a read lock.
+// the busy timeout), so two connections never deadlock upgrading a read lock. Inside
+// another transaction (RunStore::batch) it is a savepoint of it.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db, const std::filesystem::path& path) : db_(db), path_(path) { run("BEGIN IMMEDIATE"); }
+  explicit Transaction(sqlite3* db, const std::filesystem::path& path)
+      : db_(db), path_(path), nested_(sqlite3_get_autocommit(db) == 0) {
+    run(nested_ ? "SAVEPOINT automl_step" : "BEGIN IMMEDIATE");
+  }
   ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    if (!open_) return;
+    if (nested_) {
+      sqlite3_exec(db_, "ROLLBACK TO automl_step", nullptr, nullptr, nullptr);
+      sqlite3_exec(db_, "RELEASE automl_step", nullptr, nullptr, nullptr);
+    } else {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit() {
-    run("COMMIT");
+    run(nested_ ? "RELEASE automl_step" : "COMMIT");
     open_ = false;
   }
 
@@ -109,6 +123,7 @@ class Transaction {
   }
   sqlite3* db_;
   const std::filesystem::path& path_;
+  bool nested_;
   bool open_ = true;
 };
 
@@ -410,6 +425,12 @@ std::string RunStore::run_error(const std::string& run_id) {
   return t ? reinterpret_cast<const char*>(t) : "";
 }
 
+void RunStore::batch(const std::function<void()>& writes) {
+  Transaction tx(db_, path_);
+  writes();
+  tx.commit();
+}
+
 void RunStore::save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value) {
   Statement s(db_, R"(INSERT INTO run_state (run_id, key, value, updated_at) VALUES (?,?,?,?)
       ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)");
@@ -628,6 +649,60 @@ std::string RunStore::run_status(const std::string& run_id) {
   s.bind(1, run_id);
   if (!s.step()) return "";
   return reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+}
+
+StoreWriter::StoreWriter(const std::filesystem::path& store_path)
+    : store_(std::make_unique<RunStore>(store_path)), thread_([this] { loop(); }) {}
+
+StoreWriter::~StoreWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void StoreWriter::post(std::function<void(RunStore&)> write) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(write));
+    ++posted_;
+  }
+  wake_.notify_all();
+}
+
+void StoreWriter::flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  const std::uint64_t target = posted_;
+  done_cv_.wait(lock, [&] { return written_ >= target; });
+  if (!error_.empty()) {
+    std::string e = std::exchange(error_, std::string());
+    throw_io(e);
+  }
+}
+
+void StoreWriter::loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is written
+    std::deque<std::function<void(RunStore&)>> work;
+    work.swap(queue_);
+    lock.unlock();
+    std::string failed;
+    try {
+      store_->batch([&] {
+        for (auto& w : work) w(*store_);
+      });
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+    lock.lock();
+    if (!failed.empty() && error_.empty()) error_ = failed;
+    written_ += work.size();
+    done_cv_.notify_all();
+  }
 }
 
 }  // namespace automl

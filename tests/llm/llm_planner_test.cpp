@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -326,6 +327,37 @@ TEST(LlmPlannerRun, RerunningTheSameRequestMakesNoHttpCalls) {
     return cells;
   };
   EXPECT_EQ(proposed_rows(dir / "second" / "leaderboard.csv"), proposed_rows(dir / "first" / "leaderboard.csv"));
+}
+
+// A run killed mid-search and resumed: the stages the LLM answered before (models,
+// preprocessing, first proposals) come back from the store, not from the server.
+TEST(LlmPlannerRun, AResumedRunAsksNoAnsweredStageAgain) {
+  auto dir = temp_dir("llm-resume");
+  Data d = binary_data(dir);
+  LlmStandIn server(valid_script(d.column));
+  const fs::path run = dir / "run";
+  const std::string args = "run \"" + d.train + "\" --target " + d.target + " --test \"" + d.test + "\" --out " +
+                           run.string() + " --store " + (dir / "store.sqlite").string() +
+                           " --budget 300s --max-trials 7 --folds 3 --knowledge none -q --llm " + server.base_url() +
+                           " --llm-model stand-in";
+  CommandResult killed = run_cli(args, "AUTOML_GPT_KILL_AT=trial:2");
+  ASSERT_EQ(killed.exit_code, 128 + 9) << killed.out;
+  std::set<std::string> answered;
+  for (const auto& r : server.requests()) answered.insert(r.stage);
+  for (const char* stage : {"assign_models", "design_preprocessing", "propose"}) {
+    ASSERT_TRUE(answered.count(stage)) << stage;
+  }
+  const std::size_t before = server.requests().size();
+  CommandResult resumed = run_cli("resume " + run.string() + " -q");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  const auto all = server.requests();
+  for (std::size_t i = before; i < all.size(); ++i) {
+    for (const char* stage : {"assign_models", "design_preprocessing", "propose"}) {
+      EXPECT_NE(all[i].stage, stage) << "the resumed run asked the LLM again";
+    }
+  }
+  EXPECT_EQ(read_json(run / "plan.json")["model_assignment"][0]["family"], "xgboost");
+  EXPECT_TRUE(read_json(run / "summary.json")["test_score"].is_number());
 }
 
 TEST(LlmPlannerRun, TheKeyIsSentButNeverWritten) {

@@ -22,21 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-// The binary run with `env` (VAR=value ...) in front, through the shell; exit code 128+N
-// for a process killed by signal N.
-CommandResult run_with_env(const std::string& env, const std::string& args) {
-  std::string cmd = "env " + env + " " + std::string(AUTOML_BINARY) + " " + args + " 2>&1";
-  CommandResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-  return r;
-}
-
 // The binary started with `args`; once its output holds `after`, SIGINT is sent to it,
 // and with `twice` again as soon as it says it was interrupted (the first was handled).
 // Its output and exit code come back.
@@ -96,6 +81,14 @@ std::string run_args(const Dataset& d, const fs::path& out, const fs::path& stor
          out.string() + " --store " + store.string() + " --knowledge none";
 }
 
+// A command line's words (no quoting: the tests' paths have no spaces).
+std::vector<std::string> words(const std::string& line) {
+  std::istringstream in(line);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
 std::string run_id_of(const fs::path& dir) {
   return json::parse(read_file(dir / "request.json")).at("run_id").get<std::string>();
 }
@@ -139,7 +132,7 @@ TEST_P(ResumeAfterKillRun, KeepsEveryFinishedTrialAndEndsWithACompleteFolder) {
   const fs::path root = temp_dir("resume-" + tag);
   const fs::path dir = root / "run", store = root / "store.sqlite";
 
-  CommandResult killed = run_with_env("AUTOML_GPT_KILL_AT=" + point, run_args(d, dir, store, "8s"));
+  CommandResult killed = run_cli(run_args(d, dir, store, "8s"), "AUTOML_GPT_KILL_AT=" + point);
   ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out;
   const std::string run_id = run_id_of(dir);
   const auto before = records(store, run_id);
@@ -181,7 +174,7 @@ TEST(ResumeRun, RunWithResumeStartsAFreshRunThenContinuesIt) {
   const Dataset d = make_dataset("resume-flag-data");
   const fs::path root = temp_dir("resume-flag");
   const fs::path dir = root / "run", store = root / "store.sqlite";
-  CommandResult killed = run_with_env("AUTOML_GPT_KILL_AT=trial:2", run_args(d, dir, store, "6s") + " --resume");
+  CommandResult killed = run_cli(run_args(d, dir, store, "6s") + " --resume", "AUTOML_GPT_KILL_AT=trial:2");
   ASSERT_EQ(killed.exit_code, 128 + SIGKILL) << killed.out;
   CommandResult resumed = run_cli(run_args(d, dir, store, "6s") + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
@@ -200,10 +193,7 @@ TEST(InterruptCli, OnceStopsTheSearchAndSavesTheBestSoFar) {
   const Dataset d = make_dataset("sigint-once-data");
   const fs::path root = temp_dir("sigint-once");
   const fs::path dir = root / "run";
-  std::istringstream words(run_args(d, dir, root / "store.sqlite", "120s"));
-  std::vector<std::string> args;
-  for (std::string w; words >> w;) args.push_back(w);
-  CommandResult r = run_interrupted(args, "trial   3", false);
+  CommandResult r = run_interrupted(words(run_args(d, dir, root / "store.sqlite", "120s")), "trial   3", false);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("interrupted"), std::string::npos) << r.out;
   json summary = json::parse(read_file(dir / "summary.json"));
@@ -220,10 +210,7 @@ TEST(InterruptCli, TwiceExitsAtOnceLeavingARunResumeFinishes) {
   const Dataset d = make_dataset("sigint-twice-data", 20000);
   const fs::path root = temp_dir("sigint-twice");
   const fs::path dir = root / "run";
-  std::istringstream words(run_args(d, dir, root / "store.sqlite", "30s"));
-  std::vector<std::string> args;
-  for (std::string w; words >> w;) args.push_back(w);
-  CommandResult r = run_interrupted(args, "trial   2", true);
+  CommandResult r = run_interrupted(words(run_args(d, dir, root / "store.sqlite", "30s")), "trial   2", true);
   ASSERT_EQ(r.exit_code, 130) << r.out;
   EXPECT_FALSE(fs::exists(dir / "summary.json"));
   CommandResult resumed = run_cli("resume " + dir.string() + " --budget 6s");

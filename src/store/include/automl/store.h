@@ -11,10 +11,17 @@
 //   for (const TrialResult& t : store.trials(id)) ...  // every trial back, for resuming
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +73,9 @@ class RunStore : public LlmCache {
   // A small key/value checkpoint per run (phase, plan, time used, ...): the last value
   // saved under a key wins; nullopt when none was saved.
   void save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value);
+  // Runs `writes` (calls of this store's methods) as one transaction: one commit for
+  // many steps. A write that throws rolls the whole batch back.
+  void batch(const std::function<void()>& writes);
   std::optional<nlohmann::json> load_state(const std::string& run_id, const std::string& key);
 
   // A trial's life, one transaction per step. propose_trial records it in state
@@ -117,6 +127,38 @@ class RunStore : public LlmCache {
   std::string trial_status_text(const std::string& run_id, int trial_id);
   sqlite3* db_ = nullptr;
   std::filesystem::path path_;
+};
+
+// Writes to a run store from a thread of its own, with a connection of its own, in the
+// order posted; what arrives while a batch is written goes in the next one, as one
+// transaction. The search's callers (a fold that ends, a trial that starts) never wait
+// for the disk, and a run writes one commit where it would write dozens.
+//
+//   StoreWriter w("runs/store.sqlite");
+//   w.post([=](RunStore& s) { s.add_fold(run_id, id, fold, score, log); });
+//   w.flush();   // everything posted so far is in the file; rethrows a write's error
+class StoreWriter {
+ public:
+  explicit StoreWriter(const std::filesystem::path& store_path);
+  ~StoreWriter();  // writes what is queued, then stops
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  void post(std::function<void(RunStore&)> write);
+  // Returns once every write posted before the call is committed. A batch that failed
+  // is rethrown here (kIo, with the store's message), once.
+  void flush();
+
+ private:
+  void loop();
+  std::unique_ptr<RunStore> store_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_cv_;
+  std::deque<std::function<void(RunStore&)>> queue_;
+  std::uint64_t posted_ = 0, written_ = 0;
+  std::string error_;
+  bool stopping_ = false;
+  std::thread thread_;  // last: it starts once the rest is built
 };
 
 // The folder of one run: data_card.json, leaderboard.csv, training_logs.jsonl,
