@@ -97,10 +97,8 @@ struct CommandResult {
   std::string out;  // stdout and stderr together
 };
 
-// Runs the automl-gpt binary with `args` (a shell-quoted string), with `env`
-// ("VAR=value ...") added to its environment. A process a signal killed exits 128 + N.
-inline CommandResult run_cli(const std::string& args, const std::string& env = "") {
-  std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + std::string(AUTOML_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line; its stdout (the caller redirects stderr) and exit code.
+inline CommandResult run_cli_shell(const std::string& cmd) {
   CommandResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -110,6 +108,13 @@ inline CommandResult run_cli(const std::string& args, const std::string& env = "
   int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
   return r;
+}
+
+// Runs the automl-gpt binary with `args` (a shell-quoted string), with `env`
+// ("VAR=value ...") added to its environment. A process a signal killed exits 128 + N.
+inline CommandResult run_cli(const std::string& args, const std::string& env = "") {
+  return run_cli_shell((env.empty() ? std::string() : "env " + env + " ") + std::string(AUTOML_BINARY) + " " + args +
+                       " 2>&1");
 }
 
 }  // namespace automl::testing

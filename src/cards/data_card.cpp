@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -195,8 +196,19 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
     card.task = Task::kRegression;
   }
   if (card.task == Task::kRegression && y.type != ColumnType::kNumeric) {
-    throw_invalid(fmt::format("target column \"{}\" in {} is {}, but the task is regression: it needs numbers",
-                              target, table.source, column_type_name(y.type)));
+    // Name the first value that is not a number.
+    std::string example;
+    for (std::size_t r = 0; r < y.size() && example.empty(); ++r) {
+      if (y.is_missing(r)) continue;
+      const std::string cell = y.cell_string(r);
+      char* end = nullptr;
+      std::strtod(cell.c_str(), &end);
+      if (cell.empty() || end != cell.c_str() + cell.size()) {
+        example = fmt::format(" (data row {} holds \"{}\")", r + 1, cell.size() > 40 ? cell.substr(0, 40) + "..." : cell);
+      }
+    }
+    throw_invalid(fmt::format("target column \"{}\" in {} is {}{}, but the task is regression: it needs numbers",
+                              target, table.source, column_type_name(y.type), example));
   }
   if (is_classification(card.task)) {
     if (card.classes.size() < 2) {
@@ -298,6 +310,11 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
   for (const auto& col : table.columns) {
     if (col.name != target && col.type == ColumnType::kText) {
       card.notes.push_back(fmt::format("column \"{}\" reads as free text", col.name));
+    }
+    if (col.n_out_of_range > 0) {
+      card.notes.push_back(fmt::format("column \"{}\": {} cells beyond the float range (inf, 1e308 and the like) "
+                                       "read as missing",
+                                       col.name, col.n_out_of_range));
     }
   }
   // Integer columns may be codes: the choice stays open unless the card declared the type.

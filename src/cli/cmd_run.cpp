@@ -4,6 +4,7 @@
 #include "automl/error.h"
 #include "automl/llm.h"
 #include "automl/request.h"
+#include "automl/process.h"
 #include "automl/run.h"
 #include "automl/session.h"
 #include "commands.h"
@@ -124,6 +125,7 @@ Command add_run(CLI::App& app) {
               if (f->resume && f->req.out_dir.empty()) throw_invalid("--resume needs --out: the folder to continue");
               if (f->req.train_path.empty()) throw_invalid("no training data: give a CSV file or --request FILE");
               handle_interrupts();
+              f->req.start = process_start();  // the budget counts the program's own start-up
               summary = Session(f->req, std::cerr).run();
             }
             return finish_command(summary, f->json);

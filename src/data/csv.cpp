@@ -37,10 +37,13 @@
 #include <cstring>
 #include <deque>
 #include <exception>
-#include <fast_float/fast_float.h>
+#include <cctype>
 #include <limits>
 #include <thread>
 #include <utility>
+
+#include <fast_float/fast_float.h>
+#include <fmt/format.h>
 
 #include "automl/error.h"
 #include "automl/table.h"
@@ -379,7 +382,21 @@ bool parse_number(std::string_view cell, double& out, bool may_read_past_end) {
       return true;
     }
   }
-  // Must start with a digit or '.', which keeps out inf/nan and a second sign.
+  // Infinities, as spreadsheets and numeric libraries print them ("inf", "-Infinity");
+  // the reader turns them into missing cells with a count (see n_out_of_range).
+  if (std::tolower(static_cast<unsigned char>(*p)) == 'i') {
+    auto lower_equals = [&](std::string_view word) {
+      if (static_cast<std::size_t>(e - p) != word.size()) return false;
+      for (std::size_t i = 0; i < word.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(p[i])) != word[i]) return false;
+      }
+      return true;
+    };
+    if (!lower_equals("inf") && !lower_equals("infinity")) return false;
+    out = negative ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+    return true;
+  }
+  // Must start with a digit or '.', which keeps out nan and a second sign.
   if (!(static_cast<unsigned>(*p - '0') < 10u || *p == '.')) return false;
   double value = 0;
   auto res = fast_float::from_chars(p, e, value);
@@ -541,6 +558,7 @@ struct Context {
   std::vector<bool> declared_numeric;
   const MissingTokens* missing = nullptr;
   bool has_header = true;
+  std::string types_declared_by;  // CsvOptions::types_declared_by
 };
 
 struct Chunk {
@@ -623,9 +641,13 @@ void parse_chunk(const Context& ctx, Chunk& chunk) {
           }
           if (b.declared_numeric) {
             throw ParseError{scanner.record_line(),
-                             "column " + quote_value(ctx.names[c]) + " is declared numeric but holds " +
-                                 quote_value(f.text) + " (fix the cell, list it in missing_tokens, or declare the "
-                                                       "column categorical)"};
+                             ctx.types_declared_by.empty()
+                                 ? "column " + quote_value(ctx.names[c]) + " is declared numeric but holds " +
+                                       quote_value(f.text) +
+                                       " (fix the cell, list it in missing_tokens, or declare the column categorical)"
+                                 : "column " + quote_value(ctx.names[c]) + " holds " + quote_value(f.text) + ", but " +
+                                       ctx.types_declared_by + " was trained on it as numeric (fix the cell or leave it "
+                                                               "empty as missing)"};
           }
           b.mode = Mode::kStrings;
           b.strings_from = row;
@@ -890,9 +912,105 @@ void assemble(const Context& ctx, std::vector<Chunk>& chunks, const CsvOptions& 
         std::vector<double>().swap(v);
       }
     }
+    // Values no model can take (infinities, and magnitudes past the largest float the
+    // feature matrices hold, such as 1e308) are read as missing, and counted.
+    for (double& v : col.numeric) {
+      if (std::abs(v) > static_cast<double>(std::numeric_limits<float>::max())) {
+        v = kNaN;
+        ++col.n_out_of_range;
+      }
+    }
     col.n_missing = static_cast<std::size_t>(
         std::count_if(col.numeric.begin(), col.numeric.end(), [](double v) { return std::isnan(v); }));
   }
+}
+
+// The byte offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms,
+// no surrogates, nothing past U+10FFFF), or npos. ASCII runs are skipped 8 bytes at a time.
+std::size_t first_invalid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ull) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (std::size_t k = 2; k < len; ++k) {
+      if (p[i + k] < 0x80 || p[i + k] > 0xBF) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// Text that is not UTF-8 cannot become a Data Card, a prompt or a saved model: it
+// fails here, naming the line, the column (counted outside quotes) and the byte.
+void check_utf8(std::string_view data, const std::string& source, char delimiter) {
+  const std::size_t bad = first_invalid_utf8(data);
+  if (bad == std::string_view::npos) return;
+  std::size_t line = 1, line_start = 0;
+  for (std::size_t i = 0; i < bad; ++i) {
+    if (data[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  std::size_t column = 1;
+  bool quoted = false;
+  for (std::size_t i = line_start; i < bad; ++i) {
+    if (data[i] == '"') quoted = !quoted;
+    else if (data[i] == delimiter && !quoted) ++column;
+  }
+  std::string where = "column " + std::to_string(column);
+  if (line > 1) {  // the header names the column
+    const std::string_view header = data.substr(0, data.find('\n'));
+    std::size_t col = 1, start = 0;
+    bool q = false;
+    for (std::size_t i = 0; i <= header.size(); ++i) {
+      if (i < header.size() && header[i] == '"') q = !q;
+      if (i == header.size() || (header[i] == delimiter && !q)) {
+        if (col == column) {
+          std::string name = trim_spaces(header.substr(start, i - start));
+          if (!name.empty() && name.back() == '\r') name.pop_back();
+          if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+          if (first_invalid_utf8(name) == std::string_view::npos) where = "column " + quote_value(name);
+          break;
+        }
+        ++col;
+        start = i + 1;
+      }
+    }
+  }
+  throw_at(source, line,
+           fmt::format("{} holds a byte that is not UTF-8 (0x{:02X}); the file must be UTF-8 text: convert it, e.g. "
+                       "`iconv -f latin1 -t utf-8`",
+                       where, static_cast<unsigned char>(data[bad])));
 }
 
 std::size_t choose_threads(const CsvOptions& options, std::size_t bytes) {
@@ -906,7 +1024,9 @@ std::size_t choose_threads(const CsvOptions& options, std::size_t bytes) {
 
 Table read_csv_buffer(std::string_view data, const std::string& source, const CsvOptions& options) {
   data = csv_detail::strip_bom(data);
+  check_utf8(data, source, options.delimiter != 0 ? options.delimiter : sniff_delimiter(data, source));
   Context ctx;
+  ctx.types_declared_by = options.types_declared_by;
   ctx.data = data;
   ctx.delimiter = options.delimiter != 0 ? options.delimiter : sniff_delimiter(data, source);
   ctx.has_header = options.has_header;
@@ -953,7 +1073,11 @@ Table read_csv_buffer(std::string_view data, const std::string& source, const Cs
   for (const auto& [name, type] : options.declared_types) {
     auto it = std::find(ctx.names.begin(), ctx.names.end(), name);
     if (it == ctx.names.end()) {
-      std::string msg = source + ": a type is declared for column " + quote_value(name) + ", but there is no such column";
+      std::string msg = options.types_declared_by.empty()
+                            ? source + ": a type is declared for column " + quote_value(name) +
+                                  ", but there is no such column"
+                            : source + " has no column " + quote_value(name) + ", which " +
+                                  options.types_declared_by + " was trained on";
       std::string hint = did_you_mean(name, ctx.names);
       throw_not_found(hint.empty() ? msg : msg + "; " + hint);
     }

@@ -195,12 +195,24 @@ class XgboostModel final : public Model {
   void load(const std::filesystem::path& dir) override {
     booster_.reset();
     booster_ = create_booster(nullptr, 0);
-    check(XGBoosterLoadModel(booster_.get(), (dir / "xgboost.json").c_str()), "loading");
-    std::ifstream in(dir / "xgboost_meta.json");
-    auto meta = nlohmann::json::parse(in);
-    best_iteration_ = meta.at("best_iteration").get<int>();
-    n_classes_ = meta.at("n_classes").get<int>();
-    eval_metric_ = meta.at("eval_metric").get<std::string>();
+    const auto model_file = dir / "xgboost.json";
+    if (XGBoosterLoadModel(booster_.get(), model_file.c_str()) != 0) {
+      // XGBoost's message: a timestamp, the reason, then the text around the fault and a stack trace.
+      std::string why = XGBGetLastError();
+      why = why.substr(0, why.find('\n'));
+      if (auto pos = why.find(": ", why.find(']')); why.front() == '[' && pos != std::string::npos) why = why.substr(pos + 2);
+      throw_invalid(fmt::format("{} is damaged: {}", model_file.string(), why));
+    }
+    const auto meta_file = dir / "xgboost_meta.json";
+    try {
+      std::ifstream in(meta_file);
+      auto meta = nlohmann::json::parse(in);
+      best_iteration_ = meta.at("best_iteration").get<int>();
+      n_classes_ = meta.at("n_classes").get<int>();
+      eval_metric_ = meta.at("eval_metric").get<std::string>();
+    } catch (const nlohmann::json::exception& e) {
+      throw_invalid(fmt::format("{} is damaged: {}", meta_file.string(), e.what()));
+    }
   }
 
   int iterations() const override { return best_iteration_ + 1; }

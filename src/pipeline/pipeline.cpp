@@ -17,6 +17,7 @@ namespace automl {
 CsvOptions Pipeline::read_options(const CsvOptions& base) const {
   CsvOptions o = base;
   for (const auto& [name, type] : schema) o.declared_types[name] = type;
+  o.types_declared_by = "the model";
   return o;
 }
 

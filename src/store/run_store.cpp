@@ -20,13 +20,26 @@
 namespace automl {
 namespace {
 
+// SQLite's message for the last error on `db`, with what to check when the cause is
+// the disk rather than the data.
+std::string describe_error(sqlite3* db, const char* message = nullptr) {
+  std::string msg = message ? message : sqlite3_errmsg(db);
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_IOERR:
+    case SQLITE_FULL: return msg + " (is the disk full, or the file over a size limit?)";
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN: return msg + " (can this user write the store's folder?)";
+    default: return msg;
+  }
+}
+
 // One prepared statement, finalized exactly once: by its owner's destructor, or never
 // when preparing failed (SQLite then leaves no statement). It moves but never copies.
 class Statement {
  public:
   Statement(sqlite3* db, const char* sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) {
-      throw_io(fmt::format("run store {}: cannot prepare statement: {}", file(), sqlite3_errmsg(db)));
+      throw_io(fmt::format("run store {}: cannot prepare statement: {}", file(), describe_error(db)));
     }
   }
   ~Statement() { sqlite3_finalize(stmt_); }
@@ -64,7 +77,7 @@ class Statement {
   bool step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) throw_io(fmt::format("run store {}: {}", file(), sqlite3_errmsg(db_)));
+    if (rc != SQLITE_DONE) throw_io(fmt::format("run store {}: {}", file(), describe_error(db_)));
     return false;
   }
   sqlite3_stmt* get() { return stmt_; }
@@ -116,7 +129,7 @@ class Transaction {
   void run(const char* sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : "unknown error";
+      std::string msg = describe_error(db_, err ? err : "unknown error");
       sqlite3_free(err);
       throw_io("run store " + path_.string() + ": " + sql + ": " + msg);
     }
@@ -245,6 +258,10 @@ int RunStore::schema_version() {
   try {
     return read_user_version(db_);
   } catch (const Error& e) {
+    const int code = sqlite3_errcode(db_) & 0xff;
+    if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_READONLY || code == SQLITE_CANTOPEN) {
+      throw_io("cannot use run store " + path_.string() + ": " + e.what());
+    }
     throw_io("cannot read run store " + path_.string() + " (is it a SQLite file?): " + e.what());
   }
 }
@@ -291,7 +308,7 @@ RunStore::~RunStore() {
 void RunStore::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
+    std::string msg = describe_error(db_, err ? err : "unknown error");
     sqlite3_free(err);
     throw_io("run store " + path_.string() + ": " + msg);
   }

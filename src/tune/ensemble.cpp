@@ -320,19 +320,30 @@ EnsembleChoice choose_ensemble(const OofCandidates& c, const std::string& metric
     out.caruana.note = out.stacking.note = "not built: fewer than two trials kept out-of-fold predictions";
     return out;
   }
-  const std::size_t n = n_oof_rows(c), k = static_cast<std::size_t>(c.target.n_outputs());
+  const std::size_t k = static_cast<std::size_t>(c.target.n_outputs());
   const auto everyone = all_rows(c.size());
+  std::mt19937_64 rng(opt.seed * 6151 + 3);
+  // The rows the choice is made on: all of them, or a seeded sample (sorted).
+  std::vector<std::size_t> pool = all_rows(n_oof_rows(c));
+  if (opt.max_rows > 0 && pool.size() > opt.max_rows) {
+    std::shuffle(pool.begin(), pool.end(), rng);
+    pool.resize(opt.max_rows);
+    std::sort(pool.begin(), pool.end());
+    out.rows_used = opt.max_rows;
+  }
+  const std::size_t n = pool.size();
 
   // The honest estimates: each part predicted by what was chosen on the other parts.
+  // Positions below index `pool`.
   const int parts = std::clamp(opt.honest_folds, 2, static_cast<int>(std::max<std::size_t>(2, n / 10)));
   std::vector<std::size_t> perm = all_rows(n);
-  std::mt19937_64 rng(opt.seed * 6151 + 3);
   std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<double> single_pred(n * k), caruana_pred(n * k), stack_pred(n * k);
+  const std::size_t n_all = n_oof_rows(c);
+  std::vector<double> single_pred(n_all * k), caruana_pred(n_all * k), stack_pred(n_all * k);
   std::vector<std::vector<std::size_t>> held_parts;
   for (int part = 0; part < parts; ++part) {
     std::vector<std::size_t> fit_rows, held;
-    for (std::size_t i = 0; i < n; ++i) (static_cast<int>(i % parts) == part ? held : fit_rows).push_back(perm[i]);
+    for (std::size_t i = 0; i < n; ++i) (static_cast<int>(i % parts) == part ? held : fit_rows).push_back(pool[perm[i]]);
     std::sort(fit_rows.begin(), fit_rows.end());
     std::sort(held.begin(), held.end());
     held_parts.push_back(held);
@@ -373,16 +384,16 @@ EnsembleChoice choose_ensemble(const OofCandidates& c, const std::string& metric
 
   // The ensembles themselves, fitted on every out-of-fold row.
   double caruana_fit = 0;
-  const auto w = caruana_weights(c, metric, {}, opt, &caruana_fit);
+  const auto w = caruana_weights(c, metric, pool, opt, &caruana_fit);
   out.caruana = make_candidate(c, everyone, Blend{"ensemble", w, {}});
   out.caruana.fit_score = caruana_fit;
   out.caruana.part_scores = caruana_parts;
   out.caruana.honest_score = mean(caruana_parts);
-  const View all_view = make_view(c, all_rows(n), everyone);
+  const View all_view = make_view(c, pool, everyone);
   const auto members = stacking_members(c, metric, all_view, opt.stacking_members);
-  const Blend stack = fit_stacking(c, members, {}, opt);
+  const Blend stack = fit_stacking(c, members, pool, opt);
   out.stacking = make_candidate(c, members, stack);
-  out.stacking.fit_score = score_of(c, metric, y, apply_on_view(c, stack, make_view(c, all_rows(n), members)));
+  out.stacking.fit_score = score_of(c, metric, all_view.y, apply_on_view(c, stack, make_view(c, pool, members)));
   out.stacking.part_scores = stacking_parts;
   out.stacking.honest_score = mean(stacking_parts);
 

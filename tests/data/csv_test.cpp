@@ -148,10 +148,15 @@ TEST(CsvNumbers, ParsesWholeCellsOnly) {
   EXPECT_DOUBLE_EQ(v, 12345678901234567890.0);
   EXPECT_TRUE(csv_detail::parse_number("0.1", v));
   EXPECT_EQ(v, 0.1);
-  for (const char* bad : {"", " ", "-", "+", ".", "inf", "-inf", "nan", "NaN", "Infinity", "1e", "1.2.3", "0x10",
+  for (const char* bad : {"", " ", "-", "+", ".", "nan", "NaN", "infinite", "in", "1e", "1.2.3", "0x10",
                           "1,000", "--1", "+-1", "12abc", "forty", "1 2"}) {
     EXPECT_FALSE(csv_detail::parse_number(bad, v)) << bad;
   }
+  // Infinities parse (the reader then keeps them as missing cells, counted).
+  EXPECT_TRUE(csv_detail::parse_number("inf", v));
+  EXPECT_TRUE(std::isinf(v) && v > 0);
+  EXPECT_TRUE(csv_detail::parse_number("-Infinity", v));
+  EXPECT_TRUE(std::isinf(v) && v < 0);
 }
 
 TEST(CsvNumbers, WordAtATimePathAgreesWithStrtod) {
@@ -252,10 +257,15 @@ TEST(CsvTable, DemotedColumnKeepsOriginalSpelling) {
   EXPECT_EQ(v.levels, (std::vector<std::string>{"007", "1.50", "n/a-ish"}));
 }
 
-TEST(CsvTable, InfAndNanStayStrings) {
-  Table t = read("a,b\ninf,1\n-inf,2\n");
-  EXPECT_EQ(t.column("a").type, ColumnType::kCategorical);
-  EXPECT_EQ(t.column("b").type, ColumnType::kNumeric);
+TEST(CsvTable, InfinitiesAndHugeNumbersAreMissingNumbers) {
+  Table t = read("a,b\ninf,1\n-inf,2\n3.5,3\n1e308,4\n-INF,5\n");
+  const Column& a = t.column("a");
+  ASSERT_EQ(a.type, ColumnType::kNumeric);
+  EXPECT_EQ(a.n_out_of_range, 4u);
+  EXPECT_EQ(a.n_missing, 4u);
+  EXPECT_EQ(a.numeric[2], 3.5);
+  EXPECT_TRUE(std::isnan(a.numeric[0]) && std::isnan(a.numeric[3]));
+  EXPECT_EQ(t.column("b").n_out_of_range, 0u);
 }
 
 TEST(CsvTable, NumbersWithSpacesAndQuotes) {

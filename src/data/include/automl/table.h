@@ -33,6 +33,9 @@ struct Column {
   std::vector<std::string> text;
   std::vector<uint8_t> text_missing;
   std::size_t n_missing = 0;
+  // kNumeric: cells that held infinities or magnitudes beyond the float range (1e308),
+  // read as missing (and counted in n_missing too).
+  std::size_t n_out_of_range = 0;
 
   std::size_t size() const;
   bool is_missing(std::size_t row) const;
@@ -62,6 +65,10 @@ struct CsvOptions {
   // Types the user declared; they override inference. A cell in a column declared
   // numeric that does not parse as a number is an error naming file, line, column, value.
   std::map<std::string, ColumnType> declared_types;
+  // Who declared those types, for the errors: "" = the user; a saved model's reader
+  // says "the model" (a column it lacks or a cell that does not fit is then named
+  // as a mismatch with what the model was trained on).
+  std::string types_declared_by;
   // A string column whose values are mostly distinct and long reads as text.
   double text_min_mean_length = 20.0;
   double text_min_unique_share = 0.5;

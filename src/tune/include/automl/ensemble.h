@@ -50,6 +50,10 @@ struct EnsembleOptions {
   int stacking_members = 6;  // the best few candidates, plus each family's best
   double stacking_l2 = 1.0;  // pull of the meta-model's weights towards the plain average
   int honest_folds = 3;     // the out-of-fold rows are cross-fitted in this many parts
+  // Choose on a seeded sample of this many out-of-fold rows when there are more
+  // (0 = every row): on a large table the choice costs seconds per hundred thousand
+  // rows, and blend weights need far fewer rows than that to settle.
+  std::size_t max_rows = 0;
   uint64_t seed = 0;
 };
 
@@ -87,6 +91,7 @@ struct EnsembleChoice {
   double best_single_honest = 0;   // picking the best single on the other parts, cross-fitted
   std::string kept;                // "", "ensemble" or "stacking"
   std::string rule;                // the decision rule, in words
+  std::size_t rows_used = 0;       // out-of-fold rows sampled for the choice (0 = all)
 
   const EnsembleCandidate& winner() const { return kept == "stacking" ? stacking : caruana; }
 };
