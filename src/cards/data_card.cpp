@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -497,7 +498,14 @@ nlohmann::json load_card_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
+  return parse_card_text(ss.str(), path);
+}
+
+nlohmann::json parse_card_text(const std::string& text, const std::string& source) {
+  if (const auto bad = first_invalid_utf8(text); bad != std::string::npos) {
+    throw_invalid(fmt::format("{}: byte {} is not UTF-8 (0x{:02X}); a card must be UTF-8 text", source, bad + 1,
+                              static_cast<unsigned char>(text[bad])));
+  }
   nlohmann::json j;
   auto first = text.find_first_not_of(" \t\r\n");
   try {
@@ -507,11 +515,48 @@ nlohmann::json load_card_file(const std::string& path) {
       j = yaml_to_json(YAML::Load(text));
     }
   } catch (const nlohmann::json::exception& e) {
-    throw_invalid(path + ": not valid JSON: " + e.what());
+    throw_invalid(source + ": not valid JSON: " + e.what());
   } catch (const YAML::Exception& e) {
-    throw_invalid(path + ": not valid YAML: " + e.what());
+    throw_invalid(source + ": not valid YAML: " + e.what());
   }
-  if (!j.is_object()) throw_invalid(path + ": a card file must hold a mapping of fields (name, task, metric, ...)");
+  if (!j.is_object()) throw_invalid(source + ": a card file must hold a mapping of fields (name, task, metric, ...)");
+  // A YAML escape or a NUL can still make text that is not UTF-8: no card may hold it.
+  std::function<void(const nlohmann::json&)> check_text = [&](const nlohmann::json& v) {
+    if (v.is_string() && first_invalid_utf8(v.get_ref<const std::string&>()) != std::string::npos) {
+      throw_invalid(source + ": a value is not UTF-8 text");
+    }
+    if (v.is_object()) {
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (first_invalid_utf8(it.key()) != std::string::npos) throw_invalid(source + ": a field name is not UTF-8 text");
+        check_text(it.value());
+      }
+    } else if (v.is_array()) {
+      for (const auto& e : v) check_text(e);
+    }
+  };
+  check_text(j);
+  // The fields the program reads must have the shape it reads them as; other fields
+  // (a benchmark card's counts, say) are the card's own business.
+  for (const char* key : {"name", "description", "target", "task", "metric", "positive_class", "modality"}) {
+    if (j.contains(key) && !j[key].is_string()) {
+      throw_invalid(fmt::format("{}: field \"{}\" must be text, not {}", source, key, j[key].dump()));
+    }
+  }
+  if (j.contains("feature_types")) {
+    const auto& types = j["feature_types"];
+    if (!types.is_object()) {
+      throw_invalid(fmt::format("{}: field \"feature_types\" must map column names to numeric, categorical or text",
+                                source));
+    }
+    for (auto it = types.begin(); it != types.end(); ++it) {
+      if (!it.value().is_string()) {
+        throw_invalid(fmt::format("{}: feature_types: the type of column \"{}\" must be numeric, categorical or text, "
+                                  "not {}",
+                                  source, it.key(), it.value().dump()));
+      }
+      parse_column_type(it.value().get<std::string>());
+    }
+  }
   return j;
 }
 

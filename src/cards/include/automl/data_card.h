@@ -69,6 +69,9 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
 
 // Reads a card file (JSON or YAML). Throws kNotFound / kInvalidInput with the path.
 nlohmann::json load_card_file(const std::string& path);
+// The same from the text of a card (JSON or YAML); `source` names it in errors.
+// Throws kInvalidInput for bad syntax or a field of the wrong shape.
+nlohmann::json parse_card_text(const std::string& text, const std::string& source);
 
 // Feature types a card file declares ("feature_types": {col: numeric|categorical|text}).
 std::map<std::string, ColumnType> declared_feature_types(const nlohmann::json& overrides);

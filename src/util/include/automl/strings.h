@@ -32,4 +32,8 @@ std::vector<std::string> split_any(std::string_view s, std::string_view seps);
 // Pieces between any of the words in `seps`, matched case-insensitively.
 std::vector<std::string> split_words_on(std::string_view s, const std::vector<std::string>& seps);
 
+// The byte offset of the first byte that breaks UTF-8 (RFC 3629: no overlong forms,
+// no surrogates, nothing past U+10FFFF), or npos when all of `s` is UTF-8.
+std::size_t first_invalid_utf8(std::string_view s);
+
 }  // namespace automl
