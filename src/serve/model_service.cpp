@@ -1,5 +1,6 @@
 // The model behind `automl-gpt serve`: request bodies become tables checked
 // against the training columns, and tables become the predictions `predict` prints.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>

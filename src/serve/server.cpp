@@ -1,6 +1,8 @@
 // The HTTP routes of `automl-gpt serve` (cpp-httplib, Debian's compiled build):
 // POST /predict, GET /model, GET /health. Each error is translated here, once, into
 // a status code and a JSON body {"error": {"code", "type", "message"}}.
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
@@ -80,6 +82,13 @@ Server::Server(std::shared_ptr<const ModelService> model, ServeOptions options) 
   const std::size_t workers = static_cast<std::size_t>(std::max(1, s.options.workers));
   s.http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   s.http.set_payload_max_length(s.options.max_body_bytes);
+  // SO_REUSEADDR only: a restarted server takes back a port still in TIME_WAIT, but a
+  // second server on a port in use fails to bind. (httplib's default, SO_REUSEPORT,
+  // would let it share the port with the first and split the requests silently.)
+  s.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
 
   s.http.Post("/predict", [this](const httplib::Request& req, httplib::Response& res) {
     const ModelService& model = *impl_->model;
@@ -114,7 +123,7 @@ Server::Server(std::shared_ptr<const ModelService> model, ServeOptions options) 
   });
   // Statuses httplib sets itself: 404 for an unknown route, 413 for a body over the
   // limit, 400 for a request it cannot read.
-  s.http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+  httplib::Server::HandlerWithResponse on_error = [this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message;
     switch (res.status) {
@@ -127,7 +136,8 @@ Server::Server(std::shared_ptr<const ModelService> model, ServeOptions options) 
     }
     send_error(res, res.status, message);
     return httplib::Server::HandlerResponse::Handled;
-  });
+  };
+  s.http.set_error_handler(on_error);
   s.http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
     ++requests_;
     if (res.status >= 400) ++failed_;
