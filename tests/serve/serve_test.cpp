@@ -48,9 +48,10 @@ fs::path cached_run(const std::string& dataset, const std::string& target) {
     for (const auto& e : fs::directory_iterator(root)) {
       if (e.is_directory() && e.path().filename().string().rfind(dataset + "-", 0) == 0) fs::remove_all(e.path());
     }
+    // Four trials (a few seconds): a real model, an ensemble as a rule, not the constant baseline.
     auto r = run_cli("run " + (data / "train.csv").string() + " --target " + target + " --test " +
-                     (data / "test.csv").string() + " --budget 4s --quiet --out " + dir.string() + " --store " +
-                     (root / (dataset + ".sqlite")).string());
+                     (data / "test.csv").string() + " --budget 30s --max-trials 4 --quiet --out " + dir.string() +
+                     " --store " + (root / (dataset + ".sqlite")).string());
     EXPECT_EQ(r.exit_code, 0) << r.out;
   }
   ::flock(lock, LOCK_UN);
@@ -333,7 +334,8 @@ TEST_F(ServeCli, BadBodiesGetA4xxNamingTheColumnAndRowAndTheServerStaysUp) {
       {"CSV wrong type", header + row + "Biscoe,42.0,13.5,210,heavy,female,2007\n", "text/csv", 400,
        {":3:", "\"body_mass_g\"", "heavy"}},
       {"CSV ragged row", header + "Biscoe,42.0,13.5\n", "text/csv", 400, {":2:", "3 fields but the header has 7"}},
-      {"CSV open quote", header + "\"Biscoe,42.0,13.5,210,4150,female,2007\n", "text/csv", 400, {"quoted field never closed"}},
+      {"CSV open quote", header + "\"Biscoe,42.0,13.5,210,4150,female,2007\n", "text/csv", 400,
+       {"quoted field never closed"}},
       {"CSV header only", header, "text/csv", 400, {"no data rows"}},
       {"empty CSV body", "", "text/csv", 400, {"empty"}},
       {"oversize body", oversize, "text/csv", 413, {"65536 bytes", "--max-body"}},
@@ -368,7 +370,9 @@ TEST_F(ServeCli, ManyClientsAtOnceAllGetTheRightAnswers) {
   const Json rows = records_of(test_csv("penguins"), Json::parse(get(s, "/model").body)["input_schema"]);
   // Each row alone, asked once with no one else about: what every later answer must be.
   std::vector<std::string> single(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) single[i] = post(s, Json::array({rows[i]}).dump(), "application/json").body;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    single[i] = post(s, Json::array({rows[i]}).dump(), "application/json").body;
+  }
 
   constexpr int kClients = 32, kRequests = 12;
   std::atomic<int> wrong{0}, failed{0};
