@@ -49,6 +49,14 @@ bool is_csv_type(const std::string& t) { return t == "text/csv" || t == "applica
 
 constexpr const char* kRoutes = "POST /predict, GET /model, GET /health";
 
+// httplib's server, with a longer queue of connections waiting to be accepted. Its
+// own is 5 (CPPHTTPLIB_LISTEN_BACKLOG, fixed when Debian compiled it): a burst of more
+// clients than that connecting at once overflows it and some are reset.
+class HttpServer : public httplib::Server {
+ public:
+  void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }  // Linux adjusts a listening socket's backlog
+};
+
 }  // namespace
 
 int http_status(ErrorKind kind) {
@@ -67,7 +75,7 @@ int http_status(ErrorKind kind) {
 struct Server::Impl {
   std::shared_ptr<const ModelService> model;
   ServeOptions options;
-  httplib::Server http;
+  HttpServer http;
   int port = -1;
   std::mutex stop_mu;
   std::atomic<bool> stop_requested{false};
@@ -153,6 +161,7 @@ int Server::bind() {
   } else if (s.http.bind_to_port(s.options.host, s.options.port)) {
     s.port = s.options.port;
   }
+  if (s.port > 0) s.http.widen_backlog();
   if (s.port <= 0) {
     throw_io(fmt::format("cannot listen on {}:{}: the port is taken or {} is not an address of this machine "
                          "(try another --port, or --port 0 for a free one)",
