@@ -41,7 +41,8 @@ fs::path cached_run(const std::string& dataset, const std::string& target) {
   const fs::path data = testing::shared_datasets() / dataset;
   const fs::path root = fs::path(AUTOML_TEST_CACHE_DIR) / "serve-runs";
   fs::create_directories(root);
-  const auto stamp = static_cast<unsigned long long>(fs::last_write_time(AUTOML_BINARY).time_since_epoch().count());
+  const auto stamp =
+      static_cast<unsigned long long>(fs::last_write_time(AUTOML_BINARY).time_since_epoch().count());
   const fs::path dir = root / (dataset + "-" + std::to_string(stamp));
   int lock = ::open((root / (dataset + ".lock")).c_str(), O_CREAT | O_RDWR, 0644);
   ::flock(lock, LOCK_EX);
