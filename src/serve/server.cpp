@@ -90,6 +90,10 @@ Server::Server(std::shared_ptr<const ModelService> model, ServeOptions options) 
   const std::size_t workers = static_cast<std::size_t>(std::max(1, s.options.workers));
   s.http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   s.http.set_payload_max_length(s.options.max_body_bytes);
+  // A response goes out in more than one write (headers, then body): without
+  // TCP_NODELAY, Nagle's algorithm holds the body until the client's delayed ACK,
+  // about 40 ms, on every small answer over a keep-alive connection.
+  s.http.set_tcp_nodelay(true);
   // SO_REUSEADDR only: a restarted server takes back a port still in TIME_WAIT, but a
   // second server on a port in use fails to bind. (httplib's default, SO_REUSEPORT,
   // would let it share the port with the first and split the requests silently.)
