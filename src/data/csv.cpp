@@ -1151,4 +1151,30 @@ std::vector<std::vector<std::string>> parse_csv_records(std::string_view data, c
   return records;
 }
 
+std::vector<std::string> read_csv_header(std::string_view data, const std::string& source, const CsvOptions& options) {
+  data = csv_detail::strip_bom(data);
+  const char delimiter = options.delimiter != 0 ? options.delimiter : sniff_delimiter(data, source);
+  RecordScanner scanner(data, delimiter);
+  try {
+    if (!scanner.next()) throw_invalid(source + " is empty: no header row");
+  } catch (ParseError& e) {
+    throw_at(source, e.line + 1, e.message);
+  }
+  std::vector<std::string> names;
+  std::span<const Field> fields = scanner.fields();
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    std::string name = trim_spaces(fields[i].text);
+    names.push_back(name.empty() ? "column_" + std::to_string(i + 1) : std::move(name));
+  }
+  return names;
+}
+
+bool parse_number_cell(std::string_view cell, double& out) { return csv_detail::parse_number(cell, out, false); }
+
+bool is_missing_token(std::string_view cell, const std::vector<std::string>& tokens) {
+  std::size_t a = cell.find_first_not_of(' ');
+  cell = a == std::string_view::npos ? std::string_view() : cell.substr(a, cell.find_last_not_of(' ') - a + 1);
+  return std::find(tokens.begin(), tokens.end(), cell) != tokens.end();
+}
+
 }  // namespace automl

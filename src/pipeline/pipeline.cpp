@@ -105,6 +105,14 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
   return p;
 }
 
+int predicted_class(const double* proba, int n_classes) {
+  int best = 0;
+  for (int c = 1; c < n_classes; ++c) {
+    if (proba[c] > proba[best]) best = c;
+  }
+  return best;
+}
+
 void write_predictions(std::ostream& out, const Target& target, const std::vector<double>& pred, std::size_t rows) {
   const int k = target.n_outputs();
   auto csv_field = [](const std::string& s) {
@@ -123,11 +131,7 @@ void write_predictions(std::ostream& out, const Target& target, const std::vecto
   out << "\n";
   for (std::size_t i = 0; i < rows; ++i) {
     const double* p = pred.data() + i * k;
-    int best = 0;
-    for (int c = 1; c < k; ++c) {
-      if (p[c] > p[best]) best = c;
-    }
-    out << csv_field(target.classes[best]);
+    out << csv_field(target.classes[predicted_class(p, k)]);
     for (int c = 0; c < k; ++c) out << fmt::format(",{:.17g}", p[c]);
     out << "\n";
   }

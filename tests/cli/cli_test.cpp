@@ -211,7 +211,8 @@ TEST(Cli, EveryCommandDocumentsItsFlags) {
       {"models", {"--format", "--task"}},
       {"predict", {"--out", "--missing"}},
       {"bench", {"--budget", "--seed", "--out", "--no-ensemble"}},
-      {"prompt", {"run"}}};
+      {"prompt", {"run"}},
+      {"serve", {"--host", "--port", "--workers", "--max-body"}}};
   for (const auto& [cmd, flags] : expected) {
     auto r = run_cli(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;

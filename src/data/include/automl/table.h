@@ -89,6 +89,19 @@ Table read_csv(const std::string& path, const CsvOptions& options = {});
 // Same, from an in-memory buffer; `source` names it in error messages.
 Table read_csv_buffer(std::string_view data, const std::string& source, const CsvOptions& options = {});
 
+// The column names of a buffer's header row, as read_csv_buffer names them
+// (trimmed; an empty name becomes "column_N"), without reading the rows.
+// Throws kInvalidInput for an empty buffer or a header that does not parse.
+std::vector<std::string> read_csv_header(std::string_view data, const std::string& source,
+                                         const CsvOptions& options = {});
+
+// One cell read as the CSV reader reads a number: surrounding spaces and a sign
+// allowed, "inf" and "nan" not numbers. False when the cell is not a number.
+bool parse_number_cell(std::string_view cell, double& out);
+// Whether the cell, without surrounding spaces, is one of `tokens` (a
+// CsvOptions::missing_tokens list), as the CSV reader decides a cell is missing.
+bool is_missing_token(std::string_view cell, const std::vector<std::string>& tokens);
+
 // The raw records of a CSV buffer, every field as text (no typing, no missing
 // tokens): the layer the csv-spectrum conformance tests check.
 std::vector<std::vector<std::string>> parse_csv_records(std::string_view data, char delimiter = ',');

@@ -65,6 +65,10 @@ class Pipeline {
   static Pipeline load(const std::filesystem::path& dir);
 };
 
+// The predicted class of one row of probabilities: the most probable, the first
+// of equals (what write_predictions prints).
+int predicted_class(const double* proba, int n_classes);
+
 // Writes predictions as CSV: "prediction" (the class or the value) and, for
 // classes, one "proba_<class>" column each. Numbers are printed to round-trip.
 void write_predictions(std::ostream& out, const Target& target, const std::vector<double>& pred, std::size_t rows);
