@@ -50,6 +50,7 @@ Command add_prompt(CLI::App& app);
 Command add_learn(CLI::App& app);
 Command add_similar(CLI::App& app);
 Command add_resume(CLI::App& app);
+Command add_report(CLI::App& app);
 
 // Ctrl-C (or SIGTERM) once stops the search and the run refits and saves the best so far;
 // twice exits at once, leaving a run `automl-gpt resume` continues.
