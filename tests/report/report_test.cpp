@@ -173,24 +173,24 @@ void run_and_open(const fs::path& data, const std::string& target, const std::st
 const fs::path kShared = testing::shared_datasets();
 
 TEST(ReportRun, BinaryReportOpensInChromiumWithEveryPlot) {
-  run_and_open(kShared / "pima", "diabetes", "6s", kClassificationPlots, "binary");
+  run_and_open(kShared / "pima", "diabetes", "8s", kClassificationPlots, "binary");
 }
 
 TEST(ReportRun, MulticlassReportOpensInChromiumWithEveryPlot) {
-  run_and_open(testing::source_dir() / "examples" / "data" / "penguins", "species", "6s", kClassificationPlots,
+  run_and_open(testing::source_dir() / "examples" / "data" / "penguins", "species", "8s", kClassificationPlots,
                "multiclass");
 }
 
 TEST(ReportRun, RegressionReportOpensInChromiumWithEveryPlot) {
-  run_and_open(kShared / "boston_housing", "medv", "6s", kRegressionPlots, "regression");
+  run_and_open(kShared / "boston_housing", "medv", "8s", kRegressionPlots, "regression");
 }
 
 TEST(ReportRun, ImageReportOpensInChromiumWithEveryPlot) {
-  run_and_open(kShared / "digits", "label", "10s", kClassificationPlots, "image");
+  run_and_open(kShared / "digits", "label", "12s", kClassificationPlots, "image");
 }
 
 TEST(ReportRun, TextReportOpensInChromiumWithEveryPlot) {
-  run_and_open(kShared / "reuters_grain", "label", "8s", kClassificationPlots, "text");
+  run_and_open(kShared / "reuters_grain", "label", "12s", kClassificationPlots, "text");
 }
 
 // The control: the same check fails a page that logs an error or asks for a file, so a
@@ -198,7 +198,7 @@ TEST(ReportRun, TextReportOpensInChromiumWithEveryPlot) {
 TEST(ReportCli, ReportCommandWritesThePageAndTheBrowserCheckCatchesErrorsAndRequests) {
   const fs::path data = testing::source_dir() / "examples" / "data" / "penguins";
   const fs::path dir = testing::temp_dir("report-control");
-  auto r = run_cli("run " + (data / "train.csv").string() + " --target species --budget 3s --no-report --out " +
+  auto r = run_cli("run " + (data / "train.csv").string() + " --target species --budget 8s --no-report --out " +
                    (dir / "run").string() + " --store " + (dir / "store.sqlite").string() + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_FALSE(fs::exists(dir / "run" / "report.html")) << "--no-report";

@@ -315,12 +315,13 @@
         bestLine.push({ x: p.x, y: best });
       }
       const statuses = [...new Set(pts.map((p) => p.t.status))];
+      if (!bestLine.length) grid.append(note("No trial scored on the validation folds (the budget ran out before a fold finished), so there is no best score to follow."));
       const datasets = [{ label: "best so far", data: bestLine, type: "line", stepped: "before", borderColor: "#1f2328", pointRadius: 0, borderWidth: 2 }];
       for (const s of statuses)
         datasets.push({ label: s, data: pts.filter((p) => p.t.status === s && p.y !== null && isFinite(p.y)).map((p) => ({ x: p.x, y: p.y, id: p.t.trial_id, family: p.t.family })),
           backgroundColor: colour("status:" + s), pointRadius: 3 });
-      grid.append(el("div", {}, el("h3", { text: "Best " + metric + " against seconds" }), plotBox("plot-best")));
-      plot("plot-best", {
+      if (bestLine.length) grid.append(el("div", {}, el("h3", { text: "Best " + metric + " against seconds" }), plotBox("plot-best")));
+      if (bestLine.length) plot("plot-best", {
         type: "scatter", data: { datasets: datasets },
         options: {
           scales: { x: { title: { display: true, text: hasEnd ? "seconds since the run started" : "seconds (trials one after another)" } }, y: { title: { display: true, text: "validation " + metric } } },
