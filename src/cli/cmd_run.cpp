@@ -84,6 +84,10 @@ Command add_run(CLI::App& app) {
                 "keep the best single trial only: build no ensembles of the top trials (by default greedy ensemble "
                 "selection and stacking are built from the trials' out-of-fold predictions, and one that beats the "
                 "best single trial on a cross-fitted estimate is refit and saved)");
+  cmd->add_flag("--no-report{false}", f->req.report,
+                "write no report.html at the end (by default the run folder gets one: plots of the search, the "
+                "predicted against the real training logs and the test set, in one file that opens offline; "
+                "`automl-gpt report RUN` writes it later)");
   cmd->add_flag("--resume", f->resume,
                 "with --out: continue the run in that folder if it was interrupted (its finished trials are kept and "
                 "the rest of its budget used, or --budget if given); start it there if the folder is empty or absent");

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       automl::cli::add_predict(app), automl::cli::add_bench(app),   automl::cli::add_prompt(app),
       automl::cli::add_learn(app),   automl::cli::add_similar(app), automl::cli::add_resume(app),
       automl::cli::add_serve(app),
+      automl::cli::add_report(app),
   };
   try {
     app.parse(argc, argv);

@@ -51,7 +51,7 @@ nlohmann::json RunRequest::to_json() const {
           {"store", absolute(store_path)}, {"name", name}, {"requirements", requirements},
           {"budget_s", budget_s}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
           {"folds", folds}, {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
-          {"families", families},
+          {"report", report}, {"families", families},
           {"csv", {{"delimiter", std::string(csv.delimiter ? 1 : 0, csv.delimiter)}, {"has_header", csv.has_header},
                    {"missing_tokens", csv.missing_tokens}, {"declared_types", types},
                    {"text_min_mean_length", csv.text_min_mean_length},
@@ -81,6 +81,7 @@ RunRequest RunRequest::from_json(const nlohmann::json& j) {
     r.folds = j.at("folds");
     r.fixed_preprocessing = j.at("fixed_preprocessing");
     r.ensemble = j.at("ensemble");
+    r.report = j.value("report", true);  // runs recorded before the report existed
     r.families = j.at("families").get<std::vector<std::string>>();
     const auto& c = j.at("csv");
     const std::string delimiter = c.at("delimiter");

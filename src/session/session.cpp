@@ -21,6 +21,7 @@
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/prompt.h"
+#include "automl/report.h"
 #include "automl/requirements.h"
 #include "automl/search.h"
 #include "automl/store.h"
@@ -376,7 +377,7 @@ struct Session::Impl {
       row.stop = ens.kept == row.family ? StopReason::kFitted : StopReason::kNotKept;
       row.reason = e->note;
       row.seconds = seconds;
-      folder->add_trial(row);
+      folder->add_trial(row, seconds_since(start));
     }
   }
 
@@ -502,6 +503,7 @@ struct Session::Impl {
       // A class the training rows never showed cannot be predicted: such rows are
       // left out of the score and counted.
       Target ty = encode_target(*test, card, true);
+      write_test_labels(ty);
       std::vector<double> yv, pv;
       const int k = y.n_outputs();
       std::size_t unscored = 0;
@@ -519,6 +521,31 @@ struct Session::Impl {
       for (const auto& [m, v] : compute_all_metrics(y, yv, pv)) all[m] = v;
       test_part["test_scores"] = all;
     }
+  }
+
+  // test_labels.csv: the test rows' true values beside test_predictions.csv, row for
+  // row (the report's confusion matrix, curves and residuals): a class as the training
+  // rows name it (so it matches the proba_ columns), a number for regression, the cell
+  // as written for a class the training rows never showed, empty when missing.
+  void write_test_labels(const Target& ty) const {
+    std::ofstream out(dir / "test_labels.csv");
+    out << "actual\n";
+    const Column& col = test->column(target);
+    for (std::size_t i = 0; i < test->n_rows; ++i) {
+      std::string v;
+      if (!std::isnan(ty.y[i])) {
+        v = is_classification(card.task) ? y.classes[static_cast<std::size_t>(ty.y[i])] : fmt::format("{:.17g}", ty.y[i]);
+      } else if (!col.is_missing(i)) {
+        v = col.cell_string(i);
+      }
+      if (v.find_first_of(",\"\r\n") != std::string::npos) {
+        std::string q = "\"";
+        for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        v = q + "\"";
+      }
+      out << v << "\n";
+    }
+    if (!out) throw_io("cannot write " + (dir / "test_labels.csv").string());
   }
 
   void phase_read() {
@@ -955,7 +982,7 @@ struct Session::Impl {
       writer->post([id = run_id, trial_id, fold, score, log](RunStore& s) { s.add_fold(id, trial_id, fold, score, log); });
     };
     on_trial = [this](const TrialResult& t, const TrialResult* best) {
-      folder->add_trial(t);
+      folder->add_trial(t, seconds_since(start));
       writer->post([id = run_id, t](RunStore& s) { s.finish_trial(id, t); });
       note_trial(t, best);
       checkpoint();
@@ -1306,6 +1333,21 @@ struct Session::Impl {
                        {"kept_back", kept_back}};
     summary["time_used_share"] = summary["seconds"].get<double>() / budget;
     summary["peak_memory_mb"] = peak_memory_mb();
+    if (req.report) {
+      // The report reads the folder and this summary; its seconds join the breakdown. A
+      // report that cannot be written costs the run nothing else: the error is kept.
+      const auto report_start = Clock::now();
+      try {
+        const auto page = write_report(dir, &summary);
+        summary["report"] = page.string();
+      } catch (const Error& e) {
+        summary["report_error"] = e.what();
+        say(fmt::format("report not written: {}", e.what()));
+      }
+      summary["time"]["report"] = seconds_since(report_start);
+      summary["seconds"] = seconds_since(start);
+      summary["time_used_share"] = summary["seconds"].get<double>() / budget;
+    }
     folder->write_json("summary.json", summary);
     store->finish_run(run_id, "finished", summary);
     say(fmt::format("done: {} {} validation {}={:.5f}; saved to {}", final_pipe.family,

@@ -27,10 +27,10 @@ nlohmann::json json_numbers(const std::vector<double>& v) {
 
 std::string leaderboard_header() {
   return "trial_id,family,hyperparameters,rung,parent,resource,validation_score,predicted_score,predicted_uncertainty,"
-         "fold_scores,seconds,iterations,status,stop,reason";
+         "fold_scores,seconds,iterations,status,stop,reason,ended_s";
 }
 
-std::string leaderboard_row(const TrialResult& t) {
+std::string leaderboard_row(const TrialResult& t, double ended_s) {
   std::vector<std::string> folds;
   for (double s : t.fold_scores) folds.push_back(fmt::format("{:.6g}", s));
   auto predicted = [&](const char* key) {
@@ -38,13 +38,14 @@ std::string leaderboard_row(const TrialResult& t) {
                ? num(t.predicted[key].get<double>())
                : std::string();
   };
-  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.3f},{},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
+  return fmt::format("{},{},{},{},{},{},{},{},{},{},{:.3f},{},{},{},{},{}", t.id, t.family, csv_quote(t.params.dump()), t.rung,
                      t.parent >= 0 ? std::to_string(t.parent) : std::string(),
                      t.resource >= 0 ? std::to_string(t.resource) : std::string(),
                      t.usable() ? num(t.score) : std::string(), predicted("final_score"), predicted("uncertainty"),
                      csv_quote(fmt::format("{}", fmt::join(folds, " "))),
                      t.seconds, t.iterations > 0 ? fmt::format("{:.1f}", t.iterations) : std::string(),
-                     to_string(t.status), to_string(t.stop), csv_quote(t.reason));
+                     to_string(t.status), to_string(t.stop), csv_quote(t.reason),
+                     std::isnan(ended_s) ? std::string() : fmt::format("{:.3f}", ended_s));
 }
 
 RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {
@@ -69,8 +70,8 @@ void write_json_file(const std::filesystem::path& path, const nlohmann::json& j,
 
 void RunFolder::write_json(const std::string& name, const nlohmann::json& j) const { write_json_file(dir_ / name, j); }
 
-void RunFolder::add_trial(const TrialResult& t) {
-  leaderboard_ << leaderboard_row(t) << "\n" << std::flush;
+void RunFolder::add_trial(const TrialResult& t, double ended_s) {
+  leaderboard_ << leaderboard_row(t, ended_s) << "\n" << std::flush;
   for (const auto& log : t.logs) {
     nlohmann::json j = {{"trial_id", t.id}, {"family", t.family}, {"fold", log.fold}, {"metric", log.metric},
                         {"train", json_numbers(log.train)}, {"valid", json_numbers(log.valid)},

@@ -10,12 +10,14 @@
 #include <gtest/gtest.h>
 
 #include "automl/llm.h"
+#include "automl/report.h"
 #include "automl/run.h"
 #include "automl/session.h"
 #include "automl/request.h"
 #include "automl/table.h"
 #include "helpers.h"
 #include "llm/stand_in.h"
+#include "report/browser.h"
 
 namespace automl::testing {
 namespace {
@@ -167,6 +169,14 @@ TEST(LlmPlannerRun, FullRunThroughTheStandInLeavesPlanPredictionsAndLogs) {
   EXPECT_GT(summary["llm"]["prompt_tokens"].get<long>(), 0);
   EXPECT_GT(summary["test_score"].get<double>(), 0.9);
   EXPECT_EQ(read_jsonl(run / "llm_calls.jsonl").size(), static_cast<std::size_t>(server.calls()));
+
+  // The report shows the LLM's calls and each stage's outcome, and opens whole in Chromium.
+  json report = report_data(run);
+  EXPECT_EQ(report["llm_calls"].size(), static_cast<std::size_t>(server.calls()));
+  EXPECT_EQ(report["plan"]["llm"]["stages"].size(), plan["llm"]["stages"].size());
+  ASSERT_TRUE(fs::exists(run / "report.html"));
+  auto v = open_in_browser(run / "report.html", "plot-llm-tokens,plot-pred-scatter");
+  if (v.exit_code != 77) EXPECT_EQ(v.exit_code, 0) << v.out;
 }
 
 // The LLM's data-processing design is what the trials apply, not only a record: a log

@@ -35,7 +35,7 @@ TEST(AnytimeRun, AShortImageRunEndsWithAModelAndAccountsForItsTime) {
   // Where the time went: every phase named, and together no more than the run took.
   const json& time = summary.at("time");
   double phases = 0;
-  for (const char* phase : {"reading", "planning", "search", "ensemble", "refit", "tail", "saving_and_test"}) {
+  for (const char* phase : {"reading", "planning", "search", "ensemble", "refit", "tail", "saving_and_test", "report"}) {
     ASSERT_TRUE(time.contains(phase)) << phase;
     EXPECT_GE(time[phase].get<double>(), 0.0) << phase;
     phases += time[phase].get<double>();

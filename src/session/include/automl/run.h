@@ -45,6 +45,7 @@ struct RunRequest {
   // but not applied, and no trial tries another (the benchmark's comparison).
   bool fixed_preprocessing = false;
   bool ensemble = true;      // build ensembles of the top trials and keep one that wins (--no-ensemble = off)
+  bool report = true;        // write report.html at the end (--no-report = off)
   std::vector<std::string> families;
   CsvOptions csv;
   Clock::time_point start = Clock::now();  // the budget counts from here

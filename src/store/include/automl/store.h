@@ -11,6 +11,7 @@
 //   for (const TrialResult& t : store.trials(id)) ...  // every trial back, for resuming
 #pragma once
 
+#include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -169,7 +170,9 @@ class RunFolder {
   explicit RunFolder(std::filesystem::path dir);
   const std::filesystem::path& dir() const { return dir_; }
   void write_json(const std::string& name, const nlohmann::json& j) const;
-  void add_trial(const TrialResult& trial);
+  // `ended_s`: seconds from the run's start to the trial's end (leaderboard.csv's
+  // ended_s; NaN leaves it empty, as for trials a resumed run reads back).
+  void add_trial(const TrialResult& trial, double ended_s = std::nan(""));
   // One line of llm_calls.jsonl.
   void add_llm_call(const nlohmann::json& call);
 
@@ -184,6 +187,6 @@ void write_json_file(const std::filesystem::path& path, const nlohmann::json& j,
 
 // One leaderboard.csv row (without the newline), and its header.
 std::string leaderboard_header();
-std::string leaderboard_row(const TrialResult& trial);
+std::string leaderboard_row(const TrialResult& trial, double ended_s = std::nan(""));
 
 }  // namespace automl
