@@ -5,8 +5,11 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblbfgs-dev liblinear-dev libsvm-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
-  libtorch-dev libstb-dev)
-test_pkgs=(googletest libgtest-dev npm sqlite3 libcpp-httplib-dev)
+  libtorch-dev libstb-dev pybind11-dev python3-dev python3-numpy)
+# The Python package's tests (python/tests): pytest, pandas, scikit-learn, and venv,
+# setuptools, wheel and pip for `pip install --no-build-isolation .`.
+test_pkgs=(googletest libgtest-dev npm sqlite3 libcpp-httplib-dev python3-pytest python3-pandas python3-sklearn
+  python3-venv python3-setuptools python3-wheel python3-pip)
 bench_pkgs=(python3-xgboost python3-sklearn python3-optuna python3-pandas python3-torch)
 
 want=("${build_pkgs[@]}")

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,15 @@ struct CsvOptions {
 Table read_csv(const std::string& path, const CsvOptions& options = {});
 // Same, from an in-memory buffer; `source` names it in error messages.
 Table read_csv_buffer(std::string_view data, const std::string& source, const CsvOptions& options = {});
+
+// Columns from values already in memory (a Python data frame's), typed the way read_csv
+// types a file's: a numeric column takes its values as they are (NaN = missing); a
+// string column (std::nullopt = missing) is categorical with its levels in order of
+// first appearance, or text, as `type` says or, when it says nothing, by the rule
+// read_csv applies (options.text_min_mean_length, options.text_min_unique_share).
+Column numeric_column(std::string name, std::vector<double> values);
+Column string_column(std::string name, const std::vector<std::optional<std::string>>& cells,
+                     std::optional<ColumnType> type = std::nullopt, const CsvOptions& options = {});
 
 // The raw records of a CSV buffer, every field as text (no typing, no missing
 // tokens): the layer the csv-spectrum conformance tests check.
