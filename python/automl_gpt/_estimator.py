@@ -194,6 +194,8 @@ class AutoML(BaseEstimator):
             elif values.ndim != 1:
                 raise ValueError(f"y should be a 1d array, got an array of shape {values.shape} instead.")
             series = pd.Series(values)
+        if self._fixed_task != "classification" and series.dtype == object and _frames.all_real_numbers(series):
+            series = series.astype(np.float64)  # numbers held as objects are numbers
         if len(series) != n_rows:
             raise ValueError(f"Found input variables with inconsistent numbers of samples: [{n_rows}, {len(series)}]")
         if self._numeric_target(series):
@@ -307,8 +309,9 @@ class AutoML(BaseEstimator):
             frame = _frames.as_frame(X)
         else:
             self._check_feature_names(X, reset=False)
-            frame = _frames.as_frame(X, columns=self._columns_ if hasattr(self, "_columns_") else None)
+            frame = _frames.as_frame(X)
             self._check_n_features(frame, reset=False)
+            frame.columns = self._columns_
         return self.model_.predict(_frames.predict_table(frame, self.model_.schema))
 
     def predict(self, X):

@@ -91,7 +91,7 @@ def _strings(name, series):
     return cells
 
 
-def _all_real_numbers(series):
+def all_real_numbers(series):
     seen = False
     for v in series.tolist():
         if _missing(v):
@@ -126,7 +126,7 @@ def add_fit_column(table, name, series, declared=None):
                 raise ValueError("Complex data not supported")
             table.add_numeric(name, _numbers(name, series))
             return
-        if dtype == object and _all_real_numbers(series):
+        if dtype == object and all_real_numbers(series):
             table.add_numeric(name, _numbers(name, series.astype(np.float64)))
             return
     table.add_strings(name, _strings(name, series), declared)

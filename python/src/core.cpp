@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "automl/automl_gpt.h"
+#include "automl/model.h"
 
 namespace py = pybind11;
 
@@ -144,6 +145,7 @@ RunRequest request_from(const py::dict& o) {
   r.folds = option<int>(o, "folds", 0);
   r.ensemble = option<bool>(o, "ensemble", true);
   r.families = option<std::vector<std::string>>(o, "families", {});
+  for (const auto& f : r.families) model_registry().get(f);  // an unknown name fails now, naming the close ones
   r.out_dir = option<std::string>(o, "out_dir", "");
   r.store_path = option<std::string>(o, "store_path", "");
   r.knowledge = option<std::string>(o, "knowledge", "");

@@ -42,7 +42,7 @@ def test_fit_and_predict_on_a_shared_dataset_beat_a_floor(shared_datasets, runs_
     assert {"family", "validation_score", "predicted_score", "status"} <= set(model.leaderboard_.columns)
     assert model.leaderboard_["validation_score"].notna().any()
     assert model.data_card_["target"] == "class" and model.data_card_["task"] == "binary"
-    assert model.plan_["assignment"]
+    assert model.plan_["model_assignment"]
     assert len(model.training_logs_) > 0
     assert os.path.exists(os.path.join(model.run_dir_, "model", "pipeline.json"))
     assert model.summary_["metric"] == "roc_auc"
@@ -58,7 +58,7 @@ def test_a_frame_with_categoricals_text_and_missing_values_keeps_its_types(pengu
                          enumerate(zip(frame["island"], frame["year"]))]
     assert train["sex"].isna().any() and train["bill_length_mm"].isna().any()
     X, y = split(train, "species")
-    model = automl_gpt.AutoML(budget="6s", runs_dir=runs_dir).fit(X, y)
+    model = automl_gpt.AutoML(budget="6s", knowledge="none", runs_dir=runs_dir).fit(X, y)
 
     types = model.data_card_["feature_types"]
     assert types["island"] == "categorical"
@@ -80,7 +80,7 @@ def test_numpy_arrays_clone_cross_val_score_and_a_pipeline(penguins, runs_dir):
     frame = pd.read_csv(penguins / "train.csv").dropna()
     X = frame[["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]].to_numpy()
     y = frame["species"].to_numpy()
-    est = automl_gpt.AutoMLClassifier(budget="3s", runs_dir=runs_dir, seed=3)
+    est = automl_gpt.AutoMLClassifier(budget="3s", knowledge="none", runs_dir=runs_dir, seed=3)
     copy = clone(est)
     assert copy.get_params() == est.get_params()
     scores = cross_val_score(est, X, y, cv=3)
@@ -96,7 +96,7 @@ def test_numpy_arrays_clone_cross_val_score_and_a_pipeline(penguins, runs_dir):
 def test_regression_on_integers_and_floats(penguins, runs_dir):
     frame = pd.read_csv(penguins / "train.csv").dropna()
     X, y = frame[["flipper_length_mm", "bill_length_mm", "sex", "species"]], frame["body_mass_g"]
-    model = automl_gpt.AutoMLRegressor(budget="4s", runs_dir=runs_dir).fit(X, y)
+    model = automl_gpt.AutoMLRegressor(budget="4s", knowledge="none", runs_dir=runs_dir).fit(X, y)
     assert model.task_ == "regression"
     assert not hasattr(model, "predict_proba")
     assert model.predict(X).dtype == np.float64
@@ -106,11 +106,11 @@ def test_regression_on_integers_and_floats(penguins, runs_dir):
 def test_progress_goes_to_the_callback_or_the_logging_module(penguins, runs_dir, caplog):
     X, y = split(pd.read_csv(penguins / "train.csv"), "species")
     lines = []
-    automl_gpt.AutoML(budget="2s", max_trials=2, runs_dir=runs_dir, progress=lines.append).fit(X, y)
+    automl_gpt.AutoML(budget="2s", max_trials=2, knowledge="none", runs_dir=runs_dir, progress=lines.append).fit(X, y)
     assert any("task multiclass" in line for line in lines), lines
     assert any("done:" in line for line in lines), lines
     with caplog.at_level(logging.INFO, logger="automl_gpt"):
-        automl_gpt.AutoML(budget="2s", max_trials=2, runs_dir=runs_dir).fit(X, y)
+        automl_gpt.AutoML(budget="2s", max_trials=2, knowledge="none", runs_dir=runs_dir).fit(X, y)
     assert any("done:" in r.getMessage() for r in caplog.records)
 
 
@@ -127,7 +127,7 @@ def test_fit_releases_the_gil_while_it_trains(penguins, runs_dir):
     thread = threading.Thread(target=tick)
     thread.start()
     try:
-        automl_gpt.AutoML(budget="3s", runs_dir=runs_dir).fit(X, y)
+        automl_gpt.AutoML(budget="3s", knowledge="none", runs_dir=runs_dir).fit(X, y)
     finally:
         stop.set()
         thread.join()
@@ -162,6 +162,6 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best_so_far(penguins, runs_dir):
 def test_pickle_keeps_the_model(penguins, runs_dir):
     import pickle
     X, y = split(pd.read_csv(penguins / "train.csv"), "species")
-    model = automl_gpt.AutoML(budget="2s", max_trials=2, runs_dir=runs_dir).fit(X, y)
+    model = automl_gpt.AutoML(budget="2s", max_trials=2, knowledge="none", runs_dir=runs_dir).fit(X, y)
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict_proba(X), model.predict_proba(X))

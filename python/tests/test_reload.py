@@ -41,7 +41,7 @@ def test_load_gives_the_cli_predictions_bit_for_bit(binary, penguins, tmp_path):
 def test_a_python_run_reloads_identically_and_the_cli_reads_it(binary, penguins, runs_dir, tmp_path):
     train = pd.read_csv(penguins / "train.csv", float_precision="round_trip")
     test = pd.read_csv(penguins / "test.csv", float_precision="round_trip")
-    model = automl_gpt.AutoML(budget="4s", runs_dir=runs_dir).fit(train.drop(columns="species"), train["species"])
+    model = automl_gpt.AutoML(budget="4s", knowledge="none", runs_dir=runs_dir).fit(train.drop(columns="species"), train["species"])
     again = automl_gpt.load(model.run_dir_)
     np.testing.assert_array_equal(again.predict_proba(test), model.predict_proba(test))
     np.testing.assert_array_equal(again.classes_, model.classes_)
