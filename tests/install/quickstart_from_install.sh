@@ -14,4 +14,4 @@ cmake -S "$src/examples/quickstart" -B "$tmp/build" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$tmp/prefix" >"$tmp/configure.log"
 cmake --build "$tmp/build" >"$tmp/build.log" || { cat "$tmp/build.log"; exit 1; }
 cd "$tmp"
-"$tmp/build/quickstart" "$src/examples/data/penguins/train.csv" species 4 "$src/examples/data/penguins/test.csv"
+"$tmp/build/quickstart" "$src/examples/data/penguins/train.csv" species 8 "$src/examples/data/penguins/test.csv"
