@@ -13,7 +13,7 @@ command -v clang++ >/dev/null || { echo "clang++ is needed: apt-get install clan
 scripts/install-deps.sh build
 if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTOML_FUZZ=ON \
-    -DAUTOML_BUILD_TESTS=OFF -DAUTOML_BUILD_EXAMPLES=OFF >/dev/null
+    -DAUTOML_BUILD_TESTS=OFF -DAUTOML_BUILD_EXAMPLES=OFF -DAUTOML_BUILD_PYTHON=OFF >/dev/null
 fi
 cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$target"
 mkdir -p "build-fuzz/corpus/$target" build-fuzz/crashes

@@ -1,52 +1,49 @@
-// Quickstart: the library without the command line, in five steps.
+// Quickstart: the installed library's public API (automl/automl_gpt.h) in five steps.
 //
-//   build/examples/quickstart/quickstart examples/data/penguins/train.csv species 10
+//   build/examples/quickstart/quickstart examples/data/penguins/train.csv species 10 examples/data/penguins/test.csv
 //
-// Reads a CSV file, infers its Data Card, searches the registered model families for
-// a few seconds and prints the leaderboard's best trial.
+// Builds inside this repository, or against an installed copy on its own
+// (examples/quickstart/CMakeLists.txt: find_package(automl_gpt)). Reads a CSV file,
+// profiles it, searches the model families for a few seconds, reloads the saved model
+// and predicts rows with it.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
-#include "automl/data_card.h"
-#include "automl/error.h"
-#include "automl/search.h"
+#include <automl/automl_gpt.h>
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: quickstart TRAIN.csv TARGET [SECONDS]\n";
+    std::cerr << "usage: quickstart TRAIN.csv TARGET [SECONDS] [ROWS.csv]\n";
     return 2;
   }
   try {
-    // 1. Load: a typed table (numbers, categories, text), missing cells marked.
-    automl::Table table = automl::read_csv(argv[1]);
+    // 1. A run request: the data, the column to predict and the wall-clock budget.
+    automl::RunRequest request;
+    request.train_path = argv[1];
+    request.target = argv[2];
+    request.budget_s = argc > 3 ? std::atof(argv[3]) : 10.0;
+    request.quiet = true;
 
-    // 2. Profile: the Data Card says the task, label space, metric and meta-features.
-    automl::DataCard card = automl::infer_data_card(table, argv[2], "quickstart");
-    std::cout << "task " << automl::task_name(card.task) << ", metric " << card.metric << "\n";
+    // 2. Profile: reading the data gives its Data Card (task, metric, column types).
+    automl::Session session(request, std::cerr);
+    const automl::DataCard& card = session.read();
+    std::cout << "task " << automl::task_name(card.task) << ", metric " << card.metric << ", "
+              << card.columns.size() << " columns\n";
 
-    // 3. Encode the target and choose how to validate (k-fold or holdout, by size).
-    automl::Target target = automl::encode_target(table, card);
-    std::vector<std::size_t> rows;
-    for (std::size_t i = 0; i < table.n_rows; ++i) {
-      if (target.y[i] == target.y[i]) rows.push_back(i);  // skip rows without a target
-    }
-    std::vector<std::string> features;
-    for (const auto& c : table.columns) {
-      if (c.name != card.target && c.type != automl::ColumnType::kText) features.push_back(c.name);
-    }
-    automl::Evaluator evaluator(table, target, features, automl::make_validation_plan(target, rows, 0, 0),
-                                card.metric, 2, 0);
+    // 3. Tune on the budget: plan, search, refit the best (or an ensemble), save.
+    nlohmann::json summary = session.run();
+    std::cout << summary["n_trials"] << " trials; kept " << summary["model"]["family"] << ", validation "
+              << card.metric << " " << summary["validation_score"] << "\n";
 
-    // 4. Tune on a fixed budget: portfolio, random search, successive halving.
-    automl::SearchOptions options;
-    double seconds = argc > 3 ? std::atof(argv[3]) : 10.0;
-    options.deadline = automl::Clock::now() + std::chrono::milliseconds(static_cast<int>(seconds * 1000));
-    automl::SearchResult result = automl::run_search(evaluator, options, nullptr);
+    // 4. Reload the saved model from the run folder, as `automl-gpt predict` does.
+    automl::Pipeline model = automl::load_pipeline(session.dir());
 
-    // 5. Report: the best trial, its setting and its validation score.
-    const automl::TrialResult& best = result.trials.at(result.best);
-    std::cout << result.trials.size() << " trials; best #" << best.id << " " << best.family << " "
-              << best.params.dump() << " " << card.metric << "=" << best.score << "\n";
+    // 5. Predict rows typed as the training columns were; print the first five.
+    automl::Table rows = automl::read_rows(argc > 4 ? argv[4] : argv[1], model);
+    std::vector<double> out = model.predict(rows);
+    automl::write_predictions(std::cout, model.target, out, std::min<std::size_t>(rows.n_rows, 5));
+    std::cout << "run folder " << session.dir().string() << "\n";
     return 0;
   } catch (const automl::Error& e) {
     std::cerr << "quickstart: " << e.what() << "\n";

@@ -2,9 +2,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "automl/error.h"
-#include "automl/image.h"
-#include "automl/pipeline.h"
+#include "automl/automl_gpt.h"
 #include "commands.h"
 
 namespace automl::cli {
@@ -22,13 +20,9 @@ Command add_predict(CLI::App& app) {
   cmd->add_option("-o,--out", f->out, "write the predictions here instead of stdout");
   f->read.add_to(cmd);
   return {cmd, [f] {
-            std::filesystem::path dir(f->run);
-            if (std::filesystem::exists(dir / "model" / "pipeline.json")) dir /= "model";
-            if (!std::filesystem::exists(f->run)) throw_not_found("no such run folder: " + f->run);
-            Pipeline p = Pipeline::load(dir);
+            Pipeline p = load_pipeline(f->run);
             // A CSV file, or an image folder read at the training images' size.
-            Table t = read_table(f->file, p.read_options(f->read.options()),
-                                 std::filesystem::is_directory(f->file) ? image_shape(p.features) : ImageShape{});
+            Table t = read_rows(f->file, p, f->read.options());
             auto pred = p.predict(t);
             if (f->out.empty()) {
               write_predictions(std::cout, p.target, pred, t.n_rows);

@@ -46,8 +46,8 @@ std::string absolute(const std::string& path) {
 nlohmann::json RunRequest::to_json() const {
   nlohmann::json types = nlohmann::json::object();
   for (const auto& [column, type] : csv.declared_types) types[column] = column_type_name(type);
-  return {{"train", absolute(train_path)}, {"target", target}, {"test", absolute(test_path)},
-          {"card", absolute(card_path)}, {"metric", metric}, {"out", absolute(out_dir)},
+  return {{"train", absolute(train_path)}, {"train_in_memory", train_table != nullptr}, {"target", target}, {"test", absolute(test_path)},
+          {"card", absolute(card_path)}, {"card_fields", card_fields}, {"metric", metric}, {"out", absolute(out_dir)},
           {"store", absolute(store_path)}, {"name", name}, {"requirements", requirements},
           {"budget_s", budget_s}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
           {"folds", folds}, {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
@@ -69,6 +69,7 @@ RunRequest RunRequest::from_json(const nlohmann::json& j) {
     r.target = j.at("target");
     r.test_path = j.at("test");
     r.card_path = j.at("card");
+    r.card_fields = j.value("card_fields", nlohmann::json::object());
     r.metric = j.at("metric");
     r.out_dir = j.at("out");
     r.store_path = j.at("store");

@@ -551,15 +551,23 @@ struct Session::Impl {
   void phase_read() {
     // 1. Data and its card.
     overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
+    if (!req.card_fields.is_object()) throw_invalid("card fields must be a mapping (task, metric, ...)");
+    for (const auto& [field, value] : req.card_fields.items()) overrides[field] = value;
     target = req.target.empty() ? overrides.value("target", std::string()) : req.target;
-    if (target.empty() && is_image_folder(req.train_path)) target = "label";  // the class sub-folders' names
+    if (target.empty() && !req.train_table && is_image_folder(req.train_path)) target = "label";  // the class sub-folders' names
     if (target.empty()) throw_invalid("no target: pass --target COLUMN (or a card file with \"target\")");
     if (!req.metric.empty()) overrides["metric"] = req.metric;
     else if (!wants.metric.empty()) overrides["metric"] = wants.metric;
     csv = req.csv;
     for (const auto& [name, type] : declared_feature_types(overrides)) csv.declared_types.emplace(name, type);
-    table = read_table(req.train_path, csv);  // a CSV file or an image folder
-    name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
+    if (req.train_table) {
+      table = *req.train_table;  // rows in memory: a data frame's
+      name = !req.name.empty() ? req.name : "dataframe";
+    } else {
+      if (req.train_path.empty()) throw_invalid("no training data: give a training file");
+      table = read_table(req.train_path, csv);  // a CSV file or an image folder
+      name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
+    }
     card = infer_data_card(table, target, name, overrides);
     y = encode_target(table, card);
     for (std::size_t i = 0; i < table.n_rows; ++i) {
@@ -571,7 +579,8 @@ struct Session::Impl {
     features = choose_features(table, &card);
     if (features.empty()) card.notes.push_back("no usable feature columns: only the constant baseline can be fitted");
     read_s = seconds_since(start);
-    say(fmt::format("read {}: {} rows, {} columns", req.train_path, table.n_rows, table.columns.size()));
+    say(fmt::format("read {}: {} rows, {} columns", req.train_table ? name : req.train_path, table.n_rows,
+                    table.columns.size()));
     say(fmt::format("task {} with metric {}; {} features", task_name(card.task), card.metric, features.size()));
 
     for (const auto* e : model_registry().entries()) {
@@ -1523,6 +1532,10 @@ std::unique_ptr<Session> Session::resume(const fs::path& run_dir, std::ostream& 
   }
   const auto saved = store.load_state(run_id, "request");
   if (!saved) throw_invalid("cannot resume " + run_dir.string() + ": the store kept no request for run " + run_id);
+  if (saved->value("train_in_memory", false)) {
+    throw Error(ErrorKind::kUnsupported, "cannot resume " + run_dir.string() + ": run " + run_id +
+                                             " was fitted on rows in memory (a data frame), which no file keeps");
+  }
   RunRequest r = RunRequest::from_json(*saved);
   r.quiet = quiet;
   r.out_dir = run_dir.string();

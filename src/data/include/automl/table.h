@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,11 +97,20 @@ std::vector<std::string> read_csv_header(std::string_view data, const std::strin
                                          const CsvOptions& options = {});
 
 // One cell read as the CSV reader reads a number: surrounding spaces and a sign
-// allowed, "inf" and "nan" not numbers. False when the cell is not a number.
+// allowed, "inf" and "Infinity" infinities, "nan" not a number. False when the cell is not a number.
 bool parse_number_cell(std::string_view cell, double& out);
 // Whether the cell, without surrounding spaces, is one of `tokens` (a
 // CsvOptions::missing_tokens list), as the CSV reader decides a cell is missing.
 bool is_missing_token(std::string_view cell, const std::vector<std::string>& tokens);
+
+// Columns from values already in memory (a Python data frame's), typed the way read_csv
+// types a file's: a numeric column takes its values as they are (NaN = missing); a
+// string column (std::nullopt = missing) is categorical with its levels in order of
+// first appearance, or text, as `type` says or, when it says nothing, by the rule
+// read_csv applies (options.text_min_mean_length, options.text_min_unique_share).
+Column numeric_column(std::string name, std::vector<double> values);
+Column string_column(std::string name, const std::vector<std::optional<std::string>>& cells,
+                     std::optional<ColumnType> type = std::nullopt, const CsvOptions& options = {});
 
 // The raw records of a CSV buffer, every field as text (no typing, no missing
 // tokens): the layer the csv-spectrum conformance tests check.

@@ -28,9 +28,14 @@ struct LlmCallSink {
 
 struct RunRequest {
   std::string train_path;
+  // Training rows already in memory (the Python package's data frame): the read phase
+  // takes them instead of reading train_path, and `name` (or "dataframe") names them.
+  // Such a run cannot be resumed from its folder: no file holds its rows.
+  std::shared_ptr<const Table> train_table;
   std::string target;
   std::string test_path;     // optional: scored with the refit model
   std::string card_path;     // optional: overrides what the Data Card infers
+  nlohmann::json card_fields = nlohmann::json::object();  // card fields given in memory, over card_path's ("task": ...)
   std::string metric;        // "" = the card's default for the task
   std::string out_dir;       // "" = runs/<run id>
   std::string store_path;    // "" = runs/store.sqlite
