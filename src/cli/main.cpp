@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       automl::cli::add_run(app),     automl::cli::add_card(app),  automl::cli::add_models(app),
       automl::cli::add_predict(app), automl::cli::add_bench(app),   automl::cli::add_prompt(app),
       automl::cli::add_learn(app),   automl::cli::add_similar(app), automl::cli::add_resume(app),
+      automl::cli::add_explain(app),
   };
   try {
     app.parse(argc, argv);
