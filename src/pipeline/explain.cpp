@@ -353,7 +353,10 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
   FeatureImportance fi;
   fi.metric = metric;
   for (const auto& f : p.features) fi.columns.push_back(ColumnImportance{f});
-  auto left = [&] { return std::chrono::duration<double>(opt.deadline - Clock::now()).count(); };
+  auto left = [&] {
+    if (opt.deadline == Clock::time_point::max()) return std::numeric_limits<double>::infinity();
+    return std::chrono::duration<double>(opt.deadline - Clock::now()).count();
+  };
   auto finish = [&](FeatureImportance& r) -> FeatureImportance& {
     std::stable_sort(r.columns.begin(), r.columns.end(), [](const ColumnImportance& a, const ColumnImportance& b) {
       if (std::isnan(a.importance_mean) != std::isnan(b.importance_mean)) return !std::isnan(a.importance_mean);
@@ -458,8 +461,9 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
     }
   }
   fi.rows = work.n_rows;
-  const int fit_repeats = static_cast<int>(0.9 * left() / (static_cast<double>(d) * predict_s));
-  if (fit_repeats < repeats) {
+  const double fit = 0.9 * left() / (static_cast<double>(d) * predict_s);
+  if (fit < repeats) {
+    const int fit_repeats = static_cast<int>(fit);
     fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(fit_repeats, 1));
     repeats = std::max(1, fit_repeats);
   }

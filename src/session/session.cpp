@@ -1247,10 +1247,11 @@ struct Session::Impl {
                                             : "it is the saved model");
       return fp;
     }
-    *measured_on = fmt::format("in sample: the saved model scored on the first validation fold's {} rows, which it "
-                               "was trained on (no fold model was kept: a resumed run reads none back), so the "
-                               "drops may be larger than on new rows",
-                               n_valid);
+    *measured_on = fmt::format("in sample: the saved {} scored on the first validation fold's {} rows, which it was "
+                               "trained on ({}), so the drops may be larger than on new rows",
+                               best ? "model" : "baseline", n_valid,
+                               best ? "its fold model was not kept: a resumed run reads none back"
+                                    : "no trial finished");
     return use_ensemble ? ens_pipe : pipe;
   }
 

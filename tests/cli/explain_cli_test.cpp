@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "automl/table.h"
+#include "automl/error.h"
 #include "automl/model.h"
 #include "automl/run.h"
 #include "automl/session.h"
@@ -36,6 +37,7 @@ std::size_t column_of(const std::vector<std::string>& header, const std::string&
 TEST(ImportanceRun, EveryTableFamilyLeavesFeatureImportance) {
   auto dir = testing::temp_dir("importance-families");
   testing::write_file(dir / "train.csv", testing::make_csv("binary", 300, 41));
+  int families = 0;
   for (const std::string& family : model_registry().names()) {
     const ModelEntry& e = model_registry().get(family);
     if (!e.serves("tabular") || !e.supports(Task::kBinary)) continue;
@@ -50,7 +52,15 @@ TEST(ImportanceRun, EveryTableFamilyLeavesFeatureImportance) {
     r.quiet = true;
     r.knowledge = "none";
     r.ensemble = false;
-    json summary = Session(r, std::cerr).run();
+    json summary;
+    try {
+      summary = Session(r, std::cerr).run();
+    } catch (const Error& e) {
+      // A family that serves tables only beside text (its planner refuses it here).
+      if (std::string(e.what()).find("no model family meets the request") != std::string::npos) continue;
+      throw;
+    }
+    ++families;
     const auto rows = read_rows(dir / family / "feature_importance.csv");
     ASSERT_EQ(rows.size(), 4u);
     EXPECT_EQ(rows[0], (std::vector<std::string>{"feature", "importance_mean", "importance_std", "repeats", "gain",
@@ -64,6 +74,7 @@ TEST(ImportanceRun, EveryTableFamilyLeavesFeatureImportance) {
     EXPECT_FALSE(fi["measured_on"].get<std::string>().empty());
     EXPECT_TRUE(summary["time"].contains("feature_importance"));
   }
+  EXPECT_GE(families, 5);
   fs::remove_all(dir);
 }
 

@@ -137,7 +137,7 @@ TEST(Explain, SamplingShapleySumsToThePredictionOnTheInputColumns) {
     if (c.type == ColumnType::kCategorical) c.codes.resize(some.size());
     rows.columns.push_back(std::move(c));
   }
-  for (const Pipeline* p : {lin.get(), &ens}) {
+  for (const Pipeline* p : std::vector<const Pipeline*>{lin.get(), &ens}) {
     ExplainOptions opt;
     opt.background = &f.table;
     opt.permutations = 6;
