@@ -386,7 +386,7 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
   sample_of(pick, &work, &ys);
   auto t0 = Clock::now();
   fi.base_score = compute_metric(metric, p.target, ys, p.predict(work));
-  double predict_s = std::max(1e-4, seconds_since(t0));
+  const double predict_s = std::max(1e-4, seconds_since(t0));
   if (left() <= 0) {
     fi.rows = pick.size();
     fi.cut = "no time left after scoring the rows once";
@@ -441,53 +441,110 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
     }
   }
 
-  // Fit the work to the time left: fewer rows (down to 200), then fewer repeats.
+  // The shuffled copies are predicted in batches: one block of the rows per (column,
+  // repeat), with that column shuffled, and as many blocks per prediction as fit in
+  // about 4M cells, so a model's fixed cost per prediction is paid per batch, not per
+  // column. Blocks go repeat-major, so a deadline leaves every measured column with the
+  // same repeats.
   const std::size_t d = fi.columns.size();
   int repeats = std::max(1, opt.repeats);
-  const double need = static_cast<double>(d) * repeats * predict_s;
-  const double have = 0.9 * left();
-  if (need > have && work.n_rows > 200) {
-    const double keep = std::max(200.0, static_cast<double>(work.n_rows) * have / need);
-    if (keep < static_cast<double>(work.n_rows)) {
-      pick = sample_indices(work.n_rows, static_cast<std::size_t>(keep), rng);  // a sample of the sample
-      Table smaller = take_rows(work, p.features, pick);
-      std::vector<double> ys_small;
-      for (auto i : pick) ys_small.push_back(ys[i]);
-      work = std::move(smaller);
-      ys = std::move(ys_small);
-      t0 = Clock::now();
-      fi.base_score = compute_metric(metric, p.target, ys, p.predict(work));
-      predict_s = std::max(1e-4, seconds_since(t0));
+  std::vector<std::vector<double>> drops(d);
+  std::vector<std::size_t> col_index(d);
+  for (std::size_t j = 0; j < d; ++j) col_index[j] = static_cast<std::size_t>(work.find(fi.columns[j].column));
+  auto per_batch = [&] {
+    return std::max<std::size_t>(1, 4000000 / std::max<std::size_t>(1, work.n_rows * d));
+  };
+  // Predicts the blocks [first, last) of the repeat-major order; returns false at the deadline.
+  auto run_blocks = [&](std::size_t first, std::size_t last) {
+    const std::size_t n = work.n_rows, m = last - first;
+    std::vector<std::vector<std::size_t>> perms(m, std::vector<std::size_t>(n));
+    for (auto& perm : perms) {
+      std::iota(perm.begin(), perm.end(), 0);
+      std::shuffle(perm.begin(), perm.end(), rng);
+    }
+    Table batch;
+    batch.source = work.source;
+    batch.n_rows = n * m;
+    for (std::size_t c = 0; c < work.columns.size(); ++c) {
+      batch.columns.push_back(gather(work.columns[c], n * m, [&](std::size_t k) {
+        const std::size_t b = k / n, i = k % n;
+        return col_index[(first + b) % d] == c ? perms[b][i] : i;
+      }));
+    }
+    const std::vector<double> pred = p.predict(batch);
+    const std::size_t k_out = pred.size() / batch.n_rows;
+    for (std::size_t b = 0; b < m; ++b) {
+      const std::vector<double> block(pred.begin() + static_cast<std::ptrdiff_t>(b * n * k_out),
+                                      pred.begin() + static_cast<std::ptrdiff_t>((b + 1) * n * k_out));
+      const double score = compute_metric(metric, p.target, ys, block);
+      drops[(first + b) % d].push_back(higher ? fi.base_score - score : score - fi.base_score);
+    }
+  };
+  std::size_t next = 0;
+  double block_s = 0;  // seconds per block, measured
+  // The first batch measures the pace; when the rest would not fit in the time left,
+  // fewer rows (down to 200; the first batch is then done again), then fewer repeats.
+  {
+    // A probe within a third of the time left, at the unshuffled prediction's pace.
+    const double probe = std::floor(std::min(1e6, left() / 3.0 / predict_s));
+    const std::size_t first_last = std::min({d * static_cast<std::size_t>(repeats), per_batch(),
+                                             static_cast<std::size_t>(std::max(1.0, probe))});
+    const auto t1 = Clock::now();
+    run_blocks(0, first_last);
+    next = first_last;
+    block_s = std::max(1e-6, seconds_since(t1) / static_cast<double>(first_last));
+    const double need = block_s * static_cast<double>(d * static_cast<std::size_t>(repeats) - next);
+    const double have = 0.9 * left();
+    if (need > have && work.n_rows > 200) {
+      const double all = block_s * static_cast<double>(d) * repeats;
+      const double keep = std::max(200.0, static_cast<double>(work.n_rows) * have / all);
+      if (keep < static_cast<double>(work.n_rows)) {
+        pick = sample_indices(work.n_rows, static_cast<std::size_t>(keep), rng);  // a sample of the sample
+        Table smaller = take_rows(work, p.features, pick);
+        std::vector<double> ys_small;
+        for (auto i : pick) ys_small.push_back(ys[i]);
+        const double shrink = keep / static_cast<double>(work.n_rows);
+        block_s *= shrink;
+        work = std::move(smaller);
+        ys = std::move(ys_small);
+        fi.base_score = compute_metric(metric, p.target, ys, p.predict(work));
+        for (auto& dj : drops) dj.clear();
+        next = 0;
+        const double fit = 0.9 * left() / (block_s * static_cast<double>(d));
+        if (fit < repeats) {
+          fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(1, static_cast<int>(fit)));
+          repeats = std::max(1, static_cast<int>(fit));
+        }
+      }
+    } else if (need > have) {
+      const double fit = (0.9 * left() + block_s * static_cast<double>(next)) / (block_s * static_cast<double>(d));
+      if (fit < repeats) {
+        fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(1, static_cast<int>(fit)));
+        repeats = std::max(1, static_cast<int>(fit));
+      }
     }
   }
   fi.rows = work.n_rows;
-  const double fit = 0.9 * left() / (static_cast<double>(d) * predict_s);
-  if (fit < repeats) {
-    const int fit_repeats = static_cast<int>(fit);
-    fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(fit_repeats, 1));
-    repeats = std::max(1, fit_repeats);
-  }
-
-  // Repeat-major, so a deadline leaves every measured column with the same repeats.
-  std::vector<std::vector<double>> drops(d);
-  std::vector<std::size_t> perm(work.n_rows);
+  const std::size_t total = d * static_cast<std::size_t>(repeats);
   bool stopped = false;
-  for (int rep = 0; rep < repeats && !stopped; ++rep) {
-    for (std::size_t j = 0; j < d; ++j) {
-      if (Clock::now() >= opt.deadline) {
-        stopped = true;
-        break;
-      }
-      std::iota(perm.begin(), perm.end(), 0);
-      std::shuffle(perm.begin(), perm.end(), rng);
-      const int ci = work.find(fi.columns[j].column);
-      Column original = std::move(work.columns[static_cast<std::size_t>(ci)]);
-      work.columns[static_cast<std::size_t>(ci)] = gather(original, perm.size(), [&](std::size_t k) { return perm[k]; });
-      const double s = compute_metric(metric, p.target, ys, p.predict(work));
-      work.columns[static_cast<std::size_t>(ci)] = std::move(original);
-      drops[j].push_back(higher ? fi.base_score - s : s - fi.base_score);
+  while (next < total) {
+    if (Clock::now() >= opt.deadline) {
+      stopped = true;
+      break;
     }
+    // No batch longer than the time left allows (at the measured pace).
+    const double fit = std::floor(std::min(1e6, 0.9 * left() / block_s));
+    if (fit < 1) {
+      stopped = true;
+      break;
+    }
+    const std::size_t last = std::min({total, next + per_batch(), next + static_cast<std::size_t>(fit)});
+    const auto t1 = Clock::now();
+    run_blocks(next, last);
+    block_s = std::max(1e-6, seconds_since(t1) / static_cast<double>(last - next));
+    next = last;
   }
+  for (auto& dj : drops) dj.resize(std::min<std::size_t>(dj.size(), static_cast<std::size_t>(repeats)));
   // Only repeats every column finished count; when the deadline came within the first,
   // the columns it reached keep their one repeat and the others are not measured.
   std::size_t complete = drops.empty() ? 0 : drops[0].size();
