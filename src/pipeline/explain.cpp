@@ -383,10 +383,43 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
   };
   Table work;
   std::vector<double> ys;
+  const std::size_t d = fi.columns.size();
+  int repeats = std::max(1, opt.repeats);
+  // The pace: predicting r rows takes about a + b r seconds (a: the model's fixed cost
+  // per call, which dominates for an ensemble's members; b: per row), measured on 50
+  // and 200 rows. The sample is then as large as lets one prediction per repeat (every
+  // column's shuffled block in one batch) fit in 80% of the time left, and at least 200
+  // rows; fewer repeats when even those do not fit.
+  double pace_a = 0, pace_b = 0;
+  if (opt.deadline != Clock::time_point::max()) {
+    auto time_predict = [&](std::size_t n) {
+      sample_of(sample_indices(rows.size(), n, rng), &work, &ys);
+      const auto t = Clock::now();
+      p.predict(work);
+      return seconds_since(t);
+    };
+    const std::size_t n1 = std::min<std::size_t>(50, pick.size()), n2 = std::min<std::size_t>(200, pick.size());
+    const double t1 = time_predict(n1), t2 = n2 > n1 ? time_predict(n2) : t1;
+    // Timings on a busy machine are noisy: the per-row cost is taken as at least a
+    // quarter of the 200-row average, so a noisy difference never makes rows look free.
+    pace_b = n2 > n1 ? std::max(0.0, (t2 - t1) / static_cast<double>(n2 - n1)) : 0.0;
+    pace_b = std::max(pace_b, 0.25 * t2 / static_cast<double>(n2));
+    pace_a = std::max(1e-5, t1 - pace_b * static_cast<double>(n1));
+    if (pace_b > 0) {
+      const double fit_rows = (0.8 * left() / repeats - pace_a) / (pace_b * static_cast<double>(d));
+      if (fit_rows < static_cast<double>(pick.size())) {
+        pick = sample_indices(rows.size(), static_cast<std::size_t>(std::max(200.0, fit_rows)), rng);
+      }
+    }
+    const double repeat_s = pace_a + pace_b * static_cast<double>(pick.size() * d);
+    const double fit = 0.8 * left() / repeat_s;
+    if (fit < repeats) {
+      fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(1, static_cast<int>(fit)));
+      repeats = std::max(1, static_cast<int>(fit));
+    }
+  }
   sample_of(pick, &work, &ys);
-  auto t0 = Clock::now();
   fi.base_score = compute_metric(metric, p.target, ys, p.predict(work));
-  const double predict_s = std::max(1e-4, seconds_since(t0));
   if (left() <= 0) {
     fi.rows = pick.size();
     fi.cut = "no time left after scoring the rows once";
@@ -443,18 +476,16 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
 
   // The shuffled copies are predicted in batches: one block of the rows per (column,
   // repeat), with that column shuffled, and as many blocks per prediction as fit in
-  // about 4M cells, so a model's fixed cost per prediction is paid per batch, not per
-  // column. Blocks go repeat-major, so a deadline leaves every measured column with the
-  // same repeats.
-  const std::size_t d = fi.columns.size();
-  int repeats = std::max(1, opt.repeats);
+  // about 4M cells and, at the measured pace, in the time left, so a model's fixed cost
+  // per prediction is paid per batch, not per column. Blocks go repeat-major, so a
+  // deadline leaves every measured column with the same repeats.
   std::vector<std::vector<double>> drops(d);
   std::vector<std::size_t> col_index(d);
   for (std::size_t j = 0; j < d; ++j) col_index[j] = static_cast<std::size_t>(work.find(fi.columns[j].column));
   auto per_batch = [&] {
     return std::max<std::size_t>(1, 4000000 / std::max<std::size_t>(1, work.n_rows * d));
   };
-  // Predicts the blocks [first, last) of the repeat-major order; returns false at the deadline.
+  // Predicts the blocks [first, last) of the repeat-major order.
   auto run_blocks = [&](std::size_t first, std::size_t last) {
     const std::size_t n = work.n_rows, m = last - first;
     std::vector<std::vector<std::size_t>> perms(m, std::vector<std::size_t>(n));
@@ -480,68 +511,39 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
       drops[(first + b) % d].push_back(higher ? fi.base_score - score : score - fi.base_score);
     }
   };
-  std::size_t next = 0;
-  double block_s = 0;  // seconds per block, measured
-  // The first batch measures the pace; when the rest would not fit in the time left,
-  // fewer rows (down to 200; the first batch is then done again), then fewer repeats.
-  {
-    // A probe within a third of the time left, at the unshuffled prediction's pace.
-    const double probe = std::floor(std::min(1e6, left() / 3.0 / predict_s));
-    const std::size_t first_last = std::min({d * static_cast<std::size_t>(repeats), per_batch(),
-                                             static_cast<std::size_t>(std::max(1.0, probe))});
-    const auto t1 = Clock::now();
-    run_blocks(0, first_last);
-    next = first_last;
-    block_s = std::max(1e-6, seconds_since(t1) / static_cast<double>(first_last));
-    const double need = block_s * static_cast<double>(d * static_cast<std::size_t>(repeats) - next);
-    const double have = 0.9 * left();
-    if (need > have && work.n_rows > 200) {
-      const double all = block_s * static_cast<double>(d) * repeats;
-      const double keep = std::max(200.0, static_cast<double>(work.n_rows) * have / all);
-      if (keep < static_cast<double>(work.n_rows)) {
-        pick = sample_indices(work.n_rows, static_cast<std::size_t>(keep), rng);  // a sample of the sample
-        Table smaller = take_rows(work, p.features, pick);
-        std::vector<double> ys_small;
-        for (auto i : pick) ys_small.push_back(ys[i]);
-        const double shrink = keep / static_cast<double>(work.n_rows);
-        block_s *= shrink;
-        work = std::move(smaller);
-        ys = std::move(ys_small);
-        fi.base_score = compute_metric(metric, p.target, ys, p.predict(work));
-        for (auto& dj : drops) dj.clear();
-        next = 0;
-        const double fit = 0.9 * left() / (block_s * static_cast<double>(d));
-        if (fit < repeats) {
-          fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(1, static_cast<int>(fit)));
-          repeats = std::max(1, static_cast<int>(fit));
-        }
-      }
-    } else if (need > have) {
-      const double fit = (0.9 * left() + block_s * static_cast<double>(next)) / (block_s * static_cast<double>(d));
-      if (fit < repeats) {
-        fi.cut = fmt::format("{} repeats asked, time for {}", repeats, std::max(1, static_cast<int>(fit)));
-        repeats = std::max(1, static_cast<int>(fit));
-      }
-    }
-  }
   fi.rows = work.n_rows;
   const std::size_t total = d * static_cast<std::size_t>(repeats);
+  std::size_t next = 0;
   bool stopped = false;
   while (next < total) {
     if (Clock::now() >= opt.deadline) {
       stopped = true;
       break;
     }
-    // No batch longer than the time left allows (at the measured pace).
-    const double fit = std::floor(std::min(1e6, 0.9 * left() / block_s));
-    if (fit < 1) {
-      stopped = true;
-      break;
+    std::size_t blocks = per_batch();
+    if (pace_b > 0) {
+      // One block first, to time a batch; then batches of at most a third of the time
+      // left at that pace, so a pace three times too hopeful still ends in time.
+      const double fit = next == 0 ? 1.0 : (left() / 3.0 - pace_a) / (pace_b * static_cast<double>(work.n_rows));
+      if (fit < 1) {
+        stopped = true;
+        break;
+      }
+      blocks = std::min(blocks, static_cast<std::size_t>(std::min(fit, 1e6)));
     }
-    const std::size_t last = std::min({total, next + per_batch(), next + static_cast<std::size_t>(fit)});
-    const auto t1 = Clock::now();
+    const std::size_t last = std::min(total, next + blocks);
+    const auto t = Clock::now();
     run_blocks(next, last);
-    block_s = std::max(1e-6, seconds_since(t1) / static_cast<double>(last - next));
+    if (pace_b > 0) {  // a slower batch than the pace said slows the pace for the next
+      const double rows_done = static_cast<double>(work.n_rows * (last - next));
+      pace_b = std::max(pace_b, (seconds_since(t) - pace_a) / rows_done);
+      if (Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                             pace_a + pace_b * static_cast<double>(work.n_rows))) > opt.deadline) {
+        next = last;
+        stopped = next < total;
+        break;
+      }
+    }
     next = last;
   }
   for (auto& dj : drops) dj.resize(std::min<std::size_t>(dj.size(), static_cast<std::size_t>(repeats)));
