@@ -46,6 +46,7 @@ Command add_bench(CLI::App& app);
 Command add_card(CLI::App& app);
 Command add_models(CLI::App& app);
 Command add_predict(CLI::App& app);
+Command add_explain(CLI::App& app);
 Command add_prompt(CLI::App& app);
 Command add_learn(CLI::App& app);
 Command add_similar(CLI::App& app);

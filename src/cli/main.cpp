@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       automl::cli::add_learn(app),   automl::cli::add_similar(app), automl::cli::add_resume(app),
       automl::cli::add_serve(app),
       automl::cli::add_report(app),
+      automl::cli::add_explain(app),
   };
   try {
     app.parse(argc, argv);

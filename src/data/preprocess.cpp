@@ -399,6 +399,25 @@ std::size_t Preprocessor::n_outputs() const {
   return n;
 }
 
+std::vector<std::string> Preprocessor::output_columns() const {
+  std::vector<std::string> out;
+  const bool native = encoding_ == Encoding::kNative;
+  for (const auto& f : features_) {
+    std::size_t n = 1;
+    if (encoding_ == Encoding::kImage) {
+      n = 1;
+    } else if (f.type == ColumnType::kText) {
+      n = 0;
+    } else if (f.categorical()) {
+      n = f.one_number() || native ? 1 : f.levels.size();
+    } else {
+      n = f.missing_indicator ? 2 : 1;
+    }
+    out.insert(out.end(), n, f.name);
+  }
+  return out;
+}
+
 FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std::size_t>* rows) const {
   if (encoding_ == Encoding::kImage) return transform_image(table, rows);
   FeatureMatrix m;

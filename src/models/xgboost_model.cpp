@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
 #include <xgboost/c_api.h>
@@ -213,6 +214,66 @@ class XgboostModel final : public Model {
     } catch (const nlohmann::json::exception& e) {
       throw_invalid(fmt::format("{} is damaged: {}", meta_file.string(), e.what()));
     }
+  }
+
+  // Tree SHAP (XGBoost's exact path-dependent algorithm, prediction type 2) over the
+  // trees a prediction uses, and the margin (type 1) the contributions sum to.
+  std::optional<Contributions> contributions(const FeatureMatrix& x) const override {
+    if (!booster_) throw_internal("xgboost model used before fit or load");
+    DMatrix d(x, nullptr, threads_);
+    auto run = [&](int type, std::vector<bst_ulong>* shape_out) {
+      const std::string config = fmt::format(
+          R"({{"type": {}, "training": false, "iteration_begin": 0, "iteration_end": {}, "strict_shape": true}})",
+          type, best_iteration_ + 1);
+      const bst_ulong* shape = nullptr;
+      bst_ulong dim = 0;
+      const float* result = nullptr;
+      check(XGBoosterPredictFromDMatrix(booster_.get(), d.get(), config.c_str(), &shape, &dim, &result),
+            type == 2 ? "contributions" : "margin prediction");
+      shape_out->assign(shape, shape + dim);
+      std::size_t total = 1;
+      for (bst_ulong i = 0; i < dim; ++i) total *= shape[i];
+      return std::vector<double>(result, result + total);
+    };
+    Contributions c;
+    std::vector<bst_ulong> shape;
+    c.values = run(2, &shape);  // strict shape: rows x groups x (features + 1)
+    if (shape.size() != 3 || shape[0] != x.rows || shape[2] != x.cols + 1) {
+      throw_internal(fmt::format("xgboost contributions came back in an unexpected shape ({} dimensions)", shape.size()));
+    }
+    c.rows = x.rows;
+    c.features = x.cols;
+    c.outputs = static_cast<int>(shape[1]);
+    c.margin = run(1, &shape);  // rows x groups
+    c.scale = task_ == Task::kRegression ? "predicted value"
+              : task_ == Task::kBinary   ? "log-odds of class index 1"
+                                         : "raw score of each class before the softmax";
+    return c;
+  }
+
+  // XGBoost's total gain per feature, over the trees up to the kept round (a slice of
+  // the booster: rounds after early stopping's best are not part of the model's answer).
+  std::vector<double> feature_gain(std::size_t n_features) const override {
+    if (!booster_) throw_internal("xgboost model used before fit or load");
+    BoosterHandle raw = nullptr;
+    Booster sliced;
+    if (XGBoosterSlice(booster_.get(), 0, best_iteration_ + 1, 1, &raw) == 0) sliced.reset(raw);
+    nlohmann::json names = nlohmann::json::array();
+    for (std::size_t j = 0; j < n_features; ++j) names.push_back(fmt::format("f{}", j));
+    const std::string config = nlohmann::json{{"importance_type", "total_gain"}, {"feature_names", names}}.dump();
+    bst_ulong n_out = 0, dim = 0;
+    const char** out_names = nullptr;
+    const bst_ulong* shape = nullptr;
+    const float* scores = nullptr;
+    check(XGBoosterFeatureScore(sliced ? sliced.get() : booster_.get(), config.c_str(), &n_out, &out_names, &dim,
+                                &shape, &scores),
+          "feature scores");
+    std::vector<double> gain(n_features, 0.0);
+    for (bst_ulong i = 0; i < n_out; ++i) {
+      const std::size_t j = std::strtoul(out_names[i] + 1, nullptr, 10);  // "f12" -> 12
+      if (j < n_features) gain[j] += scores[i];
+    }
+    return gain;
   }
 
   int iterations() const override { return best_iteration_ + 1; }

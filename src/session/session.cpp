@@ -31,7 +31,7 @@ namespace automl {
 namespace fs = std::filesystem;
 
 // The phases of a run, in order.
-enum class Phase { kNone, kRead, kPlan, kSearch, kRefit, kEnsemble, kSave, kTail, kSummary };
+enum class Phase { kNone, kRead, kPlan, kSearch, kRefit, kEnsemble, kSave, kTail, kImportance, kSummary };
 
 namespace {
 
@@ -219,6 +219,8 @@ struct Session::Impl {
   double tail_s = 0;
   int tail_trials = 0;
   std::string tail_outcome;
+  // Phase 9: permutation importance of the input columns (feature_importance.csv).
+  FeatureImportance importance;
 
   ColumnDesign design_for(const std::string& family, const std::string& variant) const {
     if (variant == "plain" || !designs.count(family)) return ColumnDesign{};
@@ -272,8 +274,12 @@ struct Session::Impl {
 
   double refit_need(const TrialResult& t) const { return one_fit_s(t) * (side_by_side ? 0.7 : 1.0) * 1.2 + 0.3; }
 
+  // The seconds feature importance gets at the end: 3% of the budget, at least 0.2 s and
+  // at most a minute. Kept back with saving (finish_cost), so the search leaves it.
+  double importance_box() const { return std::clamp(0.03 * budget, 0.2, 60.0); }
+
   double finish_cost(const std::vector<const TrialResult*>& models) const {
-    double s = 0.1 + 0.003 * budget;
+    double s = 0.1 + 0.003 * budget + importance_box();
     if (test_rows_guess > 0) {
       s += read_s * test_rows_guess / static_cast<double>(std::max<std::size_t>(1, table.n_rows));
       for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
@@ -1203,7 +1209,7 @@ struct Session::Impl {
       // Choosing again takes about as long as the first choice did, and an ensemble chosen
       // again is saved and scored again: as long as the first time, or longer with more
       // members (the margins).
-      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + 0.05;
+      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + importance_box() + 0.05;
       tail_end =
           hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(end_need));
       const double left = std::chrono::duration<double>(tail_end - Clock::now()).count();
@@ -1253,6 +1259,74 @@ struct Session::Impl {
       }
     }
     if (req.ensemble && result.best >= 0) ensemble_rows(ensemble_s);
+  }
+
+  // The pipeline whose importance is measured, and in words what that measures. Out of
+  // fold where the trials kept their models of the first validation fold: the best
+  // trial's fold model, or the saved ensemble's blend over its members' fold models,
+  // scored on that fold's held-out rows. Otherwise (a resumed run reads back no model)
+  // the saved pipeline on the same rows, which it was trained on.
+  Pipeline importance_pipeline(std::string* measured_on) const {
+    const bool use_ensemble = ens_pipe.is_ensemble();
+    const std::size_t n_valid = plan.splits.empty() ? 0 : plan.splits[0].valid.size();
+    if (use_ensemble) {
+      Pipeline ep = ens_pipe;
+      ep.members.clear();
+      for (int id : ens.winner().members) {
+        const TrialResult& t = result.trials[static_cast<std::size_t>(id)];
+        if (!t.fold_model || !t.fold_preprocessor) {
+          ep.members.clear();
+          break;
+        }
+        Pipeline m = skeleton(t.family, t.params);
+        m.model = t.fold_model;
+        m.preprocessor = *t.fold_preprocessor;
+        ep.members.push_back(std::make_shared<const Pipeline>(std::move(m)));
+      }
+      if (ep.members.size() == ens_pipe.members.size()) {
+        *measured_on = fmt::format("out of fold: the saved {}'s blend over its {} members' models trained on the "
+                                   "first validation fold's training rows, scored on that fold's {} held-out rows",
+                                   ens_pipe.family, ep.members.size(), n_valid);
+        return ep;
+      }
+    } else if (best && best->fold_model && best->fold_preprocessor) {
+      Pipeline fp = skeleton(best->family, best->params);
+      fp.model = best->fold_model;
+      fp.preprocessor = *best->fold_preprocessor;
+      *measured_on = fmt::format("out of fold: the best trial's {} model trained on the first validation fold's "
+                                 "training rows, scored on that fold's {} held-out rows ({})",
+                                 best->family, n_valid,
+                                 best_refit ? "the saved model is the same setting refit on all rows"
+                                            : "it is the saved model");
+      return fp;
+    }
+    *measured_on = fmt::format("in sample: the saved {} scored on the first validation fold's {} rows, which it was "
+                               "trained on ({}), so the drops may be larger than on new rows",
+                               best ? "model" : "baseline", n_valid,
+                               best ? "its fold model was not kept: a resumed run reads none back"
+                                    : "no trial finished");
+    return use_ensemble ? ens_pipe : pipe;
+  }
+
+  // Permutation importance within importance_box(), ending before the budget does.
+  void phase_importance() {
+    const auto deadline = std::min(
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(importance_box())),
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget)));
+    std::string measured_on;
+    const Pipeline ip = importance_pipeline(&measured_on);
+    std::vector<std::size_t> valid = plan.splits.empty() ? rows : plan.splits[0].valid;
+    std::vector<double> yv;
+    for (auto r : valid) yv.push_back(y.y[r]);
+    ImportanceOptions io;
+    io.seed = req.seed;
+    io.deadline = deadline;
+    importance = permutation_importance(ip, table, valid, yv, card.metric, io);
+    importance.measured_on = measured_on;
+    write_feature_importance(dir / "feature_importance.csv", importance);
+    say(fmt::format("feature importance: {} of {} columns, {} repeats on {} rows in {:.2f}s{}",
+                    importance.columns_measured, importance.columns.size(), importance.repeats, importance.rows,
+                    importance.seconds, importance.cut.empty() ? std::string() : " (" + importance.cut + ")"));
   }
 
   nlohmann::json phase_summary() {
@@ -1339,7 +1413,9 @@ struct Session::Impl {
                        {"refit", best_refit_s + members_refit_s},
                        {"tail", tail_s},
                        {"saving_and_test", finish_s + refinish_s},
+                       {"feature_importance", importance.seconds},
                        {"kept_back", kept_back}};
+    summary["feature_importance"] = importance.to_json();
     summary["time_used_share"] = summary["seconds"].get<double>() / budget;
     summary["peak_memory_mb"] = peak_memory_mb();
     if (req.report) {
@@ -1498,8 +1574,14 @@ int Session::tail() {
   return impl_->tail_trials;
 }
 
-nlohmann::json Session::summarize() {
+const FeatureImportance& Session::importance() {
   tail();
+  impl_->step(Phase::kImportance, [&] { impl_->phase_importance(); });
+  return impl_->importance;
+}
+
+nlohmann::json Session::summarize() {
+  importance();
   nlohmann::json summary;
   impl_->step(Phase::kSummary, [&] { summary = impl_->phase_summary(); });
   return summary;

@@ -210,6 +210,7 @@ TEST(Cli, EveryCommandDocumentsItsFlags) {
       {"card", {"--target", "--card", "--format", "--missing", "--type"}},
       {"models", {"--format", "--task"}},
       {"predict", {"--out", "--missing"}},
+      {"explain", {"--out", "--method", "--permutations", "--background", "--background-rows", "--seed", "--missing"}},
       {"bench", {"--budget", "--seed", "--out", "--no-ensemble"}},
       {"prompt", {"run"}},
       {"serve", {"--host", "--port", "--workers", "--max-body"}}};

@@ -283,7 +283,11 @@ TEST(EnsembleRun, LeaderboardHasAnEnsembleRowAndTheSavedModelReloads) {
   if (e["used"].get<bool>()) {
     EXPECT_EQ(summary["model"]["family"], e["kept"]);
     EXPECT_TRUE(fs::exists(dir / "run" / "model" / "member-1" / "pipeline.json"));
+    // Feature importance is the ensemble's: its blend over the members' fold models.
+    EXPECT_NE(summary["feature_importance"]["measured_on"].get<std::string>().find("blend"), std::string::npos)
+        << summary["feature_importance"].dump();
   }
+  EXPECT_TRUE(fs::exists(dir / "run" / "feature_importance.csv"));
   // Whatever was saved, reloading it predicts the test file exactly as the run did.
   Pipeline p = Pipeline::load(dir / "run" / "model");
   EXPECT_EQ(p.family, summary["model"]["family"].get<std::string>());

@@ -74,6 +74,10 @@ class Preprocessor {
   nlohmann::json to_json() const;
   static Preprocessor from_json(const nlohmann::json& j);
   std::size_t n_outputs() const;
+  // The input column each FeatureMatrix column comes from, in the order transform()
+  // writes them (one-hot levels and missing indicators name their column; text columns
+  // have none: they become documents).
+  std::vector<std::string> output_columns() const;
   // The columns variance selection (ColumnOps::drop_if_near_constant) left out in fit().
   const std::vector<std::string>& near_constant() const { return near_constant_; }
 

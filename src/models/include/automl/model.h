@@ -38,6 +38,20 @@ struct FitContext {
   std::function<bool(const IterationLog&)> on_iteration;
 };
 
+// Exact additive contributions of each feature to a model's margin, for the rows of a
+// FeatureMatrix (Model::contributions). `values` is rows x outputs x (features + 1),
+// row-major, the last entry of each group the bias (the margin with no feature known);
+// each group sums to the margin. Outputs: one for regression and binary (the log-odds
+// of class index 1), one per class for multiclass (the raw score before the softmax).
+struct Contributions {
+  std::size_t rows = 0, features = 0;
+  int outputs = 1;
+  std::vector<double> values;
+  // rows x outputs: the margin as the model itself predicts it (not summed from `values`).
+  std::vector<double> margin;
+  std::string scale;  // what the margin is, in words ("log-odds of class index 1", ...)
+};
+
 class Model {
  public:
   virtual ~Model() = default;
@@ -53,6 +67,18 @@ class Model {
   virtual FitStop stop_reason() const { return FitStop::kCompleted; }
   // Name of the metric in the training log ("" when there is no log).
   virtual std::string log_metric() const { return ""; }
+  // Exact per-feature contributions (tree SHAP for boosted trees). Unset by default:
+  // the family has no exact method, and callers fall back to a model-agnostic one.
+  virtual std::optional<Contributions> contributions(const FeatureMatrix& x) const {
+    (void)x;
+    return std::nullopt;
+  }
+  // Total split gain of each of `n_features` feature columns over the trees a
+  // prediction uses (empty: the family has no such measure).
+  virtual std::vector<double> feature_gain(std::size_t n_features) const {
+    (void)n_features;
+    return {};
+  }
 };
 
 // What a fitted model will cost, estimated before any fit: its saved size and

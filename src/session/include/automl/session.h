@@ -5,7 +5,7 @@
 //   const DataCard& card = s.read();        // the data and its Data Card
 //   const RunPlan& plan = s.plan();         // the run folder, the store, the planner's answers
 //   const SearchResult& r = s.search();     // trials within the budget
-//   s.refit();  s.ensemble();  s.save();  s.tail();
+//   s.refit();  s.ensemble();  s.save();  s.tail();  s.importance();
 //   nlohmann::json summary = s.summarize();
 //
 // Each phase runs the ones before it that have not run, so `s.summarize()` alone does
@@ -26,6 +26,7 @@
 
 #include "automl/data_card.h"
 #include "automl/ensemble.h"
+#include "automl/explain.h"
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/run.h"
@@ -89,6 +90,9 @@ class Session {
   // What the end kept back and did not need goes to more trials; a better ensemble found
   // then replaces the saved model. Returns the number of trials it added.
   int tail();
+  // Permutation importance of each input column (with gain and |SHAP| for boosted
+  // trees), written to feature_importance.csv within 3% of the budget.
+  const FeatureImportance& importance();
   nlohmann::json summarize();
   // Every phase in order: summary.json's content.
   nlohmann::json run();
