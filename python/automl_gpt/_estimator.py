@@ -107,7 +107,9 @@ class AutoML(BaseEstimator):
     classes_, n_features_in_, feature_names_in_ (a DataFrame's columns),
     run_dir_ (the run folder), leaderboard_ (every trial, with its predicted and real
     validation scores), data_card_, plan_, summary_ (summary.json), training_logs_
-    (one row per logged round), interrupted_ (a Ctrl-C stopped the search), task_, metric_.
+    (one row per logged round), feature_importance_ (feature_importance.csv as a DataFrame)
+    and feature_importances_ (its permutation importance per input column, in the order of
+    feature_names_in_), interrupted_ (a Ctrl-C stopped the search), task_, metric_.
     """
 
     _fixed_task = None
@@ -277,9 +279,29 @@ class AutoML(BaseEstimator):
         leaderboard = os.path.join(run_dir, "leaderboard.csv")
         self.leaderboard_ = pd.read_csv(leaderboard) if os.path.exists(leaderboard) else pd.DataFrame()
         self.training_logs_ = _read_jsonl(os.path.join(run_dir, "training_logs.jsonl"))
+        importance = os.path.join(run_dir, "feature_importance.csv")
+        self.feature_importance_ = (pd.read_csv(importance, keep_default_na=False, na_values=[""])
+                                    if os.path.exists(importance) else
+                                    pd.DataFrame(columns=["feature", "importance_mean", "importance_std", "repeats",
+                                                          "gain", "shap_abs_mean"]))
         self.task_ = self.model_.task
         self.metric_ = self.summary_.get("metric", self.data_card_.get("metric"))
         self._set_classes(labels, y_series)
+
+    @property
+    def feature_importances_(self):
+        """Permutation importance of each input column (feature_importance.csv's
+        importance_mean: how much the validation score drops when the column is shuffled),
+        in the order of feature_names_in_ (or of the file when the estimator was loaded from
+        a run made without a data frame); NaN for a column the run had no time to measure."""
+        if not hasattr(self, "model_"):
+            raise AttributeError("feature_importances_ exists once the estimator is fitted")
+        table = self.feature_importance_
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = table["feature"].astype(str).tolist()
+        lookup = dict(zip(table["feature"].astype(str), pd.to_numeric(table["importance_mean"], errors="coerce")))
+        return np.asarray([lookup.get(str(n), np.nan) for n in names], dtype=float)
 
     def _set_classes(self, labels, y_series=None):
         if self.task_ not in _CLASSIFICATION:

@@ -47,6 +47,14 @@ def test_fit_and_predict_on_a_shared_dataset_beat_a_floor(shared_datasets, runs_
     assert os.path.exists(os.path.join(model.run_dir_, "model", "pipeline.json"))
     assert model.summary_["metric"] == "roc_auc"
     assert model.interrupted_ is False
+    # Permutation importance per input column, in the columns' order, from feature_importance.csv.
+    importances = model.feature_importances_
+    assert importances.shape == (X.shape[1],)
+    assert set(model.feature_importance_["feature"]) == set(X.columns)
+    measured = model.feature_importance_.dropna(subset=["importance_mean"])
+    assert len(measured) > 0
+    top = measured.sort_values("importance_mean", ascending=False)["feature"].iloc[0]
+    assert importances[list(X.columns).index(top)] == measured["importance_mean"].max()
 
 
 def test_a_frame_with_categoricals_text_and_missing_values_keeps_its_types(penguins, runs_dir):
