@@ -75,7 +75,7 @@ def test_a_frame_with_categoricals_text_and_missing_values_keeps_its_types(pengu
     assert types["note"] == "text"
     # Nothing but the run's own files: the rows went in memory, no CSV of them was written.
     written = {f for _, _, files in os.walk(model.run_dir_) for f in files if f.endswith(".csv")}
-    assert written <= {"leaderboard.csv", "test_predictions.csv"}
+    assert written <= {"leaderboard.csv", "test_predictions.csv", "test_labels.csv", "feature_importance.csv"}
     assert model.task_ == "multiclass"
     assert sorted(model.classes_) == list(model.classes_) == ["Adelie", "Chinstrap", "Gentoo"]
     X_test, y_test = split(test, "species")

@@ -23,15 +23,8 @@ inline BrowserVerdict open_in_browser(const std::filesystem::path& page, const s
                                       const std::string& extra = "") {
   const std::string cmd = "python3 " + (source_dir() / "tests" / "report" / "check_in_browser.py").string() + " " +
                           page.string() + " --expect '" + expect_plots + "' " + extra + " 2>&1";
-  BrowserVerdict v;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return v;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) v.out.append(buf, n);
-  const int status = pclose(pipe);
-  v.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return v;
+  const CommandResult r = run_cli_shell(cmd);
+  return {r.exit_code, r.out};
 }
 
 }  // namespace automl::testing
