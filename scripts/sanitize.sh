@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Builds the tests with sanitizers and runs the unit tests under them.
+#   scripts/sanitize.sh address   # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)
+#   scripts/sanitize.sh thread    # ThreadSanitizer, for the search's threads (build-tsan/)
+# The normal test command (scripts/test.sh) stays unsanitized and fast; this one takes a
+# full build of its own. Extra arguments go to ctest (e.g. -R Csv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:?usage: scripts/sanitize.sh address|thread [ctest arguments]}
+shift
+case "$kind" in
+  address) dir=build-asan ;;
+  thread) dir=build-tsan ;;
+  *) echo "usage: scripts/sanitize.sh address|thread [ctest arguments]" >&2; exit 2 ;;
+esac
+scripts/install-deps.sh test
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTOML_SANITIZE="$kind" -DAUTOML_BUILD_TESTS=ON \
+  -DAUTOML_BUILD_PYTHON=OFF >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target automl_tests automl-gpt
+# Undefined behaviour stops the test (-fno-sanitize-recover); leaks are reported at exit.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+cd "$dir"
+ctest -L unit --output-on-failure -j"$(nproc)" --timeout 1200 "$@"
