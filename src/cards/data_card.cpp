@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -202,9 +201,8 @@ DataCard infer_data_card(const Table& table, const std::string& target, const st
     for (std::size_t r = 0; r < y.size() && example.empty(); ++r) {
       if (y.is_missing(r)) continue;
       const std::string cell = y.cell_string(r);
-      char* end = nullptr;
-      std::strtod(cell.c_str(), &end);
-      if (cell.empty() || end != cell.c_str() + cell.size()) {
+      double value;
+      if (!parse_number_cell(cell, value)) {
         example = fmt::format(" (data row {} holds \"{}\")", r + 1, cell.size() > 40 ? cell.substr(0, 40) + "..." : cell);
       }
     }

@@ -944,23 +944,15 @@ void check_utf8(std::string_view data, const std::string& source, char delimiter
     else if (data[i] == delimiter && !quoted) ++column;
   }
   std::string where = "column " + std::to_string(column);
-  if (line > 1) {  // the header names the column
-    const std::string_view header = data.substr(0, data.find('\n'));
-    std::size_t col = 1, start = 0;
-    bool q = false;
-    for (std::size_t i = 0; i <= header.size(); ++i) {
-      if (i < header.size() && header[i] == '"') q = !q;
-      if (i == header.size() || (header[i] == delimiter && !q)) {
-        if (col == column) {
-          std::string name = trim_spaces(header.substr(start, i - start));
-          if (!name.empty() && name.back() == '\r') name.pop_back();
-          if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-          if (first_invalid_utf8(name) == std::string_view::npos) where = "column " + quote_value(name);
-          break;
-        }
-        ++col;
-        start = i + 1;
+  if (line > 1) {  // the header names the column, as the reader names columns
+    try {
+      RecordScanner header(data, delimiter);
+      if (header.next() && column <= header.fields().size()) {
+        const std::string name = trim_spaces(header.fields()[column - 1].text);
+        if (!name.empty() && first_invalid_utf8(name) == std::string_view::npos) where = "column " + quote_value(name);
       }
+    } catch (const ParseError&) {
+      // a header that does not parse keeps the column's number
     }
   }
   throw_at(source, line,
