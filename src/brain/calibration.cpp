@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <future>
+#include <mutex>
+#include <optional>
 #include <limits>
 #include <map>
 #include <set>
@@ -16,6 +19,30 @@
 
 namespace automl {
 namespace {
+
+// Predictors being learned in the background, by the knowledge base they learn from
+// (held weakly: a finished run's knowledge base and predictor go with it).
+struct BackgroundPredictor {
+  std::weak_ptr<const KnowledgeBase> knowledge;
+  std::shared_future<std::shared_ptr<const LogPredictor>> predictor;
+};
+std::mutex g_background_mutex;
+std::map<const KnowledgeBase*, BackgroundPredictor> g_background;
+
+// The predictor learn_predictor_in_background started for `kb`, if any (the entry is
+// taken: each run asks once).
+std::optional<std::shared_future<std::shared_ptr<const LogPredictor>>> take_background(
+    const std::shared_ptr<const KnowledgeBase>& kb) {
+  std::lock_guard<std::mutex> lock(g_background_mutex);
+  for (auto it = g_background.begin(); it != g_background.end();) {
+    it = it->second.knowledge.expired() ? g_background.erase(it) : std::next(it);
+  }
+  auto it = g_background.find(kb.get());
+  if (it == g_background.end() || it->second.knowledge.lock() != kb) return std::nullopt;
+  auto f = it->second.predictor;
+  g_background.erase(it);
+  return f;
+}
 
 // Families whose resource is boosting rounds: the learned curve over rounds is theirs.
 bool counts_rounds(const std::string& family) {
@@ -416,7 +443,8 @@ class LogCalibration::Impl {
     if (!kb_ || predictor_failed_) return nullptr;
     if (!predictor_) {
       try {
-        predictor_ = std::make_unique<LogPredictor>(*kb_);
+        if (auto started = take_background(kb_)) predictor_ = started->get();
+        else predictor_ = std::make_shared<const LogPredictor>(*kb_);
       } catch (const Error&) {
         predictor_failed_ = true;  // an empty knowledge base: the running estimate answers
         return nullptr;
@@ -430,7 +458,7 @@ class LogCalibration::Impl {
 
  private:
   std::shared_ptr<const KnowledgeBase> kb_;
-  std::unique_ptr<LogPredictor> predictor_;
+  std::shared_ptr<const LogPredictor> predictor_;
   bool predictor_failed_ = false;
   struct CachedGuess {
     double relative, relative_sd, log_seconds;
@@ -447,6 +475,14 @@ class LogCalibration::Impl {
   std::map<std::string, ResidualFit> residual_fits_;  // by family
   double headroom_ = std::nan("");
 };
+
+void learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge) {
+  if (!knowledge || knowledge->datasets.empty()) return;
+  std::shared_future<std::shared_ptr<const LogPredictor>> f =
+      std::async(std::launch::async, [kb = knowledge] { return std::make_shared<const LogPredictor>(*kb); }).share();
+  std::lock_guard<std::mutex> lock(g_background_mutex);
+  g_background[knowledge.get()] = {knowledge, std::move(f)};
+}
 
 LogCalibration::LogCalibration(std::shared_ptr<const KnowledgeBase> knowledge)
     : impl_(std::make_unique<Impl>(std::move(knowledge))) {}

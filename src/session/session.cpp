@@ -5,12 +5,14 @@
 #include <cstdlib>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <map>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "automl/calibration.h"
 #include "automl/data_card.h"
 #include "automl/ensemble.h"
 #include "automl/error.h"
@@ -554,8 +556,24 @@ struct Session::Impl {
     if (!out) throw_io("cannot write " + (dir / "test_labels.csv").string());
   }
 
+  // The knowledge base (missing default = none; a file the user named must exist),
+  // with its predictor learning on a thread of its own, while the data is read.
+  std::shared_ptr<const KnowledgeBase> load_knowledge() const {
+    if (req.knowledge == "none") return nullptr;
+    const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
+    if (req.knowledge.empty() && !fs::exists(kb_path)) return nullptr;
+    KnowledgeBase kb = KnowledgeBase::load(kb_path);
+    if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
+    if (kb.datasets.empty()) return nullptr;
+    auto out = std::make_shared<const KnowledgeBase>(std::move(kb));
+    learn_predictor_in_background(out);
+    return out;
+  }
+
   void phase_read() {
-    // 1. Data and its card.
+    // 1. Data and its card. The knowledge base loads meanwhile.
+    std::future<std::shared_ptr<const KnowledgeBase>> knowledge_loading =
+        std::async(std::launch::async, [this] { return load_knowledge(); });
     overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
     if (!req.card_fields.is_object()) throw_invalid("card fields must be a mapping (task, metric, ...)");
     for (const auto& [field, value] : req.card_fields.items()) overrides[field] = value;
@@ -605,15 +623,8 @@ struct Session::Impl {
     if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
 
     // The knowledge base: experience from earlier runs, for warm starts and learned
-    // predictions (missing default = none; a file the user named must exist).
-    if (req.knowledge != "none") {
-      const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
-      if (!req.knowledge.empty() || fs::exists(kb_path)) {
-        KnowledgeBase kb = KnowledgeBase::load(kb_path);
-        if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
-        if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
-      }
-    }
+    // predictions.
+    knowledge = knowledge_loading.get();
   }
 
   void phase_open() {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -426,8 +427,10 @@ class Search {
                           [&](const Proposal& p) { return t.family == p.family && t.params == p.params; });
     });
     while (!queue.empty() && can_continue()) {
-      Proposal p = take_next(&queue, -1);
-      add(trial(p.family, p.params, -1));
+      int sample = 0;
+      std::optional<Proposal> p = take_next(&queue, -1, &sample);
+      if (!p) break;  // none of them can finish in the time left
+      add(trial(p->family, p->params, -1, sample));
     }
     if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
@@ -439,6 +442,8 @@ class Search {
         double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
         for (const auto& p : opt_.refine(result_.trials, left)) {
           if (!supported(p.family) || !can_continue()) continue;
+          const double now_left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+          if (beats_constant() && known_cost(p, -1) > now_left) continue;  // could not finish
           add(trial(p.family, p.params, -1));
         }
         if (!can_continue()) break;
@@ -446,12 +451,21 @@ class Search {
       std::vector<int> rung;  // trial indices alive in this rung
       auto settings = bracket_settings(&samples);
       const bool drawn = !settings.empty();
+      bool none_fits = false;
       while (!settings.empty() && can_continue()) {
-        Proposal p = take_next(&settings, 0);
-        const ModelEntry& e = model_registry().get(p.family);
-        int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
-        rung.push_back(add(trial(p.family, p.params, resource, rung_sample(p, resource))));
+        int sample = 0;
+        std::optional<Proposal> p = take_next(&settings, 0, &sample);
+        if (!p) {
+          none_fits = true;
+          break;
+        }
+        const ModelEntry& e = model_registry().get(p->family);
+        int resource = e.resource_param.empty() ? -1 : family_resource(e, p->params, 0);
+        rung.push_back(add(trial(p->family, p->params, resource, sample > 0 ? sample : rung_sample(*p, resource))));
       }
+      // Nothing a bracket draws can finish in the time left: a trial started now would
+      // be cut by the deadline after a round or two and teach nothing.
+      if (none_fits && rung.empty()) return std::move(result_);
       if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
@@ -472,8 +486,12 @@ class Search {
           // a sample of the rows, and all of them may support more).
           if (!t.capped && t.sample_rows == 0) continue;
           if (!can_continue()) break;
-          next.push_back(add(trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level),
-                                   0, level, t.id)));
+          const int resource = family_resource(model_registry().get(t.family), t.params, level);
+          // A promotion expected to outlast the time left is not started: the deadline
+          // would stop it below the rounds its parent already reached.
+          const double cost = known_cost({t.family, t.params, ""}, resource);
+          if (beats_constant() && cost > std::chrono::duration<double>(deadline() - Clock::now()).count()) continue;
+          next.push_back(add(trial(t.family, t.params, resource, 0, level, t.id)));
         }
         if (next.empty()) break;
         rung = next;
@@ -611,6 +629,19 @@ class Search {
     return static_cast<int>(std::max<double>(opt_.min_sample_rows, share * rows));
   }
 
+  // Training rows per fold (a sample) on which a trial that would take `cost` seconds
+  // on all rows is expected to finish in `left` seconds, with a fifth to spare; 0 when
+  // that sample would be under SearchOptions::min_sample_rows (or the table is small).
+  int sample_that_fits(double cost, double left) const {
+    const auto& splits = ev_.plan().splits;
+    if (splits.empty() || opt_.min_sample_rows <= 0 || cost <= 0 || left <= 0) return 0;
+    const double rows = static_cast<double>(splits[0].train.size());
+    const double share = 0.8 * left / cost;
+    if (share >= 1.0) return 0;
+    const double n = share * rows;
+    return n >= opt_.min_sample_rows ? static_cast<int>(n) : 0;
+  }
+
   // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
   double time_box(const std::string& family) const {
     if (opt_.budget_s <= 0 || is_baseline(family)) return 0;
@@ -649,8 +680,13 @@ class Search {
 
   // The first setting of `queue` expected to finish in the time left (removed from it);
   // settings expected not to finish wait behind it. When none fits, the one expected to
-  // be cheapest runs: its time box stops it and its best round or epoch is kept.
-  Proposal take_next(std::vector<Proposal>* queue, int level) {
+  // be cheapest runs on a sample of the rows it can finish (*sample_rows, at least
+  // SearchOptions::min_sample_rows), or nothing runs (nullopt, the queue kept): a trial
+  // the deadline stops after a round or two is time lost and a score that misleads.
+  // Until some model beats the constant every setting may run: its time box stops it
+  // and its best round or epoch is kept.
+  std::optional<Proposal> take_next(std::vector<Proposal>* queue, int level, int* sample_rows) {
+    *sample_rows = 0;
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     std::size_t pick = 0;
     if (beats_constant()) {
@@ -670,7 +706,13 @@ class Search {
           pick = i;
         }
       }
-      if (fits < queue->size()) pick = fits;
+      if (fits < queue->size()) {
+        pick = fits;
+      } else {
+        const int sample = sample_that_fits(cheapest, left);
+        if (sample <= 0) return std::nullopt;
+        *sample_rows = sample;
+      }
       if (pick > 0) ++result_.deferred;
     }
     Proposal p = (*queue)[pick];

@@ -34,6 +34,13 @@ struct LearnedLog {
   std::string basis;
 };
 
+// Starts learning the predictor for `knowledge` on a thread of its own, so that a run
+// reads its data meanwhile (learning takes about a second on two busy cores, which a
+// short budget cannot spare before its first model). A LogCalibration over the same
+// knowledge base object then waits for that predictor instead of learning its own.
+// Learning errors surface where the predictor is first asked for, as without it.
+void learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge);
+
 class LogCalibration {
  public:
   explicit LogCalibration(std::shared_ptr<const KnowledgeBase> knowledge);
@@ -41,7 +48,8 @@ class LogCalibration {
   LogCalibration(const LogCalibration&) = delete;
   LogCalibration& operator=(const LogCalibration&) = delete;
 
-  // The learned predictor, built on first use since learning takes a moment; null
+  // The learned predictor, built on first use since learning takes a moment (or the
+  // one learn_predictor_in_background started for this knowledge base); null
   // without a knowledge base, or when it holds nothing to learn from.
   const LogPredictor* predictor();
   // Whether the knowledge base holds trials of `family` (a baseline always counts):
