@@ -69,6 +69,7 @@ class LogCalibration::Impl {
     double s0 = std::nan("");
     std::vector<double> r, r_sd, y, speed;
     std::vector<const TrialResult*> pts;
+    double slowest_cut = 0;  // this family's trials a box cut: their pace is at least this
     for (const auto& t : history) {
       if (!t.usable() || t.sample_rows > 0) continue;  // the run's scale comes from trials on all rows
       if (is_baseline_family(t.family)) {
@@ -86,7 +87,9 @@ class LogCalibration::Impl {
       y.push_back(t.score);
       pts.push_back(&t);
       // A trial its time box cut shows only a lower bound on the family's pace.
-      if (!t.deadline_stopped) speed.push_back(t.seconds / std::exp(it->second.log_seconds));
+      const double pace = t.seconds / std::exp(it->second.log_seconds);
+      if (!t.deadline_stopped) speed.push_back(pace);
+      else if (t.family == family) slowest_cut = std::max(slowest_cut, pace);
     }
     // A guess the bagged models disagree on is pulled towards what the family's
     // settings are guessed on average in this run: the posterior mean under a
@@ -181,7 +184,7 @@ class LogCalibration::Impl {
     }
     if (bounded) p.final_score = std::clamp(p.final_score, 0.0, 1.0);
     std::sort(speed.begin(), speed.end());
-    const double ratio = speed.empty() ? 3.0 : speed[speed.size() / 2];
+    const double ratio = std::max(speed.empty() ? 3.0 : speed[speed.size() / 2], slowest_cut);
     p.seconds = std::exp(g.log_seconds) * ratio;
     // A family that counts boosting rounds gets the learned curve over rounds at its step size.
     if (const ModelEntry& e = model_registry().get(family); e.resource_unit == ResourceUnit::kRounds) {

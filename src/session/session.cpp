@@ -1321,9 +1321,10 @@ struct Session::Impl {
 
   // Permutation importance within importance_box(), ending before the budget does.
   void phase_importance() {
-    const auto deadline = std::min(
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(importance_box())),
-        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget)));
+    // Its box, or what the end kept back and did not need when that is more (a tail too
+    // short for more trials and a second ensemble): measured on more rows and repeats.
+    const auto deadline =
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget));
     std::string measured_on;
     const Pipeline ip = importance_pipeline(&measured_on);
     std::vector<std::size_t> valid = plan.splits.empty() ? rows : plan.splits[0].valid;

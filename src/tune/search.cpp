@@ -590,6 +590,16 @@ class Search {
                     int rung = 0, int parent = -1) {
     nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
     const int id = static_cast<int>(result_.trials.size());
+    // A setting the planner expects to take longer than its time box trains on a sample
+    // of the rows it can finish in the box (at least SearchOptions::min_sample_rows):
+    // a boosted model cut after a round or a network before its first epoch teaches
+    // less than the same setting finished on part of the rows.
+    const double box = time_box(family);
+    if (sample_rows == 0 && box > 0 && predicted.is_object() && predicted.contains("seconds") &&
+        predicted["seconds"].is_number()) {
+      const double expected = predicted["seconds"].get<double>();
+      if (expected > box) sample_rows = std::max(sample_that_fits(expected, box), box_sample_floor());
+    }
     if (opt_.on_start) {
       TrialResult proposed;
       proposed.id = id;
@@ -606,7 +616,7 @@ class Search {
     if (opt_.on_fold) {
       on_fold = [this, id](int fold, double score, const FoldLog& log) { opt_.on_fold(id, fold, score, log); };
     }
-    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family), sample_rows, on_fold);
+    TrialResult t = ev_.evaluate(family, params, resource, deadline(), box, sample_rows, on_fold);
     t.predicted = std::move(predicted);
     t.rung = rung;
     t.parent = parent;
@@ -640,6 +650,14 @@ class Search {
     if (share >= 1.0) return 0;
     const double n = share * rows;
     return n >= opt_.min_sample_rows ? static_cast<int>(n) : 0;
+  }
+
+  // The smallest sample a trial over its box trains on: min_sample_rows, when the
+  // folds are at least twice that (0: no sample).
+  int box_sample_floor() const {
+    const auto& splits = ev_.plan().splits;
+    if (splits.empty() || opt_.min_sample_rows <= 0) return 0;
+    return splits[0].train.size() >= 2 * static_cast<std::size_t>(opt_.min_sample_rows) ? opt_.min_sample_rows : 0;
   }
 
   // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
