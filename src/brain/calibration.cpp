@@ -2,6 +2,7 @@
 #include "automl/calibration.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <mutex>
@@ -441,12 +442,20 @@ class LogCalibration::Impl {
   }
 
 
+  // Whether predictor() answers without waiting for learning started in the background.
+  bool predictor_ready() {
+    if (!kb_ || predictor_failed_ || predictor_) return true;
+    if (!pending_) pending_ = take_background(kb_);
+    return !pending_ || pending_->wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+
   // Lazily, since learning takes a moment and a planner may never be asked.
   const LogPredictor* predictor() {
     if (!kb_ || predictor_failed_) return nullptr;
     if (!predictor_) {
       try {
-        if (auto started = take_background(kb_)) predictor_ = started->get();
+        if (!pending_) pending_ = take_background(kb_);
+        if (pending_) predictor_ = pending_->get();
         else predictor_ = std::make_shared<const LogPredictor>(*kb_);
       } catch (const Error&) {
         predictor_failed_ = true;  // an empty knowledge base: the running estimate answers
@@ -462,6 +471,7 @@ class LogCalibration::Impl {
  private:
   std::shared_ptr<const KnowledgeBase> kb_;
   std::shared_ptr<const LogPredictor> predictor_;
+  std::optional<std::shared_future<std::shared_ptr<const LogPredictor>>> pending_;  // learning in the background
   bool predictor_failed_ = false;
   struct CachedGuess {
     double relative, relative_sd, log_seconds;
@@ -492,6 +502,10 @@ LogCalibration::LogCalibration(std::shared_ptr<const KnowledgeBase> knowledge)
 LogCalibration::~LogCalibration() = default;
 
 const LogPredictor* LogCalibration::predictor() { return impl_->predictor(); }
+
+bool LogCalibration::predictor_ready() { return impl_->predictor_ready(); }
+
+double LogCalibration::baseline_guess(const DataCard& card) { return Impl::baseline_guess(card); }
 
 std::size_t LogCalibration::n_examples() const { return impl_->n_examples(); }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "automl/data_card.h"
@@ -170,7 +171,7 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
     opt.predict = [dear_seconds, cheap](const std::string& family, const nlohmann::json& params, int,
                                         const std::vector<TrialResult>&) {
       const bool dear = family == "xgboost" && params != cheap;
-      return nlohmann::json{{"seconds", dear ? dear_seconds : 0.01}};
+      return nlohmann::json{{"seconds", dear ? dear_seconds : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
     };
     opt.initial = {{"constant", nlohmann::json::object(), ""},
                    {"xgboost", cheap, ""},
@@ -192,6 +193,14 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   EXPECT_GT(dear.sample_rows, 2000);
   EXPECT_LT(dear.sample_rows, 9600 / 2);
   EXPECT_TRUE(dear.usable()) << dear.reason;
+  // Its predicted score is for the sample: part of the gain over the constant that the
+  // planner predicted for all rows, which stays beside it.
+  ASSERT_TRUE(dear.predicted.contains("all_rows_score")) << dear.predicted.dump();
+  EXPECT_DOUBLE_EQ(dear.predicted["all_rows_score"].get<double>(), 0.9);
+  const double base = sampled.trials[0].score, on_sample = dear.predicted["final_score"].get<double>();
+  EXPECT_GT(on_sample, base);
+  EXPECT_LT(on_sample, 0.9);
+  EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
 }
 
 // An early rung on a large table may train on a sample of the rows: it is scored on

@@ -52,6 +52,12 @@ class LogCalibration {
   // one learn_predictor_in_background started for this knowledge base); null
   // without a knowledge base, or when it holds nothing to learn from.
   const LogPredictor* predictor();
+  // False while the predictor learn_predictor_in_background started for this knowledge
+  // base is still learning (predictor() would wait for it); true otherwise.
+  bool predictor_ready();
+  // The score the constant model will get, from the Data Card alone (the class shares,
+  // the target's spread): what the baseline is before it has run.
+  static double baseline_guess(const DataCard& card);
   // Whether the knowledge base holds trials of `family` (a baseline always counts):
   // only then can the learned predictor tell it apart.
   bool known(const std::string& family);
