@@ -390,10 +390,9 @@ struct Session::Impl {
   }
 
   // The pipeline of an ensemble choice made from `trials`; `outcome` says how its members
-  // were trained, or starts "not built" (the pipeline then has no members). Members are
-  // refit only when `refit_members` (the tail's members keep their fold model).
-  Pipeline build_ensemble(const EnsembleChoice& choice, const std::vector<TrialResult>& trials, bool refit_members,
-                          std::string* outcome) {
+  // were trained, or starts "not built" (the pipeline then has no members). A member is
+  // refit on all rows when that is cheap and fits in the time left (member_refit_s).
+  Pipeline build_ensemble(const EnsembleChoice& choice, const std::vector<TrialResult>& trials, std::string* outcome) {
     const EnsembleCandidate& win = choice.winner();
     Pipeline ep;
     ep.family = choice.kept;
@@ -442,10 +441,6 @@ struct Session::Impl {
       // A trial its time box cut would need as long again (its folds stopped at the box,
       // not where training ended), and a dear refit is not worth its time: such members
       // keep their fold model.
-      if (!refit_members) {
-        if (!fold_member("it ran in the search's tail, after the refits")) break;
-        continue;
-      }
       if (member_refit_s(t) <= 0) {
         if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
                                             : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
@@ -1196,7 +1191,7 @@ struct Session::Impl {
     if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
 
     const auto members_start = Clock::now();
-    if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, true, &ensemble_outcome);
+    if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, &ensemble_outcome);
     members_refit_s = seconds_since(members_start);
   }
 
@@ -1211,7 +1206,8 @@ struct Session::Impl {
   void phase_tail() {
     // 7. The tail: what the end kept back and did not need goes to more trials, when there
     // is enough of it. The ensemble is then chosen again from all trials (the new members
-    // keep their first-fold model), and replaces the first when its honest score is better.
+    // are refit when cheap, as the first ensemble's were), and replaces the first when its
+    // honest score is better.
     // The single best model stays the refit one. Without ensembles the tail could not
     // change the model, so there is none.
     const bool trials_left = req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials;
@@ -1242,7 +1238,9 @@ struct Session::Impl {
           const double now_honest = ens_pipe.is_ensemble() ? ens.winner().honest_score : ens.best_single_honest;
           if (!again.kept.empty() && metric_better(card.metric, again.winner().honest_score, now_honest)) {
             std::string outcome;
-            Pipeline candidate = build_ensemble(again, result.trials, false, &outcome);
+            // Members refit on all rows when that is cheap (small tables: a fold model saw
+            // only part of the few rows there are), in the time the finish leaves.
+            Pipeline candidate = build_ensemble(again, result.trials, &outcome);
             // Saved and scored again, in the time left (more members take longer).
             const double need = finish_s * static_cast<double>(candidate.members.size()) /
                                 static_cast<double>(finish_members);
