@@ -7,6 +7,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <limits>
 #include <map>
 #include <set>
@@ -28,7 +29,9 @@ struct BackgroundPredictor {
   std::shared_future<std::shared_ptr<const LogPredictor>> predictor;
 };
 std::mutex g_background_mutex;
-std::map<const KnowledgeBase*, BackgroundPredictor> g_background;
+// Never destroyed: a learning thread still running at exit must not outlive the map (each
+// BackgroundLearning handle waits for its own before its owner returns).
+std::map<const KnowledgeBase*, BackgroundPredictor>& g_background = *new std::map<const KnowledgeBase*, BackgroundPredictor>;
 
 // The predictor learn_predictor_in_background started for `kb`, if any (the entry is
 // taken: each run asks once).
@@ -489,12 +492,39 @@ class LogCalibration::Impl {
   double headroom_ = std::nan("");
 };
 
-void learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge) {
-  if (!knowledge || knowledge->datasets.empty()) return;
+BackgroundLearning learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge) {
+  if (!knowledge || knowledge->datasets.empty()) return {};
   std::shared_future<std::shared_ptr<const LogPredictor>> f =
       std::async(std::launch::async, [kb = knowledge] { return std::make_shared<const LogPredictor>(*kb); }).share();
   std::lock_guard<std::mutex> lock(g_background_mutex);
-  g_background[knowledge.get()] = {knowledge, std::move(f)};
+  g_background[knowledge.get()] = {knowledge, f};
+  BackgroundLearning handle;
+  handle.learning_ = std::make_shared<std::shared_future<std::shared_ptr<const LogPredictor>>>(std::move(f));
+  handle.key_ = knowledge.get();
+  return handle;
+}
+
+BackgroundLearning::~BackgroundLearning() { finish(); }
+
+BackgroundLearning& BackgroundLearning::operator=(BackgroundLearning&& other) noexcept {
+  if (this != &other) {
+    finish();
+    learning_ = std::move(other.learning_);
+    key_ = std::exchange(other.key_, nullptr);
+  }
+  return *this;
+}
+
+void BackgroundLearning::finish() noexcept {
+  if (!learning_) return;
+  {
+    std::lock_guard<std::mutex> lock(g_background_mutex);
+    auto it = g_background.find(key_);
+    if (it != g_background.end()) g_background.erase(it);
+  }
+  learning_->wait();  // its result (or error) stays with whoever took it
+  learning_.reset();
+  key_ = nullptr;
 }
 
 LogCalibration::LogCalibration(std::shared_ptr<const KnowledgeBase> knowledge)

@@ -141,6 +141,7 @@ struct Session::Impl {
   double read_s = 0;
   std::vector<const ModelEntry*> candidates;
   std::shared_ptr<const KnowledgeBase> knowledge;
+  BackgroundLearning predictor_learning;  // its end waits for the predictor's learning thread
   // Phase 2: the run folder, the store and the planner.
   std::string run_id;
   fs::path dir;
@@ -553,22 +554,27 @@ struct Session::Impl {
 
   // The knowledge base (missing default = none; a file the user named must exist),
   // with its predictor learning on a thread of its own, while the data is read.
-  std::shared_ptr<const KnowledgeBase> load_knowledge() const {
-    if (req.knowledge == "none") return nullptr;
+  struct LoadedKnowledge {
+    std::shared_ptr<const KnowledgeBase> knowledge;
+    BackgroundLearning learning;
+  };
+  LoadedKnowledge load_knowledge() const {
+    LoadedKnowledge out;
+    if (req.knowledge == "none") return out;
     const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
-    if (req.knowledge.empty() && !fs::exists(kb_path)) return nullptr;
+    if (req.knowledge.empty() && !fs::exists(kb_path)) return out;
     KnowledgeBase kb = KnowledgeBase::load(kb_path);
     if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
-    if (kb.datasets.empty()) return nullptr;
-    auto out = std::make_shared<const KnowledgeBase>(std::move(kb));
-    learn_predictor_in_background(out);
+    if (kb.datasets.empty()) return out;
+    out.knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
+    out.learning = learn_predictor_in_background(out.knowledge);
     return out;
   }
 
   void phase_read() {
-    // 1. Data and its card. The knowledge base loads meanwhile.
-    std::future<std::shared_ptr<const KnowledgeBase>> knowledge_loading =
-        std::async(std::launch::async, [this] { return load_knowledge(); });
+    // 1. Data and its card. The knowledge base loads meanwhile (when reading fails, the
+    // future's end waits for it, and its learning's handle for the learning).
+    std::future<LoadedKnowledge> knowledge_loading = std::async(std::launch::async, [this] { return load_knowledge(); });
     overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
     if (!req.card_fields.is_object()) throw_invalid("card fields must be a mapping (task, metric, ...)");
     for (const auto& [field, value] : req.card_fields.items()) overrides[field] = value;
@@ -619,7 +625,9 @@ struct Session::Impl {
 
     // The knowledge base: experience from earlier runs, for warm starts and learned
     // predictions.
-    knowledge = knowledge_loading.get();
+    LoadedKnowledge loaded = knowledge_loading.get();
+    knowledge = std::move(loaded.knowledge);
+    predictor_learning = std::move(loaded.learning);
   }
 
   void phase_open() {

@@ -12,8 +12,10 @@
 //   }
 #pragma once
 
+#include <future>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -34,12 +36,32 @@ struct LearnedLog {
   std::string basis;
 };
 
+// Learning started by learn_predictor_in_background. Its owner keeps it while the run
+// lasts; destroying it waits for the learning to end (a thread must not run on into the
+// program's exit) and forgets a predictor nobody took.
+class BackgroundLearning {
+ public:
+  BackgroundLearning() = default;
+  ~BackgroundLearning();
+  BackgroundLearning(BackgroundLearning&& other) noexcept
+      : learning_(std::move(other.learning_)), key_(std::exchange(other.key_, nullptr)) {}
+  BackgroundLearning& operator=(BackgroundLearning&& other) noexcept;
+  BackgroundLearning(const BackgroundLearning&) = delete;
+  BackgroundLearning& operator=(const BackgroundLearning&) = delete;
+
+ private:
+  friend BackgroundLearning learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>&);
+  void finish() noexcept;
+  std::shared_ptr<std::shared_future<std::shared_ptr<const LogPredictor>>> learning_;
+  const KnowledgeBase* key_ = nullptr;
+};
+
 // Starts learning the predictor for `knowledge` on a thread of its own, so that a run
 // reads its data meanwhile (learning takes about a second on two busy cores, which a
 // short budget cannot spare before its first model). A LogCalibration over the same
 // knowledge base object then waits for that predictor instead of learning its own.
 // Learning errors surface where the predictor is first asked for, as without it.
-void learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge);
+[[nodiscard]] BackgroundLearning learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge);
 
 class LogCalibration {
  public:
