@@ -1,4 +1,5 @@
 #include "targets.h"
+#include "scratch.h"
 
 #include <unistd.h>
 
@@ -25,7 +26,6 @@
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/registry.h"
-#include "automl/request.h"
 #include "automl/strings.h"
 #include "automl/table.h"
 
@@ -76,39 +76,6 @@ void card(const uint8_t* data, std::size_t size) {
 
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string as_text(const uint8_t* data, std::size_t size) { return {reinterpret_cast<const char*>(data), size}; }
-
-void write_file(const fs::path& path, std::string_view bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// One temporary folder per target and process, emptied for each input and removed at exit.
-class Scratch {
- public:
-  explicit Scratch(const std::string& name)
-      : dir_(fs::temp_directory_path() / fmt::format("automl-fuzz-{}-{}", static_cast<long>(::getpid()), name)) {}
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  const fs::path& fresh() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-    fs::create_directories(dir_);
-    return dir_;
-  }
-
- private:
-  fs::path dir_;
-};
 
 // The tables a loaded pipeline predicts, as CSV text: mixed columns, and a 4x4 grey image.
 std::string mixed_csv() {
@@ -176,9 +143,8 @@ Pipeline fit_small(const std::string& family, const Table& table, const std::str
   return p;
 }
 
-const SavedModels& saved_models() {
-  static SavedModels* saved = [] {
-    auto* s = new SavedModels;
+void fit_saved_models(SavedModels* s) {
+  {
     const fs::path root = s->scratch.fresh();
     const Table mixed = read_csv_buffer(mixed_csv(), "mixed.csv", mixed_options());
     const Table pixels = read_csv_buffer(pixels_csv(), "pixels.csv");
@@ -202,9 +168,14 @@ const SavedModels& saved_models() {
       ensemble.save(root / "ensemble");
       s->dirs["ensemble"] = root / "ensemble";
     }
-    return s;
-  }();
-  return *saved;
+  }
+}
+
+const SavedModels& saved_models() {
+  static SavedModels saved;  // its folder goes at exit
+  static const bool fitted = (fit_saved_models(&saved), true);
+  (void)fitted;
+  return saved;
 }
 
 // The files of a saved folder a family loads, relative and sorted (its pipeline.json aside).
@@ -297,38 +268,6 @@ std::string small_png() {
 }
 
 }  // namespace
-
-void request(const uint8_t* data, std::size_t size) {
-  static Scratch scratch("request");
-  const fs::path& dir = scratch.fresh();
-  const std::string bytes = as_text(data, size);
-  write_file(dir / "request.yaml", bytes);
-  write_file(dir / "data.csv", bytes);
-  try {
-    read_header(dir / "data.csv");
-  } catch (const Error&) {
-  }
-  RequestFile r;
-  try {
-    r = load_request((dir / "request.yaml").string());
-  } catch (const Error&) {
-    return;
-  }
-  // What run_request writes (request.json) before any task runs.
-  nlohmann::json tasks = nlohmann::json::array();
-  for (const auto& t : r.tasks) tasks.push_back(t.to_json());
-  const nlohmann::json recorded = {{"request_file", r.path.string()}, {"text", r.text}, {"budget_s", r.budget_s},
-                                   {"tasks", tasks}};
-  (void)recorded.dump();
-  if (r.text.empty()) return;
-  std::map<std::string, std::vector<std::string>> files;
-  for (const auto& f : files_mentioned(r.text)) files[f] = {"a", "b", "y"};
-  if (files.empty()) return;
-  try {
-    for (const auto& t : make_builtin_planner()->decompose(r.text, files)) (void)t.to_json().dump();
-  } catch (const Error&) {
-  }
-}
 
 void pipeline(const uint8_t* data, std::size_t size) {
   const SavedModels& saved = saved_models();

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds one libFuzzer target with clang (ASan + UBSan) and runs it for SECONDS.
-#   scripts/fuzz.sh TARGET SECONDS      TARGET: csv | card
+#   scripts/fuzz.sh TARGET SECONDS
+# TARGET: csv, card, request, pipeline, pipeline_model, llm_reply or image (fuzz/targets.h
+# says what each reads).
 # The seed corpus is fuzz/corpus/TARGET (read only); inputs the fuzzer finds go to
 # build-fuzz/corpus/TARGET, and a crashing input to build-fuzz/crashes/. Keep every input
 # that found a bug in tests/fuzz_regressions/TARGET/: the normal test suite replays them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh TARGET SECONDS (TARGET: csv, card)}
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS (TARGET: csv, card, request, pipeline, pipeline_model, llm_reply, image)}
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
 [ -d "fuzz/corpus/$target" ] || { echo "no such fuzz target: $target (see fuzz/corpus/)" >&2; exit 2; }
 command -v clang++ >/dev/null || { echo "clang++ is needed: apt-get install clang" >&2; exit 2; }
