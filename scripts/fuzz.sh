@@ -19,6 +19,8 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
 fi
 cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$target"
 mkdir -p "build-fuzz/corpus/$target" build-fuzz/crashes
+# Leaks inside third-party libraries, each with its reason, are in fuzz/lsan.supp.
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}
 # -timeout: an input that takes over 10 s is a hang; -rss_limit_mb: over 2 GB is a leak or a blow-up.
 exec "build-fuzz/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix=build-fuzz/crashes/"$target"- -print_final_stats=1 \
