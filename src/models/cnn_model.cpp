@@ -98,8 +98,15 @@ class CnnModel final : public nn::TorchModel {
   }
 
   void rebuild(const nlohmann::json& a, int outputs) override {
-    arch_ = CnnArchitecture::from_json(a.at("network"));
-    shape_ = {a.at("channels").get<int>(), a.at("height").get<int>(), a.at("width").get<int>()};
+    const std::string name = saved_json_name();
+    arch_ = CnnArchitecture::from_json(a.at("network"), name);
+    shape_ = {static_cast<int>(saved_int(a.at("channels"), 1, 3, name + " \"channels\"")),
+              static_cast<int>(saved_int(a.at("height"), 1, kMaxImageValues, name + " \"height\"")),
+              static_cast<int>(saved_int(a.at("width"), 1, kMaxImageValues, name + " \"width\""))};
+    if (shape_.channels * shape_.height > kMaxImageValues / shape_.width) {
+      throw_invalid(fmt::format("{} is damaged: a {}x{}x{} image", name, shape_.channels, shape_.height, shape_.width));
+    }
+    check_saved_parameters(cnn_cost(arch_, shape_, outputs).parameters);
     net_ = std::make_shared<CnnNet>(arch_, shape_, outputs);
   }
 

@@ -60,10 +60,13 @@ class MlpModel final : public nn::TorchModel {
   }
 
   void rebuild(const nlohmann::json& a, int outputs) override {
-    inputs_ = a.at("inputs").get<int>();
-    depth_ = a.at("depth").get<int>();
-    width_ = a.at("width").get<int>();
+    const std::string name = saved_json_name();
+    inputs_ = static_cast<int>(saved_int(a.at("inputs"), 1, 1 << 24, name + " \"inputs\""));
+    depth_ = static_cast<int>(saved_int(a.at("depth"), 0, 64, name + " \"depth\""));
+    width_ = static_cast<int>(saved_int(a.at("width"), 1, 1 << 16, name + " \"width\""));
     dropout_ = a.at("dropout").get<double>();
+    if (!(dropout_ >= 0 && dropout_ < 1)) throw_invalid(fmt::format("{} is damaged: dropout {}", name, dropout_));
+    check_saved_parameters(mlp_cost(inputs_, depth_, width_, outputs).parameters);
     net_ = std::make_shared<MlpNet>(inputs_, depth_, width_, outputs, dropout_);
   }
 

@@ -32,6 +32,9 @@ double parse_duration(const std::string& text) {
   else if (unit == "m" || unit == "min") scale = 60;
   else if (unit == "h") scale = 3600;
   if (scale == 0 || !(v > 0)) throw_invalid("cannot read duration \"" + text + "\"; write it like 60s, 2m or 1h");
+  // Beyond a year a deadline would not fit the clock's count of nanoseconds for long.
+  constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+  if (!(v * scale <= kMaxSeconds)) throw_invalid("duration \"" + text + "\" is longer than a year (365 days)");
   return v * scale;
 }
 
