@@ -211,6 +211,9 @@ ModelEntry linear_entry() {
       "often the best model on small or wide data.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // The solver's own copy of the one-hot matrix and its gradients.
+  // MEMORY_LINEAR
+  e.memory_bytes = [](const DataShape& s) { return 12.0 * s.rows * s.columns + 32.0 * (1 << 20); };
   e.params = {
       ParamSpec::real("C", 1.0).range(1e-6, 1e6).tune(1e-3, 100.0).log()
           .describe("inverse regularisation strength (ridge uses alpha = 1/C); larger fits the data more closely"),

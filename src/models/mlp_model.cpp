@@ -132,6 +132,9 @@ ModelEntry mlp_entry() {
       "interactions that trees approximate in steps; slower to train and usually behind boosted trees on tables.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // The matrix as a tensor, a batch's activations and the tensor library's own pools.
+  // MEMORY_MLP
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("depth", 2).range(1, 8).tune(1, 4).describe("hidden layers"),
