@@ -133,7 +133,9 @@ ModelEntry mlp_entry() {
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
   // The matrix as a tensor, a batch's activations and the tensor library's own pools.
-  // MEMORY_MLP
+  // Estimated from the library's data structures: runs measured on 2026-11-30 on a busy
+  // machine ended before a first trial finished, so they bound nothing (see
+  // bench/results/memory-2026-11-30.md for the peaks against this estimate).
   e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
