@@ -6,11 +6,11 @@ limit, beside the run's own estimate and what it left out or subsampled.
 
   /usr/bin/python3 bench/memory.py [--bin build/automl-gpt] [--datasets ../shared/datasets]
       [--budget 10] [--big-rows 5000000] [--big-budget 60] [--limits 1GB 2GB 4GB default]
-      [--skip-datasets] [--out bench/results/memory-DATE.md]
+      [--skip-datasets] [--skip-big] [--big-file FILE] [--out bench/results/memory-DATE.md]
 
 The large table (8 numeric columns, a 10-level and a 100-level category, a binary
 target) is written with numpy into a temporary folder and removed afterwards; it is
-never kept in git. Runs use --threads 2 and a store in the temporary folder.
+never kept in git (--big-file reuses one written by write_table with the same rows). Runs use --threads 2 and a store in the temporary folder.
 """
 import argparse
 import json
@@ -28,7 +28,7 @@ def write_table(path, n, seed=5):
     rng = np.random.default_rng(seed)
     with open(path, "w") as f:
         f.write("x1,x2,x3,x4,x5,x6,x7,x8,c1,c2,y\n")
-        step = 250_000
+        step = 500_000
         for s in range(0, n, step):
             m = min(step, n - s)
             x = rng.normal(size=(m, 8)).round(4)
@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--big-budget", type=float, default=60)
     ap.add_argument("--limits", nargs="+", default=["1GB", "2GB", "4GB", "default"])
     ap.add_argument("--skip-datasets", action="store_true")
+    ap.add_argument("--skip-big", action="store_true")
+    ap.add_argument("--big-file", default="", help="an existing table written by write_table (same rows and seed)")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     binary = os.path.abspath(args.bin)
@@ -108,17 +110,19 @@ def main():
                 results.append(("dataset", r))
                 lines.append(row(name, args.budget, "default", r))
                 print(lines[-1], flush=True)
-        big = os.path.join(d, "big.csv")
-        t0 = time.monotonic()
-        write_table(big, args.big_rows)
-        print(f"wrote {args.big_rows:,} rows ({os.path.getsize(big) / 2**20:.0f} MB) in {time.monotonic() - t0:.0f}s",
-              flush=True)
-        name = f"generated {args.big_rows:,} rows ({os.path.getsize(big) / 2**20:.0f} MB)"
-        for limit in args.limits:
-            r = run_once(binary, big, "y", args.big_budget, limit, d, f"big-{limit}")
-            results.append(("big", r))
-            lines.append(row(name, args.big_budget, limit, r))
-            print(lines[-1], flush=True)
+        if not args.skip_big:
+            big = args.big_file or os.path.join(d, "big.csv")
+            if not args.big_file:
+                t0 = time.monotonic()
+                write_table(big, args.big_rows)
+                print(f"wrote {args.big_rows:,} rows ({os.path.getsize(big) / 2**20:.0f} MB) in "
+                      f"{time.monotonic() - t0:.0f}s", flush=True)
+            name = f"generated {args.big_rows:,} rows ({os.path.getsize(big) / 2**20:.0f} MB)"
+            for limit in args.limits:
+                r = run_once(binary, big, "y", args.big_budget, limit, d, f"big-{limit}")
+                results.append(("big", r))
+                lines.append(row(name, args.big_budget, limit, r))
+                print(lines[-1], flush=True)
     over = [r for _, r in results if r["exit"] == 0 and r["peak_mb"] > r["limit_mb"]]
     late = [r for _, r in results if r["exit"] == 0 and r["wall"] > 1.02 * (args.big_budget if _ == "big" else args.budget)]
     lines.append("")

@@ -345,15 +345,18 @@ TEST_F(BadInputCli, ServeAnswersEachBadBodyWithItsStatusAndMessageAndStaysUp) {
   };
   const std::string big(10 << 20, 'x');
   const std::vector<Case> cases = {
-      {"CSV lacks a column", "a,c\n0.5,3\n", csv, 400, "MSG_CSV_MISSING"},
-      {"JSON row lacks a column", R"([{"a": 0.5, "c": 3}])", json, 400, "MSG_JSON_MISSING"},
-      {"CSV retyped column", "a,b,c\n0.5,p,3\nhigh,q,7\n", csv, 400, "MSG_CSV_RETYPED"},
-      {"JSON retyped column", R"([{"a": "high", "b": "p", "c": 3}])", json, 400, "MSG_JSON_RETYPED"},
-      {"CSV invalid UTF-8", "a,b,c\n0.5,p\xff,3\n", csv, 400, "MSG_CSV_UTF8"},
-      {"JSON invalid UTF-8", "[{\"a\": 0.5, \"b\": \"p\xff\", \"c\": 3}]", json, 400, "MSG_JSON_UTF8"},
-      {"empty CSV body", "", csv, 400, "MSG_EMPTY_CSV"},
-      {"empty JSON body", "", json, 400, "MSG_EMPTY_JSON"},
-      {"JSON NaN", R"([{"a": NaN, "b": "p", "c": 3}])", json, 400, "MSG_JSON_NAN"},
+      {"CSV lacks a column", "a,c\n0.5,3\n", csv, 400, "the CSV body has no column \"b\", which the model uses (GET /model lists them); did you mean: a, c?"},
+      {"JSON row lacks a column", R"([{"a": 0.5, "c": 3}])", json, 400, "row 1 has no column \"b\", which the model uses (GET /model lists them); did you mean: a, c?"},
+      {"CSV retyped column", "a,b,c\n0.5,p,3\nhigh,q,7\n", csv, 400, "the CSV body:3: column \"a\" holds \"high\", but the model was trained on it as numeric (fix the "
+       "cell or leave it empty as missing)"},
+      {"JSON retyped column", R"([{"a": "high", "b": "p", "c": 3}])", json, 400, "row 1, column \"a\": expected a number, got \"high\""},
+      {"CSV invalid UTF-8", "a,b,c\n0.5,p\xff,3\n", csv, 400, "the CSV body:2: column \"b\" holds a byte that is not UTF-8 (0xFF); the file must be UTF-8 text: "
+       "convert it, e.g. `iconv -f latin1 -t utf-8`"},
+      {"JSON invalid UTF-8", "[{\"a\": 0.5, \"b\": \"p\xff\", \"c\": 3}]", json, 400, "the body holds a byte that is not UTF-8 (0xFF) at byte 20; JSON must be UTF-8 text"},
+      {"empty CSV body", "", csv, 400, "the body is empty: send a CSV header row and at least one row"},
+      {"empty JSON body", "", json, 400, "the body is empty: send a JSON list of rows, or {\"rows\": [...]}"},
+      {"JSON NaN", R"([{"a": NaN, "b": "p", "c": 3}])", json, 400, "the body is not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 8: syntax "
+       "error while parsing value - invalid literal; last read: '\"a\": N'"},
       {"CSV 10 MB cell", "a,b,c\n0.5,\"" + big + "\",3\n", csv, 200, ""},
       {"JSON 10 MB cell", R"([{"a": 0.5, "b": ")" + big + R"(", "c": 3}])", json, 200, ""},
       {"CSV NaN and infinities", "a,b,c\nnan,p,3\ninf,q,7\n-inf,p,1\n1e308,q,2\n", csv, 200, ""},
