@@ -8,6 +8,7 @@
 #include "automl/error.h"
 #include "automl/saved_json.h"
 #include "automl/image.h"
+#include "automl/level_label.h"
 #include "automl/preprocess.h"
 
 namespace automl {
@@ -43,7 +44,7 @@ std::vector<int> level_indices(const Column& col, const std::vector<std::string>
     }
     return out;
   }
-  std::unordered_map<std::string, int> index;
+  std::unordered_map<std::string_view, int> index;  // views of `levels`: a long level is not copied
   for (std::size_t i = 0; i < own; ++i) index.emplace(levels[i], static_cast<int>(i));
   std::vector<int> remap(col.levels.size(), other);
   for (std::size_t i = 0; i < col.levels.size(); ++i) {
@@ -475,7 +476,7 @@ FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std:
       for (std::size_t i = 0; i < m.rows; ++i) {
         if (idx[i] >= 0) m.values[i * m.cols + c + static_cast<std::size_t>(idx[i])] = 1.0f;
       }
-      for (const auto& l : f.levels) add_name(f.name + "=" + l, 0);
+      for (const auto& l : f.levels) add_name(f.name + "=" + level_label(l), 0);
       c += f.levels.size();
       continue;
     }

@@ -243,6 +243,9 @@ ModelEntry cnn_entry() {
       "strokes and shapes wherever they sit, usually far ahead of tabular models on pictures.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kImage;
+  // The images as a tensor, a batch's activations and the tensor library's pools.
+  // Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 256.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("stages", 2).range(1, 4).tune(1, 3)

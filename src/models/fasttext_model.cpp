@@ -249,6 +249,9 @@ ModelEntry fasttext_entry() {
       "texts and topics, cheap to train and to run.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kText;
+  // Token ids (about the text's size twice) and the tensor library's pools. Estimated
+  // from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 2.0 * s.text_bytes + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("dim", 64).range(4, 512).tune(16, 128).log().describe("numbers in each word embedding"),

@@ -197,6 +197,9 @@ ModelEntry knn_entry() {
       "3,000 rows); a local, non-linear reference that needs no tuning beyond k.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // Its copy of the training rows (searched at predict time). Estimated from the data
+  // structures, not measured: it is assigned to small tables only (kSmallTableRows).
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 16.0 * (1 << 20); };
   e.params = {
       ParamSpec::integer("k", 10).range(1, 1000).tune(1, 50).log()
           .describe("neighbours consulted per prediction; small k follows the data closely, large k smooths"),

@@ -219,6 +219,12 @@ ModelEntry linear_entry() {
       "often the best model on small or wide data.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // The solver's working copy: about one float a cell. Measured on 2026-11-30 (GNU
+  // time, bench/memory.py's generated table, 1,000,000 rows, 126 one-hot columns,
+  // `--models linear`, 2 trials and the refit): peak 1,638 MB less 340 MB after reading
+  // = 1.3 GB, 2.6 times the 504 MB matrix; the run's estimate (its matrices, three
+  // copies, and this) says 2.0 GB.
+  e.memory_bytes = [](const DataShape& s) { return 4.0 * s.rows * s.columns + 32.0 * (1 << 20); };
   e.params = {
       ParamSpec::real("C", 1.0).range(1e-6, 1e6).tune(1e-3, 100.0).log()
           .describe("inverse regularisation strength (ridge uses alpha = 1/C); larger fits the data more closely"),

@@ -135,6 +135,11 @@ ModelEntry mlp_entry() {
       "interactions that trees approximate in steps; slower to train and usually behind boosted trees on tables.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // The matrix as a tensor, a batch's activations and the tensor library's own pools.
+  // Estimated from the library's data structures: runs measured on 2026-11-30 on a busy
+  // machine ended before a first trial finished, so they bound nothing (see
+  // bench/results/memory-2026-11-30.md for the peaks against this estimate).
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("depth", 2).range(1, 8).tune(1, 4).describe("hidden layers"),

@@ -404,6 +404,11 @@ ModelEntry svm_entry() {
       "deviations.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // libsvm's nodes (16 bytes a cell of the rows it keeps, at most max_rows) and its
+  // 200 MB kernel cache. Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) {
+    return 16.0 * std::min(s.rows, 1e6) * s.columns + 200.0 * (1 << 20);
+  };
   e.params = {
       ParamSpec::real("C", 1.0).range(1e-5, 1e5).tune(0.03, 300.0).log()
           .describe("penalty on margin violations; larger fits the training rows more closely (and trains slower)"),

@@ -276,6 +276,9 @@ ModelEntry tfidf_linear_entry() {
       "least squares for numbers. The strong, fast baseline for text.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kText;
+  // The vocabulary, the sparse TF-IDF matrix and the solver's copy, about three times
+  // the text. Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 3.0 * s.text_bytes + 32.0 * s.rows + 32.0 * (1 << 20); };
   e.params = {
       ParamSpec::real("C", 3.0).range(1e-4, 1e4).tune(0.3, 100.0).log()
           .describe("inverse regularisation strength; larger fits the training documents more closely"),

@@ -329,6 +329,12 @@ ModelEntry xgboost_entry() {
       "trained with early stopping on a validation fold.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kNative;
+  // Its own copy of the matrix (an 8-byte entry a cell), the histogram index (a byte or
+  // two a cell), gradients and prediction caches a row, and its threads' buffers.
+  // Estimated from the library's data structures: runs measured on 2026-11-30 on a busy
+  // machine ended before a first trial finished, so they bound nothing (see
+  // bench/results/memory-2026-11-30.md for the peaks against this estimate).
+  e.memory_bytes = [](const DataShape& s) { return 12.0 * s.rows * s.columns + 48.0 * s.rows + 64.0 * (1 << 20); };
   e.resource_param = "n_estimators";
   e.params = {
       ParamSpec::integer("n_estimators", 2000).range(1, 20000).fixed()

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "automl/error.h"
+#include "automl/memory.h"
 #include "automl/llm.h"
 #include "automl/session.h"
 #include "automl/store.h"
@@ -61,7 +62,7 @@ RequestFile load_request(const std::string& path) {
     throw_invalid(fmt::format("{}:{}: not valid YAML: {}", path, e.mark.line + 1, e.msg));
   }
   if (!root.IsMap()) throw_invalid(path + ": a request file is a YAML map with \"tasks\" and/or \"request\"");
-  const std::vector<std::string> top_keys = {"request", "tasks", "budget"};
+  const std::vector<std::string> top_keys = {"request", "tasks", "budget", "memory"};
   const std::vector<std::string> task_keys = {"name", "train", "test", "target", "card", "metric", "requirements", "budget"};
   for (const auto& kv : root) {
     std::string key = key_of(r, kv.first);
@@ -71,6 +72,7 @@ RequestFile load_request(const std::string& path) {
   }
   if (root["request"]) r.text = scalar(r, root["request"], "request");
   if (root["budget"]) r.budget_s = parse_duration(scalar(r, root["budget"], "budget"));
+  if (root["memory"]) r.memory_bytes = parse_memory_size(scalar(r, root["memory"], "memory"));
   if (root["tasks"]) {
     const YAML::Node tasks = root["tasks"];
     if (!tasks.IsSequence()) throw_invalid(fmt::format("{}: \"tasks\" must be a list", where(r, tasks)));
@@ -238,6 +240,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
                        : t.requirements.empty()      ? defaults.requirements
                                                      : defaults.requirements + "; " + t.requirements;
       r.budget_s = share;
+      if (r.memory_bytes <= 0) r.memory_bytes = rf.memory_bytes;  // --memory wins over the file's
       r.start = Clock::now();
       r.out_dir = (dir / "tasks" / t.name).string();
       r.store_path = store_path.string();

@@ -52,7 +52,7 @@ nlohmann::json RunRequest::to_json() const {
   return {{"train", absolute(train_path)}, {"train_in_memory", train_table != nullptr}, {"target", target}, {"test", absolute(test_path)},
           {"card", absolute(card_path)}, {"card_fields", card_fields}, {"metric", metric}, {"out", absolute(out_dir)},
           {"store", absolute(store_path)}, {"name", name}, {"requirements", requirements},
-          {"budget_s", budget_s}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
+          {"budget_s", budget_s}, {"memory_bytes", memory_bytes}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
           {"folds", folds}, {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
           {"report", report}, {"families", families},
           {"csv", {{"delimiter", std::string(csv.delimiter ? 1 : 0, csv.delimiter)}, {"has_header", csv.has_header},
@@ -79,6 +79,7 @@ RunRequest RunRequest::from_json(const nlohmann::json& j) {
     r.name = j.at("name");
     r.requirements = j.at("requirements");
     r.budget_s = j.at("budget_s");
+    r.memory_bytes = j.value("memory_bytes", 0.0);  // runs recorded before the limit existed: the default
     r.seed = j.at("seed");
     r.threads = j.at("threads");
     r.max_trials = j.at("max_trials");
