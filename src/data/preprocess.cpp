@@ -609,7 +609,7 @@ void Preprocessor::check_saved() const {
   }
   if (encoding_ == Encoding::kImage) {
     const long values = static_cast<long>(image_channels_) * image_height_ * image_width_;
-    if ((image_channels_ != 1 && image_channels_ != 3) || image_height_ <= 0 || image_width_ <= 0 ||
+    if (image_channels_ <= 0 || image_height_ <= 0 || image_width_ <= 0 ||
         values > kMaxImageValues || values != static_cast<long>(features_.size()) || !(image_scale_ > 0)) {
       damaged(fmt::format("an image of {}x{}x{} with {} pixel columns", image_channels_, image_height_, image_width_,
                           features_.size()));

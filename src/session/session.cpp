@@ -960,7 +960,14 @@ struct Session::Impl {
     {
       pj["planner"] = planner->name();
       pj["requirements"] = wants.to_json();
-      pj["memory"] = memory_plan;
+      // What the memory limit decided (the measured sizes and the limit, which depend on
+      // the moment and the machine, are in summary.json; the plan stays the same when
+      // the same request is run again).
+      nlohmann::json memory_decisions = nlohmann::json::object();
+      for (const char* key : {"families_left_out", "subsampled_rows"}) {
+        if (memory_plan.contains(key)) memory_decisions[key] = memory_plan[key];
+      }
+      if (!memory_decisions.empty()) pj["memory"] = memory_decisions;
       pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
                                             {"task", task_name(card.task)}, {"metric", card.metric},
                                             {"budget_s", budget}}});

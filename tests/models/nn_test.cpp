@@ -383,8 +383,12 @@ TEST(ImageFolder, LargeImagesAreScaledDownAndGiantOnesRefused) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
-    EXPECT_NE(std::string(e.what()).find("huge.png: a 60000x60000 image is larger than this program reads"),
-              std::string::npos) << e.what();
+    // Refused by name before decoding: as too large, or, where stb's header check already
+    // rejects such a header, as unreadable.
+    const std::string what = e.what();
+    EXPECT_TRUE(what.find("huge.png: a 60000x60000 image is larger than this program reads") != std::string::npos ||
+                what.find("huge.png: not a readable image") != std::string::npos)
+        << what;
   }
   EXPECT_THROW(image_shape({"pixel_300_300"}), Error);  // 301 x 301 values
   fs::remove_all(dir);
