@@ -71,6 +71,8 @@ import tempfile
 import threading
 import time
 
+from brain import spearman  # bench/brain.py: Spearman's rank correlation, ties averaged
+
 PROJECT = "automl-gpt"
 ALL_PEERS = ["xgb-default", "hgb-default", "rf-default", "linear", "optuna-xgb"]
 DEFAULT_PEERS = "xgb-default,hgb-default,linear,optuna-xgb"
@@ -206,34 +208,6 @@ def unique_dir(parent, stem):
         n += 1
         path = os.path.join(parent, f"{stem}-{n}")
     return path
-
-
-def ranks(values):
-    """Ranks from 1, ties sharing their mean rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return out
-
-
-def spearman(xs, ys):
-    """Spearman rank correlation (Pearson's on the ranks), or None under three pairs or with
-    no spread."""
-    if len(xs) < 3:
-        return None
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    sxx = sum((a - mx) ** 2 for a in rx)
-    syy = sum((b - my) ** 2 for b in ry)
-    return sxy / math.sqrt(sxx * syy) if sxx > 0 and syy > 0 else None
 
 
 def leaderboard_spearman(run_dir):
