@@ -1,8 +1,13 @@
 // Gradient-boosted trees through XGBoost's C API: native categorical splits,
 // a training log of every iteration's train and validation metric, early stopping
 // on the validation set, and a deadline checked between iterations.
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string_view>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -33,6 +38,128 @@ std::string eval_metric_for(const std::string& metric, Task task) {
 }
 
 bool eval_higher_is_better(const std::string& m) { return m == "auc"; }
+
+// XGBoost trusts its model file: a tree whose arrays disagree (a child index past the
+// end, a categories segment longer than the categories) is read out of bounds inside
+// XGBoosterLoadModel or at prediction. So the saved trees are checked against each
+// other first, the way svm.model is checked before libsvm reads it. What is checked is
+// what XGBoost 1.7's RegTree::LoadModel and LoadCategoricalSplit index without checking.
+void check_saved_trees(const std::filesystem::path& file) {
+  const std::string where = file.string();
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw_invalid(fmt::format("cannot read {}", where));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // XGBoost writes NaN, Infinity and -Infinity bare, which JSON lacks; the checks read no
+  // float, so outside strings each becomes a 0 padded to the same length.
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    for (std::string_view word : {std::string_view("NaN"), std::string_view("Infinity"), std::string_view("Inf")}) {
+      if (text.compare(i, word.size(), word) == 0) {
+        text.replace(i, word.size(), std::string(word.size(), ' '));
+        text[i] = '0';
+        i += word.size() - 1;
+        break;
+      }
+    }
+  }
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(fmt::format("{} is damaged: {}", where, e.what()));
+  }
+  auto damaged = [&](const std::string& why) { throw_invalid(fmt::format("{} is damaged: {}", where, why)); };
+  // XGBoost writes its parameters as strings ("num_nodes": "85") and its arrays as numbers.
+  auto whole = [&](const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& what) {
+    if (v.is_string()) {
+      const std::string& t = v.get_ref<const std::string&>();
+      char* end = nullptr;
+      errno = 0;
+      const long long n = std::strtoll(t.c_str(), &end, 10);
+      if (t.empty() || *end != '\0' || errno != 0 || n < lo || n > hi) {
+        damaged(fmt::format("{} should be a whole number from {} to {}", what, lo, hi));
+      }
+      return static_cast<int64_t>(n);
+    }
+    return saved_int(v, lo, hi, where + " " + what);
+  };
+  auto array = [&](const nlohmann::json& o, const char* key, std::size_t size, const std::string& tree) -> const nlohmann::json& {
+    if (!o.is_object() || !o.contains(key) || !o[key].is_array()) damaged(fmt::format("{} has no array \"{}\"", tree, key));
+    const nlohmann::json& a = o[key];
+    if (size != std::string::npos && a.size() != size) {
+      damaged(fmt::format("{} \"{}\" has {} entries for {} nodes", tree, key, a.size(), size));
+    }
+    return a;
+  };
+  constexpr int64_t kMaxNodes = int64_t{1} << 30;
+  constexpr int64_t kMaxCategory = int64_t{1} << 24;  // categories are floats in XGBoost: exact below 2^24
+  try {
+    const nlohmann::json& learner = j.at("learner");
+    const int64_t n_features = whole(learner.at("learner_model_param").at("num_feature"), 0, kMaxNodes, "num_feature");
+    // A tree's output group indexes the prediction: one per class, or one.
+    const int64_t n_groups = std::max<int64_t>(1, whole(learner.at("learner_model_param").at("num_class"), 0, kMaxNodes, "num_class"));
+    const nlohmann::json* booster = &learner.at("gradient_booster");
+    if (booster->value("name", "") == "gblinear") return;  // no trees
+    if (booster->contains("gbtree")) booster = &booster->at("gbtree");  // dart wraps a gbtree
+    const nlohmann::json& model = booster->at("model");
+    const nlohmann::json& trees = model.at("trees");
+    if (!trees.is_array()) damaged("\"trees\" is not an array");
+    const nlohmann::json& info = array(model, "tree_info", trees.size(), "the model");
+    for (const auto& t : info) whole(t, 0, n_groups - 1, "tree_info");
+    for (std::size_t k = 0; k < trees.size(); ++k) {
+      const nlohmann::json& tree = trees[k];
+      const std::string name = fmt::format("tree {}", k);
+      const auto n = static_cast<std::size_t>(whole(tree.at("tree_param").at("num_nodes"), 1, kMaxNodes, name + " num_nodes"));
+      for (const char* key : {"base_weights", "loss_changes", "sum_hessian", "parents", "split_conditions", "default_left"}) {
+        array(tree, key, n, name);
+      }
+      const nlohmann::json& left = array(tree, "left_children", n, name);
+      const nlohmann::json& right = array(tree, "right_children", n, name);
+      const nlohmann::json& feature = array(tree, "split_indices", n, name);
+      const nlohmann::json& split_type = array(tree, "split_type", std::string::npos, name);
+      if (!split_type.empty() && split_type.size() != n) damaged(fmt::format("{} \"split_type\" has {} entries for {} nodes", name, split_type.size(), n));
+      // Nodes are numbered parent before child, so a child's index is above its parent's:
+      // that also rules out a cycle, which prediction would follow for ever.
+      for (std::size_t i = 0; i < n; ++i) {
+        const int64_t l = whole(left[i], -1, kMaxNodes, name + " left_children");
+        const int64_t r = whole(right[i], -1, kMaxNodes, name + " right_children");
+        const bool leaf = l == -1 && r == -1;
+        if (!leaf && (l <= static_cast<int64_t>(i) || r <= static_cast<int64_t>(i) || l >= static_cast<int64_t>(n) ||
+                      r >= static_cast<int64_t>(n))) {
+          damaged(fmt::format("{} node {} has children {} and {} (of {} nodes)", name, i, l, r, n));
+        }
+        const int64_t f = whole(feature[i], 0, kMaxNodes, name + " split_indices");
+        if (!leaf && f >= n_features) damaged(fmt::format("{} node {} splits on feature {} of {}", name, i, f, n_features));
+      }
+      if (split_type.empty()) continue;
+      const nlohmann::json& cats = array(tree, "categories", std::string::npos, name);
+      const nlohmann::json& nodes = array(tree, "categories_nodes", std::string::npos, name);
+      const nlohmann::json& segments = array(tree, "categories_segments", nodes.size(), name);
+      const nlohmann::json& sizes = array(tree, "categories_sizes", nodes.size(), name);
+      int64_t previous = -1;
+      for (std::size_t c = 0; c < nodes.size(); ++c) {
+        const int64_t node = whole(nodes[c], 0, static_cast<int64_t>(n) - 1, name + " categories_nodes");
+        if (node <= previous) damaged(fmt::format("{} categories_nodes are not increasing at entry {}", name, c));
+        previous = node;
+        const int64_t begin = whole(segments[c], 0, static_cast<int64_t>(cats.size()), name + " categories_segments");
+        const int64_t count = whole(sizes[c], 1, static_cast<int64_t>(cats.size()) - begin, name + " categories_sizes");
+        for (int64_t m = begin; m < begin + count; ++m) whole(cats[static_cast<std::size_t>(m)], 0, kMaxCategory, name + " categories");
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    damaged(e.what());
+  }
+}
 
 // The library's handles (both void*), each with its one owner.
 using Booster = CHandle<void, XGBoosterFree>;
@@ -201,6 +328,7 @@ class XgboostModel final : public Model {
     booster_.reset();
     booster_ = create_booster(nullptr, 0);
     const auto model_file = dir / "xgboost.json";
+    check_saved_trees(model_file);
     if (XGBoosterLoadModel(booster_.get(), model_file.c_str()) != 0) {
       // XGBoost's message: a timestamp, the reason, then the text around the fault and a stack trace.
       std::string why = XGBGetLastError();
