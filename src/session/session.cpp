@@ -182,6 +182,9 @@ struct Session::Impl {
   std::vector<std::pair<double, double>> fit_costs;
   bool side_by_side = false;
   double test_rows_guess = 0;
+  // Bytes of the feature columns' category levels: each saved model's preprocessing
+  // writes them (escaped as JSON), which is what saving costs on a table of long levels.
+  double level_bytes = 0;
   SearchOptions opt;
   // Once measured at the search's deadline, the ensemble's reserve is what the chosen
   // ensemble's members need, not the guess from the top trials' costs.
@@ -291,11 +294,19 @@ struct Session::Impl {
 
   double finish_cost(const std::vector<const TrialResult*>& models) const {
     double s = 0.1 + 0.003 * budget + importance_box();
+    // Saving: about 15 ns a level byte per model (a 10 MB cell in 8 members: 0.85 s here).
+    s += 1.5e-8 * level_bytes * static_cast<double>(std::max<std::size_t>(1, models.size()));
     if (test_rows_guess > 0) {
       s += read_s * test_rows_guess / static_cast<double>(std::max<std::size_t>(1, table.n_rows));
       for (const auto* t : models) s += t ? 1.2 * t->predict_s_per_row * test_rows_guess : 0.0;
     }
     return s;
+  }
+
+  // The latest time by which the models' finish (scoring the test rows, importance,
+  // saving) must start.
+  Clock::time_point finish_deadline(const std::vector<const TrialResult*>& models) const {
+    return hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(finish_cost(models)));
   }
 
   bool refit_too_dear(const TrialResult& t) const {
@@ -1058,6 +1069,10 @@ struct Session::Impl {
       if (train_bytes > 0) test_rows_guess = bytes(req.test_path) / train_bytes * static_cast<double>(table.n_rows);
     }
 
+    for (const auto& c : table.columns) {
+      if (c.name == card.target) continue;
+      for (const auto& level : c.levels) level_bytes += static_cast<double>(level.size());
+    }
     finish_reserve = finish_cost({});
 
 
@@ -1151,7 +1166,10 @@ struct Session::Impl {
         // Choosing costs time too: only worth it when it could free much more than it takes.
         if (ensemble_reserve < 3.0 * choose_guess + 0.05 * budget) return false;
         const auto choose_start = Clock::now();
-        const EnsembleOptions eo = ensemble_options(history.size());
+        // Bounded (a slower machine than the guess assumed must not eat the search's tail).
+        const EnsembleOptions eo = ensemble_options(
+            history.size(), choose_start + std::chrono::duration_cast<Clock::duration>(
+                                               std::chrono::duration<double>(std::max(0.25, 2.0 * choose_guess))));
         choice_at_deadline =
             choose_ensemble(collect_candidates(history, y, evaluator->oof_rows(), card.metric, 20), card.metric, eo);
         choice_trials = history.size();
@@ -1289,8 +1307,7 @@ struct Session::Impl {
     // model and says why in `refusal`; the callers then keep the trial's first-fold
     // model, as for a refit the deadline stopped.
     // Refits end in time to predict the test rows and save (members: see below).
-    refit_end =
-        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(finish_cost({best})));
+    refit_end = finish_deadline({best});
 
 
     const std::string best_family = best ? best->family : first_baseline();
@@ -1337,8 +1354,10 @@ struct Session::Impl {
   // The ensemble's options for a choice among `n_trials` trials: on a large table the
   // choice is made on a sample of the out-of-fold rows small enough to take about 6% of
   // the budget (never fewer than 10,000 rows), so it cannot overrun what was kept back.
-  EnsembleOptions ensemble_options(std::size_t n_trials) const {
+  // `deadline`: when the choice must be made by (it then keeps what it has reached).
+  EnsembleOptions ensemble_options(std::size_t n_trials, Clock::time_point deadline = Clock::time_point::max()) const {
     EnsembleOptions eo;
+    eo.deadline = deadline;
     eo.seed = req.seed;
     const double cands = static_cast<double>(std::clamp<std::size_t>(n_trials, 2, 20));
     const double allowed_s = std::max(0.25, 0.06 * budget);
@@ -1351,7 +1370,9 @@ struct Session::Impl {
 
     if (req.ensemble && result.best >= 0) {
       const auto ens_start = Clock::now();
-      const EnsembleOptions eo = ensemble_options(result.trials.size());
+      // Chosen in time to save and score the best model: a choice that outlasts its guess
+      // keeps what it reached.
+      const EnsembleOptions eo = ensemble_options(result.trials.size(), finish_deadline({best}));
       // The same trials give the same choice (it is seeded): one made at the deadline stands.
       ens = choice_at_deadline && choice_trials == result.trials.size()
                 ? std::move(*choice_at_deadline)
@@ -1421,7 +1442,7 @@ struct Session::Impl {
         bool improved = false;
         for (std::size_t i = before; i < result.trials.size(); ++i) improved = improved || result.trials[i].oof != nullptr;
         if (improved) {
-          const EnsembleOptions eo = ensemble_options(result.trials.size());
+          const EnsembleOptions eo = ensemble_options(result.trials.size(), finish_deadline({best}));
           EnsembleChoice again =
               choose_ensemble(collect_candidates(result.trials, y, evaluator->oof_rows(), card.metric, 20), card.metric, eo);
           const double now_honest = ens_pipe.is_ensemble() ? ens.winner().honest_score : ens.best_single_honest;

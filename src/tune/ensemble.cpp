@@ -3,6 +3,7 @@
 #include "automl/ensemble.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <new>
 #include <numeric>
@@ -94,6 +95,7 @@ std::vector<double> caruana_on_view(const OofCandidates& c, const std::string& m
   const int init = std::clamp(opt.caruana_init, 1, static_cast<int>(n_cand));
   for (int i = 0; i < init; ++i) add(order[i], mean_with(order[i]));
   for (int step = init; step < opt.caruana_steps; ++step) {
+    if (Clock::now() >= opt.deadline) break;  // the best state met so far stands
     std::size_t pick = order[0];
     double pick_score = std::nan("");
     bool first = true;
@@ -133,7 +135,14 @@ struct PoolProblem {
   std::vector<double> logp;  // n x m x k
   std::vector<int> y;
   double l2 = 1, prior = 0;
+  Clock::time_point deadline = Clock::time_point::max();
 };
+
+// liblbfgs calls this after each iteration; non-zero stops it with x at that iterate.
+int pool_progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t*, lbfgsfloatval_t, lbfgsfloatval_t,
+                  lbfgsfloatval_t, lbfgsfloatval_t, int, int, int) {
+  return Clock::now() >= static_cast<const PoolProblem*>(instance)->deadline ? 1 : 0;
+}
 
 lbfgsfloatval_t pool_objective(void* instance, const lbfgsfloatval_t* x, lbfgsfloatval_t* g, int n_params,
                                lbfgsfloatval_t) {
@@ -207,7 +216,9 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
     param.max_iterations = 100;
     param.epsilon = 1e-6;
     lbfgsfloatval_t fx = 0;
-    lbfgs(n_params, x, &fx, pool_objective, nullptr, &pr, &param);  // a partial solution is still a fine one
+    pr.deadline = opt.deadline;
+    // A partial solution (the iteration limit or the deadline reached) is still a fine one.
+    lbfgs(n_params, x, &fx, pool_objective, pool_progress, &pr, &param);
     b.weights.assign(x, x + m);
     b.bias.assign(x + m, x + m + k);
     return b;
@@ -341,7 +352,18 @@ EnsembleChoice choose_ensemble(const OofCandidates& c, const std::string& metric
   const std::size_t n_all = n_oof_rows(c);
   std::vector<double> single_pred(n_all * k), caruana_pred(n_all * k), stack_pred(n_all * k);
   std::vector<std::vector<std::size_t>> held_parts;
+  // Each part, and the final fit after them, gets an equal share of the time left.
+  const auto choice_start = Clock::now();
+  // Within a stage the greedy selection gets the first half, stacking the rest.
+  auto share_end = [&](double stage) {
+    if (opt.deadline == Clock::time_point::max()) return opt.deadline;
+    const auto left = std::max(Clock::duration::zero(), opt.deadline - choice_start);
+    return choice_start + std::chrono::duration_cast<Clock::duration>(left * ((stage + 1.0) / (parts + 1.0)));
+  };
+  EnsembleOptions part_opt = opt, greedy_opt = opt;
   for (int part = 0; part < parts; ++part) {
+    greedy_opt.deadline = share_end(part - 0.5);
+    part_opt.deadline = share_end(part);
     std::vector<std::size_t> fit_rows, held;
     for (std::size_t i = 0; i < n; ++i) (static_cast<int>(i % parts) == part ? held : fit_rows).push_back(pool[perm[i]]);
     std::sort(fit_rows.begin(), fit_rows.end());
@@ -349,9 +371,9 @@ EnsembleChoice choose_ensemble(const OofCandidates& c, const std::string& metric
     held_parts.push_back(held);
     const View fit_view = make_view(c, fit_rows, everyone), held_view = make_view(c, held, everyone);
     const auto order = ranked(c, metric, fit_view);
-    Blend caruana{"ensemble", caruana_on_view(c, metric, fit_view, opt, nullptr), {}};
+    Blend caruana{"ensemble", caruana_on_view(c, metric, fit_view, greedy_opt, nullptr), {}};
     const auto members = stacking_members(c, metric, fit_view, opt.stacking_members);
-    const Blend stack = stacking_on_view(c, make_view(c, fit_rows, members), opt);
+    const Blend stack = stacking_on_view(c, make_view(c, fit_rows, members), part_opt);
     const auto caruana_held = apply_on_view(c, caruana, held_view);
     const auto stack_held = apply_on_view(c, stack, make_view(c, held, members));
     for (std::size_t i = 0; i < held.size(); ++i) {
@@ -384,7 +406,8 @@ EnsembleChoice choose_ensemble(const OofCandidates& c, const std::string& metric
 
   // The ensembles themselves, fitted on every out-of-fold row.
   double caruana_fit = 0;
-  const auto w = caruana_weights(c, metric, pool, opt, &caruana_fit);
+  greedy_opt.deadline = share_end(parts - 0.5);
+  const auto w = caruana_weights(c, metric, pool, greedy_opt, &caruana_fit);
   out.caruana = make_candidate(c, everyone, Blend{"ensemble", w, {}});
   out.caruana.fit_score = caruana_fit;
   out.caruana.part_scores = caruana_parts;

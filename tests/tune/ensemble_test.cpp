@@ -143,6 +143,33 @@ TEST(Caruana, NoiseGetsLittleWeightAndTheHonestScoreShowsTheSelectionBias) {
   EXPECT_LT(choice.caruana.honest_score, choice.caruana.fit_score);
 }
 
+TEST(Caruana, AChoiceOutOfTimeKeepsTheStateItReachedAndStaysHonest) {
+  // A deadline already past (a machine slower than the time guess): the greedy selection
+  // stops after its first members and stacking after one step, and the choice is still
+  // a valid one: weights summing to one, an honest score judged on the same rules.
+  BinaryFixture f(800, 1);
+  auto c = candidates(f.target, f.preds, "roc_auc");
+  EnsembleOptions late;
+  late.deadline = Clock::now();
+  const EnsembleChoice choice = choose_ensemble(c, "roc_auc", late);
+  double sum = 0;
+  int members = 0;
+  for (double w : choice.caruana.blend.weights) {
+    sum += w;
+    EXPECT_TRUE(w == 0 || std::abs(w * 3 - std::round(w * 3)) < 1e-9 || std::abs(w * 2 - std::round(w * 2)) < 1e-9)
+        << "only the first " << late.caruana_init << " additions: weights are counts over at most 3";
+    members += w > 0;
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-9);
+  EXPECT_LE(members, late.caruana_init);
+  EXPECT_TRUE(std::isfinite(choice.caruana.honest_score));
+  EXPECT_TRUE(std::isfinite(choice.stacking.honest_score));
+  EXPECT_GT(choice.caruana.honest_score, 0.5) << "the first members are the best candidates";
+  // Without a deadline the same candidates get the full 40 additions.
+  const EnsembleChoice full = choose_ensemble(c, "roc_auc", EnsembleOptions{});
+  EXPECT_GE(full.caruana.fit_score, choice.caruana.fit_score - 1e-12);
+}
+
 TEST(Stacking, HonestEstimateIsNotFooledByNoiseAndFindsComplementaryMembers) {
   // Pure noise: the in-sample fit can look better than it is, the cross-fitted
   // estimate must not (shrinking to the mean is all a meta-model can honestly do).

@@ -55,6 +55,10 @@ struct EnsembleOptions {
   // rows, and blend weights need far fewer rows than that to settle.
   std::size_t max_rows = 0;
   uint64_t seed = 0;
+  // The choice ends by this time: the time left is shared between the honest parts and
+  // the final fit, and each greedy selection or stacking fit keeps the best state it has
+  // reached when its share runs out (so a slow machine gets fewer steps, not an overrun).
+  Clock::time_point deadline = Clock::time_point::max();
 };
 
 // Greedy selection with replacement over candidates' predictions on the rows
