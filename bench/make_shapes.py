@@ -12,6 +12,9 @@ Writes one folder per shape (train.csv, test.csv, card.json, the layout of
   ames_small    125 training rows of ames (regression with categorical columns), the test
                 split unchanged.
   spam_wide     spam with 300 extra noise columns (a wide binary table).
+  small:SET:N   N training rows of the shared set SET (e.g. small:sacramento:125), the test
+                split unchanged (up to 3,000 rows of it), in folder SET_N: the small tables
+                the shared sets lack (small regression sets are where the project was weakest).
 
 Only the standard library is used, so it runs on a machine without NumPy.
 
@@ -99,6 +102,20 @@ def ames_small(shared, out, rng):
          feature_types=src.get("feature_types", {}), description="125 rows of ames")
 
 
+def small(shared, out, rng, name, n):
+    folder = os.path.join(out, f"{name}_{n}")
+    h, rows = read(os.path.join(shared, name, "train.csv"))
+    rng.shuffle(rows)
+    write(folder, "train.csv", h, rows[:n])
+    th, test = read(os.path.join(shared, name, "test.csv"))
+    rng.shuffle(test)
+    write(folder, "test.csv", th, test[:3000])
+    src = json.load(open(os.path.join(shared, name, "card.json"), encoding="utf-8"))
+    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "feature_types",
+                                                     "positive_class")}
+    card(folder, name=f"{name}_{n}", description=f"{n} training rows of {name}", **fields)
+
+
 def spam_wide(shared, out, rng):
     folder = os.path.join(out, "spam_wide")
     src = json.load(open(os.path.join(shared, "spam", "card.json"), encoding="utf-8"))
@@ -129,6 +146,10 @@ def main():
             ames_small(a.shared, a.out, rng)
         elif name == "spam_wide":
             spam_wide(a.shared, a.out, rng)
+        elif name.startswith("small:") and len(name.split(":")) == 3 and name.split(":")[2].isdigit():
+            _, source, n = name.split(":")
+            small(a.shared, a.out, rng, source, int(n))
+            name = f"{source}_{n}"
         else:
             raise SystemExit(f"make_shapes: unknown shape {name}")
         print(f"made {os.path.join(a.out, name)}")

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <thread>
 
+#include "automl/process.h"
 #include "automl/data_card.h"
 #include "automl/error.h"
 #include "automl/run.h"
@@ -44,6 +45,7 @@ Command add_bench(CLI::App& app) {
   return {cmd, [f] {
             RunRequest req = dataset_folder_request(f->dir, /*need_test=*/true);
             req.budget_s = parse_duration(f->budget);
+            req.start = process_start();  // as `run` does: the budget counts the program's start-up
             req.seed = f->seed;
             req.threads = threads_or_all(f->threads);
             req.out_dir = f->out;
