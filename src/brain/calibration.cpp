@@ -409,22 +409,10 @@ class LogCalibration::Impl {
     return std::exp(-d2 / (2 * length * length * static_cast<double>(u.size())));
   }
 
-  // A setting as a point in the unit cube of its family's tuning ranges (log where
-  // declared), with the round cap as one more axis.
+  // A setting as a point (tuning_point: ranges, choices, booleans and the data-processing
+  // variant), with the round cap as one more axis.
   static std::vector<double> unit_params(const std::string& family, const nlohmann::json& params, int resource) {
-    const ModelEntry& e = model_registry().get(family);
-    const nlohmann::json full = with_defaults(e.params, params);
-    std::vector<double> out;
-    for (const auto& s : e.params) {
-      if (!s.tuned || (s.type != ParamType::kInt && s.type != ParamType::kReal)) continue;
-      double v = full.value(s.name, 0.0), lo = s.tune_lo, hi = s.tune_hi;
-      if (s.log_scale) {
-        v = std::log(std::max(v, 1e-12));
-        lo = std::log(std::max(lo, 1e-12));
-        hi = std::log(std::max(hi, 1e-12));
-      }
-      out.push_back(hi > lo ? (v - lo) / (hi - lo) : 0.0);
-    }
+    std::vector<double> out = tuning_point(model_registry().get(family), params);
     out.push_back(resource > 0 ? std::log(static_cast<double>(resource)) / std::log(2000.0) : 1.0);
     return out;
   }

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -30,6 +31,36 @@ bool ModelEntry::serves(const std::string& modality) const {
     if (m == modality) return true;
   }
   return false;
+}
+
+std::vector<double> tuning_point(const ModelEntry& e, const nlohmann::json& params) {
+  // Two different levels are then as far apart as the ends of a range.
+  const double kLevel = std::sqrt(0.5);
+  const nlohmann::json full = with_defaults(e.params, params);
+  std::vector<double> out;
+  for (const auto& s : e.params) {
+    if (!s.tuned) continue;
+    if (s.type == ParamType::kInt || s.type == ParamType::kReal) {
+      const auto& v_json = full.contains(s.name) ? full[s.name] : nlohmann::json();
+      double v = v_json.is_number() ? v_json.get<double>() : 0.0, lo = s.tune_lo, hi = s.tune_hi;
+      if (s.log_scale) {
+        v = std::log(std::max(v, 1e-12));
+        lo = std::log(std::max(lo, 1e-12));
+        hi = std::log(std::max(hi, 1e-12));
+      }
+      out.push_back(hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.0);
+    } else if (s.type == ParamType::kChoice) {
+      const std::string v = full.contains(s.name) && full[s.name].is_string() ? full[s.name].get<std::string>() : "";
+      for (const auto& c : s.choices) out.push_back(v == c ? kLevel : 0.0);
+    } else {
+      out.push_back(full.contains(s.name) && full[s.name].is_boolean() && full[s.name].get<bool>() ? 1.0 : 0.0);
+    }
+  }
+  const std::string prep = params.is_object() && params.contains(kPrepParam) && params[kPrepParam].is_string()
+                               ? params[kPrepParam].get<std::string>()
+                               : prep_variants().front();
+  for (const auto& v : prep_variants()) out.push_back(v == prep ? kLevel : 0.0);
+  return out;
 }
 
 bool is_baseline_family(const std::string& family) {

@@ -24,29 +24,10 @@ double meta(const DataCard& card, const std::string& key, double fallback = 0.0)
   return it == card.meta_features.end() ? fallback : it->second;
 }
 
-// A setting as a point in the unit cube of its family's tuning ranges (log where
-// declared), a choice as 0/1 per level, and the epoch cap (log) as one more axis.
+// A setting as a point (tuning_point), and the epoch cap (log) as one more axis.
 std::vector<double> setting_point(const ModelEntry& e, const nlohmann::json& params, int resource) {
-  const nlohmann::json full = with_defaults(e.params, params);
-  std::vector<double> out;
-  for (const auto& s : e.params) {
-    if (!s.tuned) continue;
-    if (s.type == ParamType::kInt || s.type == ParamType::kReal) {
-      double v = full.value(s.name, 0.0), lo = s.tune_lo, hi = s.tune_hi;
-      if (s.log_scale) {
-        v = std::log(std::max(v, 1e-12));
-        lo = std::log(std::max(lo, 1e-12));
-        hi = std::log(std::max(hi, 1e-12));
-      }
-      out.push_back(hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.0);
-    } else if (s.type == ParamType::kChoice) {
-      const std::string v = full.contains(s.name) && full[s.name].is_string() ? full[s.name].get<std::string>() : "";
-      for (const auto& c : s.choices) out.push_back(v == c ? 1.0 : 0.0);
-    } else {
-      out.push_back(full.contains(s.name) && full[s.name].is_boolean() && full[s.name].get<bool>() ? 1.0 : 0.0);
-    }
-  }
-  const int cap = static_cast<int>(param_int(full, e.resource_param));
+  std::vector<double> out = tuning_point(e, params);
+  const int cap = static_cast<int>(param_int(with_defaults(e.params, params), e.resource_param));
   const int epochs = resource > 0 ? std::min(resource, cap) : cap;
   out.push_back(std::log(1.0 + std::max(epochs, 1)) / std::log(1.0 + std::max(cap, 2)));
   return out;

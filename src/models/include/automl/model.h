@@ -239,6 +239,12 @@ Registry<ModelEntry>& model_registry();
 // Whether `family` is a registered baseline (a name the registry does not know is not).
 bool is_baseline_family(const std::string& family);
 
+// A setting of `e` as a point for comparing settings of one family: each tuned int or
+// real parameter scaled to [0, 1] over its tuning range (log where declared), each
+// choice as 0/1 per level, each boolean as 0/1, then the data-processing variant
+// (kPrepParam) as 0/1 per variant. The round or epoch cap is left to the caller.
+std::vector<double> tuning_point(const ModelEntry& e, const nlohmann::json& params);
+
 // Whether a training log's metric, as some family names it, lies on the scale of
 // the run metric `metric`, and whether it grows upwards.
 bool log_on_metric_scale(const std::string& log_metric, const std::string& metric);
