@@ -58,6 +58,9 @@ struct Replayed {
   double replayed = 0, recorded = 0;
   double error = 0;  // median absolute error of the replayed predictions, as a share of the run's spread of scores
   std::size_t trials = 0;
+  // The replayed seconds' median factor off (exp of the median |log(predicted / real)|)
+  // over the trials that ran to their end and took at least 0.1 s.
+  double seconds_off = 0;
 };
 
 struct Options {
@@ -83,7 +86,7 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
                     c_score = col("validation_score"), c_pred = col("predicted_score"), c_seconds = col("seconds"),
                     c_iter = col("iterations"), c_status = col("status"), c_reason = col("reason");
   std::vector<TrialResult> history;
-  std::vector<double> real, replayed, recorded;
+  std::vector<double> real, replayed, recorded, seconds_log_errors;
   for (std::size_t i = 1; i < records.size(); ++i) {
     const auto& r = records[i];
     if (!model_registry().has(r[c_family])) continue;  // ensemble rows: built from trials, never predicted
@@ -115,15 +118,19 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
       replayed.push_back(p.final_score);
       recorded.push_back(number(r[c_pred]));
     }
+    if (t.status == TrialStatus::kFinished && t.seconds >= 0.1 && p.seconds > 0) {
+      seconds_log_errors.push_back(std::abs(std::log(p.seconds / t.seconds)));
+    }
     history.push_back(std::move(t));
   }
-  if (real.size() < 3) return {std::nan(""), std::nan(""), std::nan(""), real.size()};
+  const double seconds_off = std::exp(median(seconds_log_errors));
+  if (real.size() < 3) return {std::nan(""), std::nan(""), std::nan(""), real.size(), seconds_off};
   std::vector<double> errors, sorted = real;
   for (std::size_t i = 0; i < real.size(); ++i) errors.push_back(std::abs(replayed[i] - real[i]));
   std::sort(sorted.begin(), sorted.end());
   const double spread = sorted[sorted.size() * 9 / 10] - sorted[sorted.size() / 10];  // the middle 80%
   return {automl::spearman(replayed, real), automl::spearman(recorded, real),
-          spread > 0 ? median(errors) / spread : std::nan(""), real.size()};
+          spread > 0 ? median(errors) / spread : std::nan(""), real.size(), seconds_off};
 }
 
 }  // namespace
@@ -153,17 +160,19 @@ int main(int argc, char** argv) {
   }
   try {
     const auto kb = automl::KnowledgeBase::load(kb_path);
-    std::vector<double> a, b, e;
+    std::vector<double> a, b, e, so;
     for (const auto& f : folders) {
       const Replayed r = replay(f, kb, opt);
-      std::printf("%-48s trials %4zu  replayed %6.3f  recorded %6.3f  error %6.3f\n", f.c_str(), r.trials, r.replayed,
-                  r.recorded, r.error);
+      std::printf("%-48s trials %4zu  replayed %6.3f  recorded %6.3f  error %6.3f  seconds x%.2f\n", f.c_str(), r.trials,
+                  r.replayed, r.recorded, r.error, r.seconds_off);
       a.push_back(r.replayed);
       b.push_back(r.recorded);
       e.push_back(r.error);
+      so.push_back(r.seconds_off);
     }
-    std::printf("median Spearman over %zu runs: replayed %.3f, recorded %.3f; median error %.3f of the spread\n",
-                folders.size(), median(a), median(b), median(e));
+    std::printf("median Spearman over %zu runs: replayed %.3f, recorded %.3f; median error %.3f of the spread; "
+                "seconds off by a median factor of %.2f\n",
+                folders.size(), median(a), median(b), median(e), median(so));
   } catch (const automl::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

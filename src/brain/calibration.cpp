@@ -74,6 +74,7 @@ class LogCalibration::Impl {
     std::vector<double> r, r_sd, y, speed;
     std::vector<const TrialResult*> pts;
     double slowest_cut = 0;  // this family's trials a box cut: their pace is at least this
+    std::vector<std::pair<const TrialResult*, double>> own_pace;  // this family's uncut trials, log pace
     for (const auto& t : history) {
       if (!t.usable() || t.sample_rows > 0) continue;  // the run's scale comes from trials on all rows
       if (is_baseline_family(t.family)) {
@@ -92,8 +93,12 @@ class LogCalibration::Impl {
       pts.push_back(&t);
       // A trial its time box cut shows only a lower bound on the family's pace.
       const double pace = t.seconds / std::exp(it->second.log_seconds);
-      if (!t.deadline_stopped) speed.push_back(pace);
-      else if (t.family == family) slowest_cut = std::max(slowest_cut, pace);
+      if (!t.deadline_stopped) {
+        speed.push_back(pace);
+        if (t.family == family && pace > 0) own_pace.emplace_back(&t, std::log(pace));
+      } else if (t.family == family) {
+        slowest_cut = std::max(slowest_cut, pace);
+      }
     }
     // A guess the bagged models disagree on is pulled towards what the family's
     // settings are guessed on average in this run: the posterior mean under a
@@ -188,7 +193,24 @@ class LogCalibration::Impl {
     }
     if (bounded) p.final_score = std::clamp(p.final_score, 0.0, 1.0);
     std::sort(speed.begin(), speed.end());
-    const double ratio = std::max(speed.empty() ? 3.0 : speed[speed.size() / 2], slowest_cut);
+    // The pace: the run's median over every family, then, from two finished trials of
+    // this family on, a kernel-weighted mean of their log paces around this setting
+    // (the run's median weighs as one trial): what the learned seconds miss about a
+    // setting (tfidf_linear's character n-grams take several times its word-only pace)
+    // shows in its neighbours.
+    double ratio = speed.empty() ? 3.0 : speed[speed.size() / 2];
+    if (own_pace.size() >= 2) {
+      const auto here = unit_params(family, params, resource);
+      constexpr double kLength = 0.25;
+      double num = std::log(ratio), den = 1.0;
+      for (const auto& [t, log_pace] : own_pace) {
+        const double w = kernel(here, unit_params(family, t->params, t->resource), kLength);
+        num += w * log_pace;
+        den += w;
+      }
+      ratio = std::exp(num / den);
+    }
+    ratio = std::max(ratio, slowest_cut);
     p.seconds = std::exp(g.log_seconds) * ratio;
     // A family that counts boosting rounds gets the learned curve over rounds at its step size.
     if (const ModelEntry& e = model_registry().get(family); e.resource_unit == ResourceUnit::kRounds) {
