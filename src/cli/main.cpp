@@ -1,6 +1,7 @@
 // automl-gpt: the command-line program. Every error reaches the user as one line
 // and an exit code by category (2 invalid input, 3 not found, 4 unsupported,
 // 5 i/o, 6 budget, 7 external service, 70 internal).
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -53,6 +54,15 @@ int main(int argc, char** argv) {
   } catch (const automl::Error& e) {
     std::cerr << "automl-gpt: error: " << e.what() << "\n";
     return exit_code(e.kind());
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A folder or file the system refused (read-only, no such parent, full disk): what
+    // was asked, the path and the system's reason, as an i/o error.
+    std::string what = e.what();
+    const std::string prefix = "filesystem error: ";
+    if (what.rfind(prefix, 0) == 0) what = what.substr(prefix.size());
+    what = what.substr(0, what.find(": "));
+    std::cerr << "automl-gpt: error: " << what << " " << e.path1().string() << ": " << e.code().message() << "\n";
+    return exit_code(automl::ErrorKind::kIo);
   } catch (const std::exception& e) {
     std::cerr << "automl-gpt: internal error: " << e.what() << "\n";
     return 70;

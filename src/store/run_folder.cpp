@@ -49,7 +49,9 @@ std::string leaderboard_row(const TrialResult& t, double ended_s) {
 }
 
 RunFolder::RunFolder(std::filesystem::path dir) : dir_(std::move(dir)) {
-  std::filesystem::create_directories(dir_);
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  if (ec) throw_io(fmt::format("cannot create run folder {}: {}", dir_.string(), ec.message()));
   leaderboard_.open(dir_ / "leaderboard.csv");
   logs_.open(dir_ / "training_logs.jsonl");
   predicted_.open(dir_ / "predicted_logs.jsonl");

@@ -3,8 +3,10 @@
 // reach), and nothing already saved lost or overwritten. The files are made here, in a
 // temporary folder the commands run in, so the messages name them as a user sees them.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -26,10 +28,12 @@ struct Outcome {
   int errors = 0;
 };
 
-// Runs `automl-gpt ARGS` in `dir`, with `shell` (shell commands) before it.
-Outcome run_in(const fs::path& dir, const std::string& args, const std::string& shell = "") {
+// Runs `automl-gpt ARGS` in `dir`, with `shell` (shell commands) before it and the
+// program started through `wrapper` (e.g. setpriv) when one is given.
+Outcome run_in(const fs::path& dir, const std::string& args, const std::string& shell = "",
+               const std::string& wrapper = "") {
   const std::string cmd = "cd '" + dir.string() + "' && " + (shell.empty() ? "" : shell + "; ") + "exec " +
-                          AUTOML_BINARY + " " + args + " 2>&1";
+                          (wrapper.empty() ? "" : wrapper + " ") + AUTOML_BINARY + " " + args + " 2>&1";
   const auto r = testing::run_cli_shell(cmd);
   Outcome o;
   o.exit_code = r.exit_code;
@@ -301,6 +305,30 @@ TEST_F(BadInputCli, AFullDiskFailsClearlyAndKeepsWhatWasSaved) {
   EXPECT_EQ(r.errors, 1) << r.out;
   EXPECT_NE(r.error.find("(is the disk full, or the file over a size limit?)"), std::string::npos) << r.out;
   EXPECT_EQ(testing::read_file(dir_ / "model-run" / "model" / "pipeline.json"), before);
+}
+
+TEST_F(BadInputCli, AReadOnlyOutputFolderFailsClearlyAndKeepsWhatIsInIt) {
+  // Root writes into read-only folders, so as root the program runs as the user nobody
+  // (setpriv, util-linux); the store goes to a folder anyone may write.
+  std::string wrapper;
+  if (geteuid() == 0) {
+    if (std::system("command -v setpriv >/dev/null 2>&1") != 0) GTEST_SKIP() << "root, and no setpriv to drop it";
+    wrapper = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+  }
+  fs::create_directories(dir_ / "locked");
+  fs::create_directories(dir_ / "open");
+  testing::write_file(dir_ / "locked" / "notes.txt", "mine");
+  fs::permissions(dir_ / "locked", fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                                       fs::perms::group_exec | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir_ / "open", fs::perms::all);
+  const auto r = run_in(dir_, "run good.csv --target y --budget 3s --quiet --out locked/run --store open/ro.sqlite", "",
+                        wrapper);
+  fs::permissions(dir_ / "locked", fs::perms::owner_all, fs::perm_options::add);
+  EXPECT_EQ(r.exit_code, 5) << r.out;
+  EXPECT_EQ(r.error, "automl-gpt: error: cannot create run folder locked/run: Permission denied") << r.out;
+  EXPECT_EQ(r.errors, 1) << r.out;
+  EXPECT_EQ(testing::read_file(dir_ / "locked" / "notes.txt"), "mine");
+  EXPECT_FALSE(fs::exists(dir_ / "locked" / "run"));
 }
 
 // The large cases: a million distinct levels, and a 10 MB cell. Both must finish with a
