@@ -425,6 +425,14 @@ class Search {
       return std::none_of(initial.begin(), initial.end(),
                           [&](const Proposal& p) { return t.family == p.family && t.params == p.params; });
     });
+    if (opt_.evaluate_batch) {
+      std::vector<Pending> batch;
+      while (!queue.empty()) {
+        Proposal p = take_next(&queue, -1);
+        batch.push_back({p.family, p.params});
+      }
+      run_batch(batch);
+    }
     while (!queue.empty() && can_continue()) {
       Proposal p = take_next(&queue, -1);
       add(trial(p.family, p.params, -1));
@@ -437,21 +445,33 @@ class Search {
       if (opt_.refine && refinements < opt_.max_refinements) {
         ++refinements;
         double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+        std::vector<Pending> batch;
         for (const auto& p : opt_.refine(result_.trials, left)) {
           if (!supported(p.family) || !can_continue()) continue;
-          add(trial(p.family, p.params, -1));
+          if (opt_.evaluate_batch) {
+            batch.push_back({p.family, p.params});
+          } else {
+            add(trial(p.family, p.params, -1));
+          }
         }
+        run_batch(batch);
         if (!can_continue()) break;
       }
       std::vector<int> rung;  // trial indices alive in this rung
       auto settings = bracket_settings(&samples);
       const bool drawn = !settings.empty();
+      std::vector<Pending> batch;
       while (!settings.empty() && can_continue()) {
         Proposal p = take_next(&settings, 0);
         const ModelEntry& e = model_registry().get(p.family);
         int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
-        rung.push_back(add(trial(p.family, p.params, resource, rung_sample(p, resource))));
+        if (opt_.evaluate_batch) {
+          batch.push_back({p.family, p.params, resource, rung_sample(p, resource)});
+        } else {
+          rung.push_back(add(trial(p.family, p.params, resource, rung_sample(p, resource))));
+        }
       }
+      if (opt_.evaluate_batch) rung = run_batch(batch);
       if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
@@ -466,15 +486,21 @@ class Search {
         std::size_t keep = std::max<std::size_t>(1, rung.size() / opt_.eta);
         if (alive.size() > keep) alive.resize(keep);
         std::vector<int> next;
+        std::vector<Pending> promoted;
         for (int idx : alive) {
           const TrialResult& t = result_.trials[idx];
           // Early stopping already ended it: more rounds change nothing (unless it saw only
           // a sample of the rows, and all of them may support more).
           if (!t.capped && t.sample_rows == 0) continue;
           if (!can_continue()) break;
-          next.push_back(add(trial(t.family, t.params, family_resource(model_registry().get(t.family), t.params, level),
-                                   0, level, t.id)));
+          const int resource = family_resource(model_registry().get(t.family), t.params, level);
+          if (opt_.evaluate_batch) {
+            promoted.push_back({t.family, t.params, resource, 0, level, t.id});
+          } else {
+            next.push_back(add(trial(t.family, t.params, resource, 0, level, t.id)));
+          }
         }
+        if (opt_.evaluate_batch) next = run_batch(promoted);
         if (next.empty()) break;
         rung = next;
       }
@@ -593,6 +619,50 @@ class Search {
     t.rung = rung;
     t.parent = parent;
     return t;
+  }
+
+  // A trial to hand over with others (SearchOptions::evaluate_batch).
+  struct Pending {
+    std::string family;
+    nlohmann::json params;
+    int resource = -1, sample_rows = 0, rung = 0, parent = -1;
+  };
+
+  // Hands `pending` over as one batch (cut to max_trials) and adds the results in
+  // order: their ids. Each trial's predicted log is the planner's, from the trials
+  // before the batch.
+  std::vector<int> run_batch(std::vector<Pending> pending) {
+    if (opt_.max_trials >= 0) {
+      const int room = std::max(0, opt_.max_trials - static_cast<int>(result_.trials.size()));
+      if (static_cast<int>(pending.size()) > room) pending.resize(static_cast<std::size_t>(room));
+    }
+    if (pending.empty() || !can_continue()) return {};
+    std::vector<TrialResult> proposed;
+    std::vector<double> boxes;
+    for (const auto& p : pending) {
+      TrialResult t;
+      t.id = static_cast<int>(result_.trials.size() + proposed.size());
+      t.family = p.family;
+      t.params = p.params;
+      t.rung = p.rung;
+      t.parent = p.parent;
+      t.resource = p.resource;
+      t.sample_rows = ev_.effective_sample_rows(p.sample_rows);
+      t.predicted = opt_.predict ? opt_.predict(p.family, p.params, p.resource, result_.trials) : nlohmann::json();
+      proposed.push_back(std::move(t));
+      boxes.push_back(time_box(p.family));
+    }
+    std::vector<TrialResult> results = opt_.evaluate_batch(proposed, boxes, deadline());
+    if (results.size() != proposed.size()) throw_internal("evaluate_batch returned a result per trial it was not given");
+    std::vector<int> ids;
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      TrialResult t = std::move(results[k]);
+      t.predicted = proposed[k].predicted;
+      t.rung = proposed[k].rung;
+      t.parent = proposed[k].parent;
+      ids.push_back(add(std::move(t)));
+    }
+    return ids;
   }
 
   // The training rows per fold a bracket's first rung trains on (0 = all): on a large
