@@ -232,8 +232,11 @@ struct Session::Impl {
     });
     auto ended = [](TrialStatus s) { return s != TrialStatus::kProposed && s != TrialStatus::kRunning; };
     bool cancelled = false;
-    for (;;) {
-      for (const auto& line : store->requeue_lost(run_id, kWorkerStaleS, kWorkerAttempts)) say(line);
+    for (int poll = 0;; ++poll) {
+      // Statuses ten times a second; silent workers' trials back in the queue once a second.
+      if (poll % 10 == 0) {
+        for (const auto& line : store->requeue_lost(run_id, kWorkerStaleS, kWorkerAttempts)) say(line);
+      }
       const auto statuses = store->trial_statuses(run_id);
       bool all = true;
       for (const auto& p : proposed) {
@@ -779,7 +782,12 @@ struct Session::Impl {
       store->begin_run(run_id, dir.string(), request, card.to_json());
       // What `resume` needs to ask for the same run again.
       store->save_state(run_id, "request", req.to_json());
-      if (distributed()) record_data();
+      if (distributed()) {
+        record_data();
+        // Started now, they load while the coordinator plans: a worker process takes
+        // seconds to start on a busy machine, and the first batch should not wait for it.
+        start_local_workers();
+      }
     }
     checkpoint();
     folder->write_json("data_card.json", card.to_json());
