@@ -59,6 +59,7 @@ Notes:
     that set is left out of the summaries involving that peer.
 """
 import argparse
+import csv
 import datetime
 import json
 import math
@@ -69,6 +70,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from brain import spearman  # bench/brain.py: Spearman's rank correlation, ties averaged
 
 PROJECT = "automl-gpt"
 ALL_PEERS = ["xgb-default", "hgb-default", "rf-default", "linear", "optuna-xgb"]
@@ -207,6 +210,36 @@ def unique_dir(parent, stem):
     return path
 
 
+def leaderboard_spearman(run_dir):
+    """The Spearman correlation between the predicted and the real validation scores of a
+    run's trials (leaderboard.csv; ensembles, which are never predicted, left out), or None."""
+    path = os.path.join(run_dir or "", "leaderboard.csv")
+    if not run_dir or not os.path.exists(path):
+        return None
+    pred, real = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r.get("family") in ("ensemble", "stacking"):
+                continue
+            try:
+                p, v = float(r["predicted_score"]), float(r["validation_score"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if math.isfinite(p) and math.isfinite(v):
+                pred.append(p)
+                real.append(v)
+    return spearman(pred, real)
+
+
+def spearman_of(row):
+    """A project row's Spearman: recorded in the row, else read from its run folder."""
+    if row is None:
+        return None
+    if isinstance(row.get("spearman"), (int, float)):
+        return float(row["spearman"])
+    return leaderboard_spearman(row.get("run_folder"))
+
+
 def run_project(args, name, ds_dir, card, results, budget):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     stem = f"{name}-{budget:g}s-{stamp}" if args.budgets else f"{name}-{stamp}"
@@ -252,6 +285,10 @@ def run_project(args, name, ds_dir, card, results, budget):
     row["wall_s"] = round(wall, 3)
     row["log"] = log_path
     row["budget"] = b
+    row["modality"] = card.get("modality", "tabular")
+    rho = leaderboard_spearman(row.get("run_folder"))
+    if rho is not None:
+        row["spearman"] = round(rho, 4)
     results.add(row)
     log(f"  {PROJECT}: {row.get('metric')} = {fmt_num(row.get('score'))}  model {row.get('model')}, "
         f"{row.get('trials')} trials, {wall:.1f} s, peak {row.get('peak_rss_mb') or 0:.1f} MB")
@@ -645,7 +682,7 @@ def seconds_used(proj):
 def sweep_summary(rows, peers, datasets, budget):
     """The measures of one budget: a dict, and the lines of its summary block."""
     by, order = index(at_budget(rows, budget), datasets)
-    vs, below, runs, constant, used = [], [], 0, [], []
+    vs, below, runs, constant, used, rhos = [], [], 0, [], [], []
     for d in order:
         metric, ps, best, r = vs_best_peer(by, d, peers)
         if ps is not None and best is not None:
@@ -660,12 +697,16 @@ def sweep_summary(rows, peers, datasets, budget):
         sec = seconds_used(proj)
         if sec is not None:
             used.append((d, sec / budget))
+        rho = spearman_of(proj)
+        if rho is not None:
+            rhos.append((d, modality_of(proj, d), rho))
     m, n = mean(vs)
     shares = [u for _, u in used]
     low = [(d, u) for d, u in used if u < TIME_LOW]
     high = [(d, u) for d, u in used if u > TIME_HIGH]
     s = {"budget": budget, "sets": n, "mean": m, "below": below, "runs": runs, "constant": constant,
-         "used": shares, "low": low, "high": high}
+         "used": shares, "low": low, "high": high, "spearman": median([r for _, _, r in rhos]),
+         "spearman_runs": len(rhos)}
     lines = [f"Summary at {fmt_budget(budget)}:"]
     lines.append(f"- Mean ratio to the best peer: {fmt_ratio(m)} over {n} data set{'s' * (n != 1)}."
                  if n else "- Mean ratio to the best peer: n/a (no data set with both scores).")
@@ -683,7 +724,36 @@ def sweep_summary(rows, peers, datasets, budget):
                      + (f" ({names_with(high)})" if high else "") + ".")
     else:
         lines.append("- Seconds used / budget: n/a (no timed run).")
+    if rhos:
+        by_modality = {}
+        for _, mod, r in rhos:
+            by_modality.setdefault(mod, []).append(r)
+        lines.append(f"- Log prediction: median Spearman between predicted and real validation scores "
+                     f"{median([r for _, _, r in rhos]):.3f} over {len(rhos)} runs ("
+                     + ", ".join(f"{mod} {median(v):.3f} over {len(v)}" for mod, v in sorted(by_modality.items()))
+                     + "); lowest: " + ", ".join(f"{d} {r:.2f}" for d, _, r in sorted(rhos, key=lambda t: t[2])[:3])
+                     + ".")
     return s, lines
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
+
+
+def modality_of(row, name):
+    """A project row's modality: recorded in the row, else the shared data set's card."""
+    if row.get("modality"):
+        return row["modality"]
+    try:
+        with open(os.path.join(os.path.dirname(REPO), "shared", "datasets", name, "card.json"),
+                  encoding="utf-8") as f:
+            return json.load(f).get("modality", "tabular")
+    except (OSError, ValueError, TypeError):
+        return "tabular"
 
 
 def cross_budget_line(rows, peers, datasets, budgets):
@@ -742,7 +812,7 @@ def sweep_tables(rows, peers, datasets, budgets):
     out.append("## Across budgets")
     out.append("")
     head = ["budget", "data sets", "mean vs best peer", f"below {BELOW:g}", "constant",
-            "s/budget mean", "min", "max", f"< {TIME_LOW:g}", f"> {TIME_HIGH:g}"]
+            "s/budget mean", "min", "max", f"< {TIME_LOW:g}", f"> {TIME_HIGH:g}", "median Spearman"]
     out.append("| " + " | ".join(head) + " |")
     out.append("| " + " | ".join(["---:"] * len(head)) + " |")
     for s in summaries:
@@ -752,7 +822,8 @@ def sweep_tables(rows, peers, datasets, budgets):
             f"{len(s['constant'])}/{s['runs']}",
             f"{sum(used) / len(used):.3f}" if used else "-",
             f"{min(used):.3f}" if used else "-", f"{max(used):.3f}" if used else "-",
-            str(len(s["low"])), str(len(s["high"]))]) + " |")
+            str(len(s["low"])), str(len(s["high"])),
+            f"{s['spearman']:.3f}" if s["spearman"] is not None else "-"]) + " |")
     out.append("")
     out.append(cross_budget_line(rows, peers, datasets, budgets))
     out.append("")

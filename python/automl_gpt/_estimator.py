@@ -86,6 +86,10 @@ class AutoML(BaseEstimator):
     max_trials : int, optional
         Stop the search after this many trials (None = the budget decides).
     threads : int, default 2
+    memory : str or int, optional
+        The most memory a fit may use: "4GB", "512MB", or bytes. Families that would not
+        fit are left out and rows subsampled, with the reason in ``data_card_``'s notes
+        (default: 75% of the machine's available memory when the fit starts).
     runs_dir : str, default "runs"
         Each fit writes its run folder ``runs_dir/<run id>`` (``run_dir_``).
     store : str, optional
@@ -116,7 +120,7 @@ class AutoML(BaseEstimator):
 
     def __init__(self, budget="60s", metric=None, require=None, llm="builtin", seed=0, *, task=None, models=None,
                  folds=0, ensemble=True, max_trials=None, threads=2, runs_dir="runs", store=None, knowledge=None,
-                 feature_types=None, name=None, llm_model=None, progress=None):
+                 feature_types=None, name=None, llm_model=None, progress=None, memory=None):
         self.budget = budget
         self.metric = metric
         self.require = require
@@ -128,6 +132,7 @@ class AutoML(BaseEstimator):
         self.ensemble = ensemble
         self.max_trials = max_trials
         self.threads = threads
+        self.memory = memory
         self.runs_dir = runs_dir
         self.store = store
         self.knowledge = knowledge
@@ -257,6 +262,7 @@ class AutoML(BaseEstimator):
             "ensemble": bool(self.ensemble),
             "max_trials": -1 if self.max_trials is None else int(self.max_trials),
             "threads": int(self.threads),
+            "memory": "" if self.memory is None else str(self.memory),
             "out_dir": os.path.join(runs_dir, run_id),
             "store_path": os.path.abspath(self.store) if self.store else os.path.join(runs_dir, "store.sqlite"),
             "knowledge": knowledge,

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "automl/automl_gpt.h"
+#include "automl/memory.h"
 #include "automl/model.h"
 
 namespace py = pybind11;
@@ -141,6 +142,8 @@ RunRequest request_from(const py::dict& o) {
   r.requirements = option<std::string>(o, "requirements", "");
   r.seed = option<uint64_t>(o, "seed", 0);
   r.threads = option<int>(o, "threads", 2);
+  const std::string memory = option<std::string>(o, "memory", "");
+  if (!memory.empty()) r.memory_bytes = parse_memory_size(memory);
   r.max_trials = option<int>(o, "max_trials", -1);
   r.folds = option<int>(o, "folds", 0);
   r.ensemble = option<bool>(o, "ensemble", true);
@@ -261,6 +264,7 @@ PYBIND11_MODULE(_core, m) {
 
   m.def("fit", &fit, py::arg("table"), py::arg("target"), py::arg("options"), py::arg("on_line") = py::none());
   m.def("parse_duration", &parse_duration, py::arg("text"));
+  m.def("parse_memory_size", &parse_memory_size, py::arg("text"));
   m.def("new_run_id", &new_run_id, py::arg("seed"));
 
   py::class_<Pipeline, std::shared_ptr<Pipeline>>(m, "Model")

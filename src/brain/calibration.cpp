@@ -2,7 +2,12 @@
 #include "automl/calibration.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <utility>
 #include <limits>
 #include <map>
 #include <set>
@@ -16,6 +21,32 @@
 
 namespace automl {
 namespace {
+
+// Predictors being learned in the background, by the knowledge base they learn from
+// (held weakly: a finished run's knowledge base and predictor go with it).
+struct BackgroundPredictor {
+  std::weak_ptr<const KnowledgeBase> knowledge;
+  std::shared_future<std::shared_ptr<const LogPredictor>> predictor;
+};
+std::mutex g_background_mutex;
+// Never destroyed: a learning thread still running at exit must not outlive the map (each
+// BackgroundLearning handle waits for its own before its owner returns).
+std::map<const KnowledgeBase*, BackgroundPredictor>& g_background = *new std::map<const KnowledgeBase*, BackgroundPredictor>;
+
+// The predictor learn_predictor_in_background started for `kb`, if any (the entry is
+// taken: each run asks once).
+std::optional<std::shared_future<std::shared_ptr<const LogPredictor>>> take_background(
+    const std::shared_ptr<const KnowledgeBase>& kb) {
+  std::lock_guard<std::mutex> lock(g_background_mutex);
+  for (auto it = g_background.begin(); it != g_background.end();) {
+    it = it->second.knowledge.expired() ? g_background.erase(it) : std::next(it);
+  }
+  auto it = g_background.find(kb.get());
+  if (it == g_background.end() || it->second.knowledge.lock() != kb) return std::nullopt;
+  auto f = it->second.predictor;
+  g_background.erase(it);
+  return f;
+}
 
 // Families whose resource is boosting rounds: the learned curve over rounds is theirs.
 bool counts_rounds(const std::string& family) {
@@ -42,6 +73,7 @@ class LogCalibration::Impl {
     double s0 = std::nan("");
     std::vector<double> r, r_sd, y, speed;
     std::vector<const TrialResult*> pts;
+    double slowest_cut = 0;  // this family's trials a box cut: their pace is at least this
     for (const auto& t : history) {
       if (!t.usable() || t.sample_rows > 0) continue;  // the run's scale comes from trials on all rows
       if (is_baseline_family(t.family)) {
@@ -59,7 +91,9 @@ class LogCalibration::Impl {
       y.push_back(t.score);
       pts.push_back(&t);
       // A trial its time box cut shows only a lower bound on the family's pace.
-      if (!t.deadline_stopped) speed.push_back(t.seconds / std::exp(it->second.log_seconds));
+      const double pace = t.seconds / std::exp(it->second.log_seconds);
+      if (!t.deadline_stopped) speed.push_back(pace);
+      else if (t.family == family) slowest_cut = std::max(slowest_cut, pace);
     }
     // A guess the bagged models disagree on is pulled towards what the family's
     // settings are guessed on average in this run: the posterior mean under a
@@ -154,7 +188,7 @@ class LogCalibration::Impl {
     }
     if (bounded) p.final_score = std::clamp(p.final_score, 0.0, 1.0);
     std::sort(speed.begin(), speed.end());
-    const double ratio = speed.empty() ? 3.0 : speed[speed.size() / 2];
+    const double ratio = std::max(speed.empty() ? 3.0 : speed[speed.size() / 2], slowest_cut);
     p.seconds = std::exp(g.log_seconds) * ratio;
     // A family that counts boosting rounds gets the learned curve over rounds at its step size.
     if (const ModelEntry& e = model_registry().get(family); e.resource_unit == ResourceUnit::kRounds) {
@@ -411,12 +445,21 @@ class LogCalibration::Impl {
   }
 
 
+  // Whether predictor() answers without waiting for learning started in the background.
+  bool predictor_ready() {
+    if (!kb_ || predictor_failed_ || predictor_) return true;
+    if (!pending_) pending_ = take_background(kb_);
+    return !pending_ || pending_->wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+
   // Lazily, since learning takes a moment and a planner may never be asked.
   const LogPredictor* predictor() {
     if (!kb_ || predictor_failed_) return nullptr;
     if (!predictor_) {
       try {
-        predictor_ = std::make_unique<LogPredictor>(*kb_);
+        if (!pending_) pending_ = take_background(kb_);
+        if (pending_) predictor_ = pending_->get();
+        else predictor_ = std::make_shared<const LogPredictor>(*kb_);
       } catch (const Error&) {
         predictor_failed_ = true;  // an empty knowledge base: the running estimate answers
         return nullptr;
@@ -430,7 +473,8 @@ class LogCalibration::Impl {
 
  private:
   std::shared_ptr<const KnowledgeBase> kb_;
-  std::unique_ptr<LogPredictor> predictor_;
+  std::shared_ptr<const LogPredictor> predictor_;
+  std::optional<std::shared_future<std::shared_ptr<const LogPredictor>>> pending_;  // learning in the background
   bool predictor_failed_ = false;
   struct CachedGuess {
     double relative, relative_sd, log_seconds;
@@ -448,11 +492,50 @@ class LogCalibration::Impl {
   double headroom_ = std::nan("");
 };
 
+BackgroundLearning learn_predictor_in_background(const std::shared_ptr<const KnowledgeBase>& knowledge) {
+  if (!knowledge || knowledge->datasets.empty()) return {};
+  std::shared_future<std::shared_ptr<const LogPredictor>> f =
+      std::async(std::launch::async, [kb = knowledge] { return std::make_shared<const LogPredictor>(*kb); }).share();
+  std::lock_guard<std::mutex> lock(g_background_mutex);
+  g_background[knowledge.get()] = {knowledge, f};
+  BackgroundLearning handle;
+  handle.learning_ = std::make_shared<std::shared_future<std::shared_ptr<const LogPredictor>>>(std::move(f));
+  handle.key_ = knowledge.get();
+  return handle;
+}
+
+BackgroundLearning::~BackgroundLearning() { finish(); }
+
+BackgroundLearning& BackgroundLearning::operator=(BackgroundLearning&& other) noexcept {
+  if (this != &other) {
+    finish();
+    learning_ = std::move(other.learning_);
+    key_ = std::exchange(other.key_, nullptr);
+  }
+  return *this;
+}
+
+void BackgroundLearning::finish() noexcept {
+  if (!learning_) return;
+  {
+    std::lock_guard<std::mutex> lock(g_background_mutex);
+    auto it = g_background.find(key_);
+    if (it != g_background.end()) g_background.erase(it);
+  }
+  learning_->wait();  // its result (or error) stays with whoever took it
+  learning_.reset();
+  key_ = nullptr;
+}
+
 LogCalibration::LogCalibration(std::shared_ptr<const KnowledgeBase> knowledge)
     : impl_(std::make_unique<Impl>(std::move(knowledge))) {}
 LogCalibration::~LogCalibration() = default;
 
 const LogPredictor* LogCalibration::predictor() { return impl_->predictor(); }
+
+bool LogCalibration::predictor_ready() { return impl_->predictor_ready(); }
+
+double LogCalibration::baseline_guess(const DataCard& card) { return Impl::baseline_guess(card); }
 
 std::size_t LogCalibration::n_examples() const { return impl_->n_examples(); }
 

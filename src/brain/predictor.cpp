@@ -5,6 +5,11 @@
 // sample of the datasets, give the guess (their mean) and its uncertainty (their
 // spread): the spread is large where the known datasets disagree.
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -177,6 +182,12 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
   if (rows.empty()) throw_invalid("the knowledge base holds no trials to learn from");
   const std::size_t nf = rows[0].size();
   std::mt19937_64 rng(seed * 7919 + 17);
+  // The fits are independent: they run on the machine's cores (a second saved on a
+  // short budget, where the first model waits for the predictor), each single-threaded,
+  // into fixed slots so the result does not depend on which finishes first.
+  std::vector<std::function<std::shared_ptr<Model>()>> fits;
+  std::vector<std::shared_ptr<Model>*> slots;
+  std::vector<std::shared_ptr<Model>> rel_models(kBags), sec_models(kBags), iter_models(kBags);
   for (int b = 0; b < kBags; ++b) {
     // A bootstrap sample of datasets (not of trials): the spread then says how much
     // the guess depends on which datasets happen to be known.
@@ -191,9 +202,42 @@ LogPredictor::LogPredictor(const KnowledgeBase& kb, uint64_t seed) {
       }
     }
     if (pick_rel.empty()) continue;
-    relative_.push_back(train(rows, rel, pick_rel, nf, seed + b));
-    seconds_.push_back(train(rows, secs, pick_rel, nf, seed + 100 + b));
-    if (!pick_iter.empty()) iterations_.push_back(train(rows, iters, pick_iter, nf, seed + 200 + b));
+    const auto bag = static_cast<uint64_t>(b);
+    fits.emplace_back([&rows, &rel, pick_rel, nf, seed, bag] { return train(rows, rel, pick_rel, nf, seed + bag); });
+    slots.push_back(&rel_models[b]);
+    fits.emplace_back([&rows, &secs, pick_rel, nf, seed, bag] { return train(rows, secs, pick_rel, nf, seed + 100 + bag); });
+    slots.push_back(&sec_models[b]);
+    if (!pick_iter.empty()) {
+      fits.emplace_back([&rows, &iters, pick_iter, nf, seed, bag] { return train(rows, iters, pick_iter, nf, seed + 200 + bag); });
+      slots.push_back(&iter_models[b]);
+    }
+  }
+  {
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failed;
+    std::mutex failed_mutex;
+    auto work = [&] {
+      for (std::size_t i = next++; i < fits.size(); i = next++) {
+        try {
+          *slots[i] = fits[i]();
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(failed_mutex);
+          if (!failed) failed = std::current_exception();
+        }
+      }
+    };
+    const std::size_t n_threads = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < std::min(n_threads, fits.size()); ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    if (failed) std::rethrow_exception(failed);
+  }
+  for (auto* models : {&rel_models, &sec_models, &iter_models}) {
+    auto& out = models == &rel_models ? relative_ : models == &sec_models ? seconds_ : iterations_;
+    for (auto& m : *models) {
+      if (m) out.push_back(std::move(m));
+    }
   }
   progress_.assign(kBins, std::nan(""));
   double running = 0;

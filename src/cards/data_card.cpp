@@ -15,6 +15,7 @@
 
 #include "automl/error.h"
 #include "automl/image.h"
+#include "automl/level_label.h"
 #include "automl/metrics.h"
 #include "automl/text.h"
 #include "automl/strings.h"
@@ -140,7 +141,7 @@ ColumnProfile profile_column(const Column& col) {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return counts[a] > counts[b]; });
     for (std::size_t i = 0; i < order.size(); ++i) p.cardinality += counts[order[i]] > 0;
     for (std::size_t i = 0; i < order.size() && i < 5; ++i) {
-      if (counts[order[i]]) p.top_levels.emplace_back(col.levels[order[i]], counts[order[i]]);
+      if (counts[order[i]]) p.top_levels.emplace_back(level_label(col.levels[order[i]]), counts[order[i]]);
     }
   } else {
     std::set<std::string> distinct;

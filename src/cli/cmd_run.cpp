@@ -3,6 +3,7 @@
 
 #include "automl/error.h"
 #include "automl/llm.h"
+#include "automl/memory.h"
 #include "automl/request.h"
 #include "automl/process.h"
 #include "automl/run.h"
@@ -16,6 +17,7 @@ Command add_run(CLI::App& app) {
   struct Flags {
     RunRequest req;
     std::string budget = "60s";
+    std::string memory;
     std::string models;
     bool json = false;
     bool resume = false;
@@ -62,6 +64,11 @@ Command add_run(CLI::App& app) {
   cmd->add_option("-b,--budget", f->budget,
                   "wall-clock budget for the whole command, refit included: 60s, 5m, 1h (default 60s, or a request "
                   "file's budget)");
+  cmd->add_option("--memory", f->memory,
+                  "the most memory the run may use: 4GB, 512MB, 1.5G (K, M, G count in 1024s). Families that would not "
+                  "fit are left out and rows subsampled, each with its reason in the Data Card and the log; a file too "
+                  "large to read fails at once (default: 75% of the memory available when the run starts, or of what "
+                  "the cgroup's memory.max leaves)");
   cmd->add_option("-o,--out", f->req.out_dir, "run folder to create (default runs/<run id>); must not exist or be empty");
   cmd->add_option("--store", f->req.store_path, "run store to record into: a SQLite file, or a postgresql://user@host:port/db URI (password from PGPASSWORD or ~/.pgpass; never saved) (default runs/store.sqlite)");
   cmd->add_option("--workers", f->workers,
@@ -112,6 +119,7 @@ Command add_run(CLI::App& app) {
                               f->workers + "\"");
               }
             }
+            if (!f->memory.empty()) f->req.memory_bytes = parse_memory_size(f->memory);
             f->req.csv = f->read.options();
             std::stringstream ss(f->models);
             std::string m;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <set>
@@ -48,6 +49,17 @@ bool parse_int(std::string_view s, int* out) {
   return ec == std::errc() && end == s.data() + s.size() && *out >= 0;
 }
 
+// The size of an image file, refused when unreadable or too large to decode.
+void read_image_info(const fs::path& f, int* w, int* h, int* c) {
+  if (!stbi_info(f.c_str(), w, h, c)) {
+    throw_invalid(fmt::format("{}: not a readable image ({})", f.string(), stbi_failure_reason()));
+  }
+  if (*w <= 0 || *h <= 0 || static_cast<long>(*w) * *h > kMaxImageFilePixels) {
+    throw_invalid(fmt::format("{}: a {}x{} image is larger than this program reads ({} pixels); make it smaller",
+                              f.string(), *w, *h, kMaxImageFilePixels));
+  }
+}
+
 struct StbFree {
   void operator()(unsigned char* p) const { stbi_image_free(p); }
 };
@@ -86,6 +98,10 @@ ImageShape image_shape(const std::vector<std::string>& names) {
   for (const auto& n : names) {
     int c = 0, r = 0, x = 0;
     if (!parse_pixel_name(n, &c, &r, &x)) continue;
+    if (static_cast<long>(c + 1L) * (r + 1L) * (x + 1L) > kMaxImageValues) {
+      throw_invalid(fmt::format("pixel column \"{}\" lies beyond the largest image this program reads ({} values, "
+                                "e.g. 256x256 grey)", n, kMaxImageValues));
+    }
     if (!seen.insert({c, r, x}).second) throw_invalid(fmt::format("pixel column \"{}\" appears twice", n));
     s.channels = std::max(s.channels, c + 1);
     s.height = std::max(s.height, r + 1);
@@ -131,18 +147,28 @@ Table read_image_folder(const fs::path& path, const ImageFolderOptions& options)
     for (const auto& [label, files] : classes) {
       for (const auto& f : files) {
         int w = 0, h = 0, c = 0;
-        if (!stbi_info(f.c_str(), &w, &h, &c)) {
-          throw_invalid(fmt::format("{}: not a readable image ({})", f.string(), stbi_failure_reason()));
-        }
+        read_image_info(f, &w, &h, &c);
         ++sizes[{h, w}];
         if (c >= 3) channels = 3;  // colour (an alpha channel is dropped)
       }
     }
     auto most = std::max_element(sizes.begin(), sizes.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
     shape = {channels, most->first.first, most->first.second};
+    // Each pixel value becomes a column: a larger common size is scaled down to fit.
+    const double values = static_cast<double>(shape.channels) * shape.height * shape.width;
+    if (values > kMaxImageValues) {
+      const double f = std::sqrt(kMaxImageValues / values);
+      shape.height = std::max(1, static_cast<int>(shape.height * f));
+      shape.width = std::max(1, static_cast<int>(shape.width * f));
+    }
   }
   if (shape.channels != 1 && shape.channels != 3) {
     throw_invalid(fmt::format("images must be read as 1 (grey) or 3 (RGB) channels, not {}", shape.channels));
+  }
+  if (shape.height <= 0 || shape.width <= 0 ||
+      static_cast<long>(shape.channels) * shape.height * shape.width > kMaxImageValues) {
+    throw_invalid(fmt::format("images cannot be read at {}x{}x{}: at most {} pixel values (e.g. 256x256 grey)",
+                              shape.channels, shape.height, shape.width, kMaxImageValues));
   }
 
   Table t;
@@ -168,6 +194,7 @@ Table read_image_folder(const fs::path& path, const ImageFolderOptions& options)
     label.levels.push_back(name);
     for (const auto& f : files) {
       int w = 0, h = 0, c = 0;
+      read_image_info(f, &w, &h, &c);
       std::unique_ptr<unsigned char, StbFree> img(stbi_load(f.c_str(), &w, &h, &c, shape.channels));
       if (!img) throw_invalid(fmt::format("{}: cannot decode the image ({})", f.string(), stbi_failure_reason()));
       const unsigned char* src = img.get();

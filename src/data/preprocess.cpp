@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/image.h"
+#include "automl/level_label.h"
 #include "automl/preprocess.h"
 
 namespace automl {
@@ -42,7 +44,7 @@ std::vector<int> level_indices(const Column& col, const std::vector<std::string>
     }
     return out;
   }
-  std::unordered_map<std::string, int> index;
+  std::unordered_map<std::string_view, int> index;  // views of `levels`: a long level is not copied
   for (std::size_t i = 0; i < own; ++i) index.emplace(levels[i], static_cast<int>(i));
   std::vector<int> remap(col.levels.size(), other);
   for (std::size_t i = 0; i < col.levels.size(); ++i) {
@@ -474,7 +476,7 @@ FeatureMatrix Preprocessor::transform(const Table& table, const std::vector<std:
       for (std::size_t i = 0; i < m.rows; ++i) {
         if (idx[i] >= 0) m.values[i * m.cols + c + static_cast<std::size_t>(idx[i])] = 1.0f;
       }
-      for (const auto& l : f.levels) add_name(f.name + "=" + l, 0);
+      for (const auto& l : f.levels) add_name(f.name + "=" + level_label(l), 0);
       c += f.levels.size();
       continue;
     }
@@ -548,9 +550,9 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
   if (p.encoding_ == Encoding::kImage) {
     const auto& im = j.at("image");
     p.image_scale_ = im.at("scale").get<double>();
-    p.image_channels_ = im.at("channels").get<int>();
-    p.image_height_ = im.at("height").get<int>();
-    p.image_width_ = im.at("width").get<int>();
+    p.image_channels_ = static_cast<int>(saved_int(im.at("channels"), 1, 3, "the saved image preprocessing's channels"));
+    p.image_height_ = static_cast<int>(saved_int(im.at("height"), 1, kMaxImageValues, "the saved image preprocessing's height"));
+    p.image_width_ = static_cast<int>(saved_int(im.at("width"), 1, kMaxImageValues, "the saved image preprocessing's width"));
   }
   if (j.contains("design")) {
     for (const auto& [name, ops] : j["design"].items()) p.design_[name] = ColumnOps::from_json(ops);
@@ -578,14 +580,41 @@ Preprocessor Preprocessor::from_json(const nlohmann::json& j) {
       f.scale = fj.at("scale").get<double>();
       f.missing_indicator = fj.at("missing_indicator").get<bool>();
       if (fj.contains("clip")) {
-        f.clip_lo = fj["clip"][0].get<double>();
-        f.clip_hi = fj["clip"][1].get<double>();
+        f.clip_lo = fj["clip"].at(0).get<double>();
+        f.clip_hi = fj["clip"].at(1).get<double>();
       }
       if (fj.contains("quantiles")) f.quantiles = fj["quantiles"].get<std::vector<double>>();
     }
     p.features_.push_back(std::move(f));
   }
+  p.check_saved();
   return p;
+}
+
+// What transform() indexes by must agree with itself: a saved preprocessor that does not
+// (a damaged or hand-edited pipeline.json) is refused here rather than read out of bounds.
+void Preprocessor::check_saved() const {
+  auto damaged = [](const std::string& what) { throw_invalid("the saved preprocessing is damaged: " + what); };
+  for (const auto& f : features_) {
+    if (f.categorical()) {
+      if (f.other_level && f.levels.empty()) damaged(fmt::format("column \"{}\" has a rare-level group but no levels", f.name));
+      if (f.one_number() && f.level_values.size() != f.levels.size()) {
+        damaged(fmt::format("column \"{}\" has {} levels but {} level values", f.name, f.levels.size(),
+                            f.level_values.size()));
+      }
+    }
+    if (!f.quantiles.empty() && (f.quantiles.size() < 2 || !std::is_sorted(f.quantiles.begin(), f.quantiles.end()))) {
+      damaged(fmt::format("the quantiles of column \"{}\" are not an increasing list", f.name));
+    }
+  }
+  if (encoding_ == Encoding::kImage) {
+    const long values = static_cast<long>(image_channels_) * image_height_ * image_width_;
+    if (image_channels_ <= 0 || image_height_ <= 0 || image_width_ <= 0 ||
+        values > kMaxImageValues || values != static_cast<long>(features_.size()) || !(image_scale_ > 0)) {
+      damaged(fmt::format("an image of {}x{}x{} with {} pixel columns", image_channels_, image_height_, image_width_,
+                          features_.size()));
+    }
+  }
 }
 
 // Encoding::kImage. The pixel columns' names give the grid (pixel_R_C, or

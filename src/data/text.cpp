@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 
 namespace automl {
 namespace {
@@ -66,7 +67,7 @@ TokenizerOptions TokenizerOptions::from_json(const nlohmann::json& j) {
   o.lowercase = j.at("lowercase").get<bool>();
   o.strip_punctuation = j.at("strip_punctuation").get<bool>();
   o.strip_numbers = j.at("strip_numbers").get<bool>();
-  o.min_length = j.at("min_length").get<int>();
+  o.min_length = static_cast<int>(saved_int(j.at("min_length"), 0, 1 << 20, "a saved tokenizer's min_length"));
   o.keep_apostrophes = j.at("keep_apostrophes").get<bool>();
   return o;
 }
@@ -152,12 +153,12 @@ nlohmann::json TfidfOptions::to_json() const {
 TfidfOptions TfidfOptions::from_json(const nlohmann::json& j) {
   TfidfOptions o;
   o.tokenizer = TokenizerOptions::from_json(j.at("tokenizer"));
-  o.word_ngram_max = j.at("word_ngram_max").get<int>();
+  o.word_ngram_max = static_cast<int>(saved_int(j.at("word_ngram_max"), 1, 64, "a saved TF-IDF's word_ngram_max"));
   o.char_ngrams = j.at("char_ngrams").get<bool>();
-  o.char_ngram_min = j.at("char_ngram_min").get<int>();
-  o.char_ngram_max = j.at("char_ngram_max").get<int>();
-  o.min_df = j.at("min_df").get<int>();
-  o.max_features = j.at("max_features").get<std::size_t>();
+  o.char_ngram_min = static_cast<int>(saved_int(j.at("char_ngram_min"), 1, 64, "a saved TF-IDF's char_ngram_min"));
+  o.char_ngram_max = static_cast<int>(saved_int(j.at("char_ngram_max"), 1, 64, "a saved TF-IDF's char_ngram_max"));
+  o.min_df = static_cast<int>(saved_int(j.at("min_df"), 0, INT32_MAX, "a saved TF-IDF's min_df"));
+  o.max_features = static_cast<std::size_t>(saved_int(j.at("max_features"), 0, INT64_MAX / 2, "a saved TF-IDF's max_features"));
   o.sublinear_tf = j.at("sublinear_tf").get<bool>();
   return o;
 }
@@ -302,7 +303,7 @@ TfidfVectorizer TfidfVectorizer::from_json(const nlohmann::json& j) {
     v.options_ = TfidfOptions::from_json(j.at("options"));
     v.terms_ = j.at("terms").get<std::vector<std::string>>();
     v.idf_ = j.at("idf").get<std::vector<double>>();
-    v.n_word_terms_ = j.at("n_word_terms").get<std::size_t>();
+    v.n_word_terms_ = static_cast<std::size_t>(saved_int(j.at("n_word_terms"), 0, INT64_MAX / 2, "a saved TF-IDF vocabulary's n_word_terms"));
   } catch (const nlohmann::json::exception& e) {
     throw_invalid(std::string("saved TF-IDF vocabulary is damaged: ") + e.what());
   }

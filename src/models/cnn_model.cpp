@@ -98,8 +98,15 @@ class CnnModel final : public nn::TorchModel {
   }
 
   void rebuild(const nlohmann::json& a, int outputs) override {
-    arch_ = CnnArchitecture::from_json(a.at("network"));
-    shape_ = {a.at("channels").get<int>(), a.at("height").get<int>(), a.at("width").get<int>()};
+    const std::string name = saved_json_name();
+    arch_ = CnnArchitecture::from_json(a.at("network"), name);
+    shape_ = {static_cast<int>(saved_int(a.at("channels"), 1, 3, name + " \"channels\"")),
+              static_cast<int>(saved_int(a.at("height"), 1, kMaxImageValues, name + " \"height\"")),
+              static_cast<int>(saved_int(a.at("width"), 1, kMaxImageValues, name + " \"width\""))};
+    if (shape_.channels * shape_.height > kMaxImageValues / shape_.width) {
+      throw_invalid(fmt::format("{} is damaged: a {}x{}x{} image", name, shape_.channels, shape_.height, shape_.width));
+    }
+    check_saved_parameters(cnn_cost(arch_, shape_, outputs).parameters);
     net_ = std::make_shared<CnnNet>(arch_, shape_, outputs);
   }
 
@@ -236,6 +243,9 @@ ModelEntry cnn_entry() {
       "strokes and shapes wherever they sit, usually far ahead of tabular models on pictures.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kImage;
+  // The images as a tensor, a batch's activations and the tensor library's pools.
+  // Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 256.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("stages", 2).range(1, 4).tune(1, 3)

@@ -52,6 +52,8 @@ ModelEntry constant_entry() {
   e.description = "Baseline that ignores the features; a run's models must beat it to be worth anything.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kNative;
+  // A class count or a mean: nothing that grows with the data.
+  e.memory_bytes = [](const DataShape&) { return 1.0 * (1 << 20); };
   e.explainable = true;
   e.baseline = true;
   e.create = [](const nlohmann::json&, Task task) { return std::make_unique<ConstantModel>(task); };

@@ -98,12 +98,15 @@ class FastTextModel final : public nn::TorchModel {
   }
 
   void rebuild(const nlohmann::json& a, int outputs) override {
-    dim_ = a.at("dim").get<int>();
-    ngram_max_ = a.at("ngram_max").get<int>();
-    buckets_ = a.at("buckets").get<int>();
-    extra_ = a.at("extra_features").get<int>();
+    const std::string name = saved_json_name();
+    dim_ = static_cast<int>(saved_int(a.at("dim"), 1, 1 << 16, name + " \"dim\""));
+    ngram_max_ = static_cast<int>(saved_int(a.at("ngram_max"), 1, 64, name + " \"ngram_max\""));
+    buckets_ = static_cast<int>(saved_int(a.at("buckets"), 0, 1 << 26, name + " \"buckets\""));
+    extra_ = static_cast<int>(saved_int(a.at("extra_features"), 0, 1 << 24, name + " \"extra_features\""));
     tokenizer_ = TokenizerOptions::from_json(a.at("tokenizer"));
     words_ = a.at("words").get<std::vector<std::string>>();
+    const int64_t rows = static_cast<int64_t>(words_.size()) + buckets_;
+    check_saved_parameters(rows * dim_ + static_cast<int64_t>(dim_ + extra_) * outputs + outputs);
     index_words();
     net_ = std::make_shared<FastTextNet>(static_cast<int64_t>(words_.size()) + buckets_, dim_, extra_, outputs);
   }
@@ -246,6 +249,9 @@ ModelEntry fasttext_entry() {
       "texts and topics, cheap to train and to run.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kText;
+  // Token ids (about the text's size twice) and the tensor library's pools. Estimated
+  // from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 2.0 * s.text_bytes + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("dim", 64).range(4, 512).tune(16, 128).log().describe("numbers in each word embedding"),

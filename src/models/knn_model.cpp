@@ -100,8 +100,11 @@ class KnnModel final : public Model {
     n_outputs_ = header[1];
     rows_ = header[2];
     cols_ = header[3];
+    const auto size = std::filesystem::file_size(path);
+    // Counts no larger than the file, so that the product below cannot wrap around.
+    const bool fits = rows_ <= size && cols_ <= size && (cols_ == 0 || rows_ <= size / cols_);
     const auto expected = sizeof kMagic + sizeof header + rows_ * cols_ * sizeof(float) + rows_ * sizeof(double);
-    if (rows_ == 0 || std::filesystem::file_size(path) != expected) {
+    if (rows_ == 0 || !fits || size != expected) {
       throw_io(fmt::format("{} is truncated or damaged: expected {} bytes for {} rows x {} features", path.string(),
                            expected, rows_, cols_));
     }
@@ -110,6 +113,16 @@ class KnnModel final : public Model {
     in.read(reinterpret_cast<char*>(x_.data()), static_cast<std::streamsize>(x_.size() * sizeof(float)));
     in.read(reinterpret_cast<char*>(y_.data()), static_cast<std::streamsize>(y_.size() * sizeof(double)));
     if (!in) throw_io("cannot read " + path.string());
+    // Each class index must name one of the outputs a prediction has.
+    const bool classes = is_classification(task_);
+    if (classes ? n_outputs_ < 2 || n_outputs_ > (1u << 20) : n_outputs_ != 1) {
+      throw_io(fmt::format("{} is damaged: {} outputs", path.string(), n_outputs_));
+    }
+    for (double v : y_) {
+      if (classes && !(v >= 0 && v < static_cast<double>(n_outputs_) && v == std::floor(v))) {
+        throw_io(fmt::format("{} is damaged: class index {} of {} classes", path.string(), v, n_outputs_));
+      }
+    }
     threads_ = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
 
@@ -184,6 +197,9 @@ ModelEntry knn_entry() {
       "3,000 rows); a local, non-linear reference that needs no tuning beyond k.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // Its copy of the training rows (searched at predict time). Estimated from the data
+  // structures, not measured: it is assigned to small tables only (kSmallTableRows).
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 16.0 * (1 << 20); };
   e.params = {
       ParamSpec::integer("k", 10).range(1, 1000).tune(1, 50).log()
           .describe("neighbours consulted per prediction; small k follows the data closely, large k smooths"),

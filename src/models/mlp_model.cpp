@@ -60,10 +60,13 @@ class MlpModel final : public nn::TorchModel {
   }
 
   void rebuild(const nlohmann::json& a, int outputs) override {
-    inputs_ = a.at("inputs").get<int>();
-    depth_ = a.at("depth").get<int>();
-    width_ = a.at("width").get<int>();
+    const std::string name = saved_json_name();
+    inputs_ = static_cast<int>(saved_int(a.at("inputs"), 1, 1 << 24, name + " \"inputs\""));
+    depth_ = static_cast<int>(saved_int(a.at("depth"), 0, 64, name + " \"depth\""));
+    width_ = static_cast<int>(saved_int(a.at("width"), 1, 1 << 16, name + " \"width\""));
     dropout_ = a.at("dropout").get<double>();
+    if (!(dropout_ >= 0 && dropout_ < 1)) throw_invalid(fmt::format("{} is damaged: dropout {}", name, dropout_));
+    check_saved_parameters(mlp_cost(inputs_, depth_, width_, outputs).parameters);
     net_ = std::make_shared<MlpNet>(inputs_, depth_, width_, outputs, dropout_);
   }
 
@@ -132,6 +135,11 @@ ModelEntry mlp_entry() {
       "interactions that trees approximate in steps; slower to train and usually behind boosted trees on tables.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // The matrix as a tensor, a batch's activations and the tensor library's own pools.
+  // Estimated from the library's data structures: runs measured on 2026-11-30 on a busy
+  // machine ended before a first trial finished, so they bound nothing (see
+  // bench/results/memory-2026-11-30.md for the peaks against this estimate).
+  e.memory_bytes = [](const DataShape& s) { return 8.0 * s.rows * s.columns + 160.0 * (1 << 20); };
   e.resource_param = "epochs";
   e.params = {
       ParamSpec::integer("depth", 2).range(1, 8).tune(1, 4).describe("hidden layers"),

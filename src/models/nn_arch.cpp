@@ -5,7 +5,11 @@
 
 #include <algorithm>
 
+#include "automl/error.h"
+#include <fmt/format.h>
+
 #include "automl/params.h"
+#include "automl/saved_json.h"
 
 namespace automl {
 
@@ -27,16 +31,21 @@ nlohmann::json CnnArchitecture::to_json() const {
           {"pooling", pooling}, {"head", head}, {"dense_width", dense_width}, {"dropout", dropout}};
 }
 
-CnnArchitecture CnnArchitecture::from_json(const nlohmann::json& j) {
+CnnArchitecture CnnArchitecture::from_json(const nlohmann::json& j, const std::string& source) {
   CnnArchitecture a;
-  a.stages = j.at("stages").get<int>();
-  a.channels = j.at("channels").get<int>();
-  a.kernel_size = j.at("kernel_size").get<int>();
+  a.stages = static_cast<int>(saved_int(j.at("stages"), 1, 8, source + " \"stages\""));
+  a.channels = static_cast<int>(saved_int(j.at("channels"), 1, 1 << 12, source + " \"channels\""));
+  a.kernel_size = static_cast<int>(saved_int(j.at("kernel_size"), 1, 15, source + " \"kernel_size\""));
   a.batch_norm = j.at("batch_norm").get<bool>();
   a.pooling = j.at("pooling").get<std::string>();
   a.head = j.at("head").get<std::string>();
-  a.dense_width = j.at("dense_width").get<int>();
+  a.dense_width = static_cast<int>(saved_int(j.at("dense_width"), 1, 1 << 16, source + " \"dense_width\""));
   a.dropout = j.at("dropout").get<double>();
+  if (!(a.dropout >= 0 && a.dropout < 1) || (a.pooling != "max" && a.pooling != "avg") ||
+      (a.head != "dense" && a.head != "global_avg")) {
+    throw_invalid(fmt::format("{} is damaged: dropout {}, pooling \"{}\", head \"{}\"", source, a.dropout, a.pooling,
+                              a.head));
+  }
   return a;
 }
 

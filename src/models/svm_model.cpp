@@ -8,6 +8,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -18,6 +21,7 @@
 #include <libsvm/svm.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/model.h"
 #include "family_plans.h"
 
@@ -77,7 +81,98 @@ void append_row(const FeatureMatrix& x, std::size_t r, std::vector<svm_node>* no
   nodes->push_back({-1, 0.0});
 }
 
+// libsvm's reader trusts the counts a model file states: it allocates by nr_class and
+// total_sv, reads that many values and lines, and prediction indexes the support vectors
+// by nr_sv. A damaged file is checked here first, so that it is refused in one line
+// instead of being read out of bounds.
+void check_libsvm_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw_io("cannot read the libsvm model " + path.string());
+  auto damaged = [&](const std::string& why) { throw_invalid(fmt::format("{} is damaged: {}", path.string(), why)); };
+  auto number = [&](const std::string& v) {
+    char* end = nullptr;
+    const double d = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end != '\0' || !std::isfinite(d)) damaged(fmt::format("\"{}\" is not a number", v.substr(0, 40)));
+    return d;
+  };
+  auto whole = [&](const std::string& v, double lo, double hi) {
+    const double d = number(v);
+    if (d != std::floor(d) || d < lo || d > hi) damaged(fmt::format("{} is not a count from {} to {}", v, lo, hi));
+    return static_cast<long>(d);
+  };
+  std::map<std::string, std::vector<std::string>> fields;
+  std::string line;
+  bool sv = false;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string key;
+    words >> key;
+    if (key == "SV") {
+      sv = true;
+      break;
+    }
+    static const std::set<std::string> kKnown = {"svm_type", "kernel_type", "degree", "gamma", "coef0", "nr_class",
+                                                 "total_sv", "rho", "label", "probA", "probB", "nr_sv",
+                                                 "prob_density_marks"};
+    if (!kKnown.count(key) || fields.count(key)) damaged(fmt::format("unexpected line \"{}\"", line.substr(0, 40)));
+    for (std::string v; words >> v;) fields[key].push_back(v);
+  }
+  auto one = [&](const std::string& key) -> const std::string& {
+    if (!fields.count(key) || fields[key].size() != 1) damaged("no single " + key);
+    return fields[key][0];
+  };
+  static const std::set<std::string> kTypes = {"c_svc", "nu_svc", "one_class", "epsilon_svr", "nu_svr"};
+  static const std::set<std::string> kKernels = {"linear", "polynomial", "rbf", "sigmoid"};
+  if (!sv || !kTypes.count(one("svm_type")) || !kKernels.count(one("kernel_type"))) damaged("not a libsvm model");
+  for (const char* key : {"degree", "gamma", "coef0"}) {
+    if (fields.count(key)) number(one(key));
+  }
+  if (fields.count("degree")) whole(one("degree"), 0, 100);
+  const long nr_class = whole(one("nr_class"), 1, 1 << 16), total_sv = whole(one("total_sv"), 1, 1e9);
+  const auto pairs = static_cast<std::size_t>(nr_class * (nr_class - 1) / 2);
+  auto counted = [&](const std::string& key, std::size_t n) {
+    if (fields.count(key) && fields[key].size() != n) damaged(fmt::format("{} holds {} values, not {}", key, fields[key].size(), n));
+    for (const auto& v : fields[key]) number(v);
+  };
+  counted("rho", pairs);
+  if (!fields.count("rho")) damaged("no rho");
+  counted("label", static_cast<std::size_t>(nr_class));
+  counted("probA", pairs);
+  counted("probB", pairs);
+  counted("prob_density_marks", 10);
+  if (fields.count("nr_sv")) {
+    counted("nr_sv", static_cast<std::size_t>(nr_class));
+    long sum = 0;
+    for (const auto& v : fields["nr_sv"]) sum += whole(v, 0, 1e9);
+    if (sum != total_sv) damaged(fmt::format("nr_sv adds up to {}, total_sv is {}", sum, total_sv));
+  }
+  // Each support vector: nr_class - 1 coefficients, then index:value pairs, indexes rising.
+  long rows = 0;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> tokens;
+    for (std::string t; words >> t;) tokens.push_back(t);
+    if (tokens.empty()) continue;
+    if (++rows > total_sv || static_cast<long>(tokens.size()) < nr_class - 1) damaged("more or shorter support vectors than stated");
+    long last = 0;
+    for (std::size_t k = 0; k < tokens.size(); ++k) {
+      if (static_cast<long>(k) < nr_class - 1) {
+        number(tokens[k]);
+        continue;
+      }
+      const auto colon = tokens[k].find(':');
+      if (colon == std::string::npos) damaged(fmt::format("\"{}\" is not index:value", tokens[k].substr(0, 40)));
+      const long index = whole(tokens[k].substr(0, colon), 1, INT32_MAX);
+      number(tokens[k].substr(colon + 1));
+      if (index <= last) damaged("support vector indexes do not rise");
+      last = index;
+    }
+  }
+  if (rows != total_sv) damaged(fmt::format("{} support vectors, total_sv is {}", rows, total_sv));
+}
+
 SvmPtr load_svm(const std::filesystem::path& path) {
+  check_libsvm_file(path);
   svm_model* m = nullptr;
   {
     std::lock_guard<std::mutex> lock(libsvm_lock());
@@ -266,11 +361,11 @@ class SvmModel final : public Model {
       throw_io(fmt::format("{} was saved for task {}, not {}", (dir / kInfoFile).string(),
                            info.at("task").get<std::string>(), task_name(task_)));
     }
-    cols_ = info.at("cols").get<std::size_t>();
-    n_outputs_ = info.at("outputs").get<std::size_t>();
+    cols_ = static_cast<std::size_t>(saved_int(info.at("cols"), 0, INT32_MAX, "the saved svm's cols"));
+    n_outputs_ = static_cast<std::size_t>(saved_int(info.at("outputs"), 1, 1 << 20, "the saved svm's outputs"));
     y_mean_ = info.at("y_mean").get<double>();
     y_sd_ = info.at("y_sd").get<double>();
-    constant_class_ = info.at("constant_class").get<int>();
+    constant_class_ = static_cast<int>(saved_int(info.at("constant_class"), -1, 1 << 20, "the saved svm's constant_class"));
     model_.reset();
     if (constant_class_ < 0) {
       model_ = load_svm(dir / kModelFile);
@@ -309,6 +404,11 @@ ModelEntry svm_entry() {
       "deviations.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kOneHot;
+  // libsvm's nodes (16 bytes a cell of the rows it keeps, at most max_rows) and its
+  // 200 MB kernel cache. Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) {
+    return 16.0 * std::min(s.rows, 1e6) * s.columns + 200.0 * (1 << 20);
+  };
   e.params = {
       ParamSpec::real("C", 1.0).range(1e-5, 1e5).tune(0.03, 300.0).log()
           .describe("penalty on margin violations; larger fits the training rows more closely (and trains slower)"),

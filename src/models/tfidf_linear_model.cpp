@@ -12,6 +12,7 @@
 #include <linear.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/model.h"
 #include "automl/text.h"
 
@@ -127,8 +128,8 @@ class TfidfLinearModel final : public Model {
     try {
       auto j = nlohmann::json::parse(in);
       vectorizer_ = TfidfVectorizer::from_json(j.at("vectorizer"));
-      n_dense_ = j.at("n_dense").get<std::size_t>();
-      n_classes_ = j.at("n_classes").get<int>();
+      n_dense_ = static_cast<std::size_t>(saved_int(j.at("n_dense"), 0, INT32_MAX, path.string() + " \"n_dense\""));
+      n_classes_ = static_cast<int>(saved_int(j.at("n_classes"), 0, 1 << 20, path.string() + " \"n_classes\""));
       y_mean_ = j.at("y_mean").get<double>();
       y_scale_ = j.at("y_scale").get<double>();
       weights_ = j.at("weights").get<std::vector<std::vector<double>>>();
@@ -275,6 +276,9 @@ ModelEntry tfidf_linear_entry() {
       "least squares for numbers. The strong, fast baseline for text.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kText;
+  // The vocabulary, the sparse TF-IDF matrix and the solver's copy, about three times
+  // the text. Estimated from the data structures, not measured.
+  e.memory_bytes = [](const DataShape& s) { return 3.0 * s.text_bytes + 32.0 * s.rows + 32.0 * (1 << 20); };
   e.params = {
       ParamSpec::real("C", 3.0).range(1e-4, 1e4).tune(0.3, 100.0).log()
           .describe("inverse regularisation strength; larger fits the training documents more closely"),

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/metrics.h"
 
 namespace automl::nn {
@@ -275,6 +276,13 @@ void TorchModel::save(const std::filesystem::path& dir) const {
   }
 }
 
+void TorchModel::check_saved_parameters(int64_t parameters) const {
+  if (parameters <= 0 || static_cast<std::uintmax_t>(parameters) > saved_pt_bytes_ / 4) {
+    throw_invalid(fmt::format("{} is damaged: its network has {} parameters, but {}.pt holds {} bytes",
+                              saved_json_name(), parameters, file_stem(), saved_pt_bytes_));
+  }
+}
+
 void TorchModel::load(const std::filesystem::path& dir) {
   const auto json_path = dir / (file_stem() + ".json");
   std::ifstream in(json_path);
@@ -285,18 +293,35 @@ void TorchModel::load(const std::filesystem::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw_invalid(json_path.string() + " is damaged: " + e.what());
   }
-  outputs_ = j.at("outputs").get<int>();
+  const std::string name = json_path.string();
+  outputs_ = static_cast<int>(saved_int(j.at("outputs"), 1, 1 << 20, name + " \"outputs\""));
   y_mean_ = j.at("y_mean").get<double>();
   y_scale_ = j.at("y_scale").get<double>();
-  iterations_ = j.at("iterations").get<int>();
+  iterations_ = static_cast<int>(saved_int(j.at("iterations"), 0, INT32_MAX, name + " \"iterations\""));
   stop_reason_ = parse_fit_stop(j.at("stop_reason").get<std::string>());
   log_metric_ = j.at("log_metric").get<std::string>();
-  rebuild(j.at("architecture"), outputs_);
   const auto pt_path = dir / (file_stem() + ".pt");
+  std::error_code ec;
+  saved_pt_bytes_ = std::filesystem::file_size(pt_path, ec);
+  if (ec) throw_io("cannot read " + pt_path.string() + ": " + ec.message());
   try {
+    rebuild(j.at("architecture"), outputs_);
+    // The weights must have the shapes the architecture gives them: the archive would
+    // otherwise replace them with whatever it holds, and predict would fail inside torch.
+    std::vector<std::vector<int64_t>> shapes;
+    for (const auto& t : net().parameters()) shapes.push_back(t.sizes().vec());
+    for (const auto& t : net().buffers()) shapes.push_back(t.sizes().vec());
     torch::serialize::InputArchive archive;
     archive.load_from(pt_path.string());
     net().load(archive);
+    std::size_t i = 0;
+    bool same = true;
+    for (const auto& t : net().parameters()) same = same && i < shapes.size() && t.sizes().vec() == shapes[i++];
+    for (const auto& t : net().buffers()) same = same && i < shapes.size() && t.sizes().vec() == shapes[i++];
+    if (!same || i != shapes.size()) {
+      throw_invalid(fmt::format("{} is damaged: its weights do not have the shapes {} describes", pt_path.string(),
+                                json_path.string()));
+    }
   } catch (const c10::Error& e) {
     throw_io("cannot read " + pt_path.string() + ": " + e.what_without_backtrace());
   }

@@ -17,6 +17,7 @@
 #include <torch/torch.h>
 
 #include "automl/model.h"
+#include "automl/saved_json.h"
 
 namespace automl::nn {
 
@@ -56,8 +57,15 @@ class TorchModel : public Model {
   // Builds the network for these inputs (fit) with initial weights from `gen`;
   // records whatever architecture() needs.
   virtual void build(const FeatureMatrix& x, int outputs, torch::Generator& gen) = 0;
-  // Rebuilds the same network from architecture() (load); weights come next.
+  // Rebuilds the same network from architecture() (load); weights come next. Reads
+  // its numbers with saved_int and, before building, passes the network's parameter
+  // count to check_saved_parameters.
   virtual void rebuild(const nlohmann::json& architecture, int outputs) = 0;
+  // A saved architecture asking for more parameters than its .pt file holds (4 bytes
+  // each) is damaged: refused before any memory is taken for it.
+  void check_saved_parameters(int64_t parameters) const;
+  // "<family>.json" being loaded, for error messages.
+  std::string saved_json_name() const { return file_stem() + ".json"; }
   virtual nlohmann::json architecture() const = 0;
   virtual torch::nn::Module& net() = 0;
   // Outputs (rows x outputs) for rows `rows` of `x`. `training`: dropout and
@@ -83,6 +91,7 @@ class TorchModel : public Model {
   std::vector<double> predict_rows(const FeatureMatrix& x) const;
 
   torch::Generator gen_;
+  std::uintmax_t saved_pt_bytes_ = 0;  // while loading: the size of <family>.pt
   int outputs_ = 0;
   int threads_ = 2;
   double y_mean_ = 0, y_scale_ = 1;  // regression targets are standardised for training

@@ -11,6 +11,7 @@
 #include <xgboost/c_api.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/metrics.h"
 #include "automl/model.h"
 #include "automl/handle.h"
@@ -67,6 +68,9 @@ class DMatrix {
  private:
   DMatrixOwner handle_;
 };
+
+// More boosting rounds or classes than any saved model holds: the file is damaged.
+constexpr int kMaxSavedRounds = 10'000'000;
 
 class XgboostModel final : public Model {
  public:
@@ -208,11 +212,15 @@ class XgboostModel final : public Model {
     try {
       std::ifstream in(meta_file);
       auto meta = nlohmann::json::parse(in);
-      best_iteration_ = meta.at("best_iteration").get<int>();
-      n_classes_ = meta.at("n_classes").get<int>();
+      best_iteration_ = static_cast<int>(saved_int(meta.at("best_iteration"), 0, kMaxSavedRounds - 1, meta_file.string() + " \"best_iteration\""));
+      n_classes_ = static_cast<int>(saved_int(meta.at("n_classes"), 0, kMaxSavedRounds, meta_file.string() + " \"n_classes\""));
       eval_metric_ = meta.at("eval_metric").get<std::string>();
     } catch (const nlohmann::json::exception& e) {
       throw_invalid(fmt::format("{} is damaged: {}", meta_file.string(), e.what()));
+    }
+    if (best_iteration_ < 0 || best_iteration_ >= kMaxSavedRounds || n_classes_ < 0 || n_classes_ > kMaxSavedRounds) {
+      throw_invalid(fmt::format("{} is damaged: best_iteration {}, n_classes {}", meta_file.string(), best_iteration_,
+                                n_classes_));
     }
   }
 
@@ -321,6 +329,12 @@ ModelEntry xgboost_entry() {
       "trained with early stopping on a validation fold.";
   e.tasks = {Task::kBinary, Task::kMulticlass, Task::kRegression};
   e.encoding = Encoding::kNative;
+  // Its own copy of the matrix (an 8-byte entry a cell), the histogram index (a byte or
+  // two a cell), gradients and prediction caches a row, and its threads' buffers.
+  // Estimated from the library's data structures: runs measured on 2026-11-30 on a busy
+  // machine ended before a first trial finished, so they bound nothing (see
+  // bench/results/memory-2026-11-30.md for the peaks against this estimate).
+  e.memory_bytes = [](const DataShape& s) { return 12.0 * s.rows * s.columns + 48.0 * s.rows + 64.0 * (1 << 20); };
   e.resource_param = "n_estimators";
   e.params = {
       ParamSpec::integer("n_estimators", 2000).range(1, 20000).fixed()

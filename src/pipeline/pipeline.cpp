@@ -10,7 +10,9 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/saved_json.h"
 #include "automl/metrics.h"
+#include "automl/strings.h"
 
 namespace automl {
 
@@ -31,7 +33,16 @@ std::vector<double> Pipeline::predict(const Table& table) const {
   }
   if (!model) throw_internal("pipeline has no model");
   for (const auto& f : features) table.column(f);  // a missing column is named with close matches
-  return model->predict(preprocessor.transform(table));
+  std::vector<double> pred = model->predict(preprocessor.transform(table));
+  // A saved model whose files disagree (its target's classes against the family's own
+  // files) would otherwise be read past its end.
+  const std::size_t expected = table.n_rows * static_cast<std::size_t>(target.n_outputs());
+  if (pred.size() != expected) {
+    throw_invalid(fmt::format("the saved {} model gives {} values for {} rows, where its target \"{}\" needs {} per "
+                              "row: its files do not belong together; save the pipeline again",
+                              family, pred.size(), table.n_rows, target.name, target.n_outputs()));
+  }
+  return pred;
 }
 
 void Pipeline::save(const std::filesystem::path& dir) const {
@@ -75,6 +86,17 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     throw_invalid(path.string() + " is damaged: " + e.what());
   }
+  // Any field of the wrong shape or missing, here or in the family's own files, means the
+  // folder was damaged or written by hand: one error naming the folder, never a crash.
+  try {
+    return load_fields(dir, path, j);
+  } catch (const nlohmann::json::exception& e) {
+    throw_invalid(fmt::format("{} is damaged: {}", dir.string(), e.what()));
+  }
+}
+
+Pipeline Pipeline::load_fields(const std::filesystem::path& dir, const std::filesystem::path& path,
+                               const nlohmann::json& j) {
   Pipeline p;
   p.family = j.at("family").get<std::string>();
   p.params = j.at("params");
@@ -82,7 +104,7 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
   p.target.name = t.at("name").get<std::string>();
   p.target.task = parse_task(t.at("task").get<std::string>());
   p.target.classes = t.at("classes").get<std::vector<std::string>>();
-  p.target.positive = t.at("positive").get<int>();
+  p.target.positive = static_cast<int>(saved_int(t.at("positive"), -1, p.target.classes.size() >= 2 ? static_cast<int64_t>(p.target.classes.size()) - 1 : 1, path.string() + " \"positive\""));
   for (auto it = j.at("schema").begin(); it != j.at("schema").end(); ++it) {
     p.schema[it.key()] = parse_column_type(it.value().get<std::string>());
   }
@@ -90,8 +112,18 @@ Pipeline Pipeline::load(const std::filesystem::path& dir) {
   if (j.contains("members")) {
     p.blend = Blend::from_json(j.at("blend"));
     for (const auto& m : j.at("members")) {
-      p.members.push_back(std::make_shared<const Pipeline>(Pipeline::load(dir / m.at("dir").get<std::string>())));
+      // A member lives in a sub-folder of this one: a plain name, so that a damaged file
+      // cannot point the loader at itself, a parent or anywhere else on the disk.
+      const std::string sub = m.at("dir").get<std::string>();
+      const std::filesystem::path sub_path(sub);
+      if (sub.empty() || sub == "." || sub == ".." || sub_path.has_parent_path() || sub_path.is_absolute() ||
+          sub.find('\0') != std::string::npos) {
+        throw_invalid(fmt::format("{} is damaged: member folder {} is not a sub-folder name", path.string(),
+                                  quote_value(sub, 80)));
+      }
+      p.members.push_back(std::make_shared<const Pipeline>(Pipeline::load(dir / sub)));
     }
+    if (p.members.empty()) throw_invalid(path.string() + " is damaged: an ensemble with no members");
     if (p.members.size() != p.blend.weights.size()) {
       throw_invalid(fmt::format("{} is damaged: {} members but {} blend weights", path.string(), p.members.size(),
                                 p.blend.weights.size()));
@@ -144,6 +176,12 @@ std::vector<double> Blend::apply(const std::vector<const std::vector<double>*>& 
   }
   const std::size_t cells = member_preds[0]->size();
   const std::size_t k = static_cast<std::size_t>(n_outputs);
+  for (const auto* p : member_preds) {
+    if (p->size() != cells || k == 0 || cells % k != 0) {
+      throw_invalid(fmt::format("the members of a saved ensemble give {} and {} values for {} outputs per row; save the "
+                                "pipeline again", cells, p->size(), k));
+    }
+  }
   std::vector<double> out(cells, 0.0);
   if (kind == "ensemble") {
     double total = std::accumulate(weights.begin(), weights.end(), 0.0);

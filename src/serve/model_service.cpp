@@ -117,6 +117,11 @@ class ColumnFromJson {
       throw_invalid(fmt::format("row {}, column {}: expected a number, got {}", row, quote_value(col_.name),
                                 describe(v)));
     }
+    // As the CSV reader reads a file: infinities and magnitudes past the float range the
+    // feature matrices hold (1e308) are missing cells.
+    if (std::abs(value) > static_cast<double>(std::numeric_limits<float>::max())) {
+      value = std::numeric_limits<double>::quiet_NaN();
+    }
     if (std::isnan(value)) ++col_.n_missing;
     col_.numeric.push_back(value);
   }
@@ -136,6 +141,7 @@ ModelService::ModelService(const std::filesystem::path& run) {
   pipeline_ = Pipeline::load(dir);
 
   read_options_.n_threads = 1;  // the server's workers are the parallelism
+  read_options_.types_declared_by = "the model";  // a cell that does not fit names the model, as predict does
   Json schema = Json::array();
   for (const auto& f : pipeline_.features) {
     auto it = pipeline_.schema.find(f);
@@ -172,6 +178,10 @@ ModelService::ModelService(const std::filesystem::path& run) {
 
 Table ModelService::rows_from_json(std::string_view body) const {
   if (trim(body).empty()) throw_invalid("the body is empty: send a JSON list of rows, or {\"rows\": [...]}");
+  if (const std::size_t bad = first_invalid_utf8(body); bad != std::string_view::npos) {
+    throw_invalid(fmt::format("the body holds a byte that is not UTF-8 (0x{:02X}) at byte {}; JSON must be UTF-8 text",
+                              static_cast<unsigned char>(body[bad]), bad + 1));
+  }
   Json j;
   try {
     j = Json::parse(body);

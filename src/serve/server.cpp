@@ -35,7 +35,9 @@ const char* status_type(int status) {
 void send_error(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   Json j = {{"error", {{"code", status}, {"type", status_type(status)}, {"message", message}}}};
-  res.set_content(j.dump(), "application/json");
+  // A message may quote the body (a JSON parser's "last read"): bytes that are not UTF-8
+  // are replaced rather than failing the answer.
+  res.set_content(j.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
 }
 
 // The media type of a header value, lower case, without parameters ("text/csv; charset=utf-8").

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "automl/error.h"
+#include "automl/memory.h"
 #include "automl/llm.h"
 #include "automl/session.h"
 #include "automl/store.h"
@@ -26,7 +28,18 @@ std::string where(const RequestFile& r, const YAML::Node& n) {
 
 std::string scalar(const RequestFile& r, const YAML::Node& n, const std::string& field) {
   if (!n.IsScalar()) throw_invalid(fmt::format("{}: \"{}\" must be a single value", where(r, n), field));
-  return n.as<std::string>();
+  std::string v = n.as<std::string>();
+  // A YAML escape (\ud800) can spell what is not UTF-8 in a file that is.
+  if (first_invalid_utf8(v) != std::string::npos) {
+    throw_invalid(fmt::format("{}: \"{}\" is not UTF-8 text", where(r, n), field));
+  }
+  return v;
+}
+
+// A field name: a plain value, not a list or a map.
+std::string key_of(const RequestFile& r, const YAML::Node& k) {
+  if (!k.IsScalar()) throw_invalid(fmt::format("{}: a field name must be a plain word, not a list or a map", where(r, k)));
+  return k.as<std::string>();
 }
 
 }  // namespace
@@ -35,23 +48,31 @@ RequestFile load_request(const std::string& path) {
   RequestFile r;
   r.path = path;
   if (!fs::exists(path)) throw_not_found("no such request file: " + path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_not_found("cannot open request file " + path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (const auto bad = first_invalid_utf8(text); bad != std::string::npos) {
+    throw_invalid(fmt::format("{}: byte {} is not UTF-8 (0x{:02X}); a request file must be UTF-8 text", path, bad + 1,
+                              static_cast<unsigned char>(text[bad])));
+  }
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw_invalid(fmt::format("{}:{}: not valid YAML: {}", path, e.mark.line + 1, e.msg));
   }
   if (!root.IsMap()) throw_invalid(path + ": a request file is a YAML map with \"tasks\" and/or \"request\"");
-  const std::vector<std::string> top_keys = {"request", "tasks", "budget"};
+  const std::vector<std::string> top_keys = {"request", "tasks", "budget", "memory"};
   const std::vector<std::string> task_keys = {"name", "train", "test", "target", "card", "metric", "requirements", "budget"};
   for (const auto& kv : root) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = key_of(r, kv.first);
     if (std::find(top_keys.begin(), top_keys.end(), key) == top_keys.end()) {
       throw_invalid(fmt::format("{}: unknown field \"{}\". {}", where(r, kv.first), key, did_you_mean(key, top_keys)));
     }
   }
   if (root["request"]) r.text = scalar(r, root["request"], "request");
   if (root["budget"]) r.budget_s = parse_duration(scalar(r, root["budget"], "budget"));
+  if (root["memory"]) r.memory_bytes = parse_memory_size(scalar(r, root["memory"], "memory"));
   if (root["tasks"]) {
     const YAML::Node tasks = root["tasks"];
     if (!tasks.IsSequence()) throw_invalid(fmt::format("{}: \"tasks\" must be a list", where(r, tasks)));
@@ -60,7 +81,7 @@ RequestFile load_request(const std::string& path) {
       if (!t.IsMap()) throw_invalid(fmt::format("{}: each task must be a map of fields", where(r, t)));
       TaskSpec s;
       for (const auto& kv : t) {
-        std::string key = kv.first.as<std::string>();
+        std::string key = key_of(r, kv.first);
         if (std::find(task_keys.begin(), task_keys.end(), key) == task_keys.end()) {
           throw_invalid(fmt::format("{}: unknown task field \"{}\". {}", where(r, kv.first), key,
                                     did_you_mean(key, task_keys)));
@@ -79,6 +100,10 @@ RequestFile load_request(const std::string& path) {
       if (s.name.empty()) s.name = dataset_name_from_path(s.train);
       for (auto& c : s.name) {
         if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
+      }
+      if (s.name.find_first_not_of('.') == std::string::npos) {
+        throw_invalid(fmt::format("{}: task name \"{}\" cannot name the task's folder; give the task a \"name\"",
+                                  where(r, t), s.name));
       }
       if (!names.insert(s.name).second) {
         throw_invalid(fmt::format("{}: two tasks are named \"{}\"; give each a distinct \"name\"", where(r, t), s.name));
@@ -216,6 +241,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
                        : t.requirements.empty()      ? defaults.requirements
                                                      : defaults.requirements + "; " + t.requirements;
       r.budget_s = share;
+      if (r.memory_bytes <= 0) r.memory_bytes = rf.memory_bytes;  // --memory wins over the file's
       r.start = Clock::now();
       r.out_dir = (dir / "tasks" / t.name).string();
       r.store_path = store_path;

@@ -33,6 +33,9 @@ double parse_duration(const std::string& text) {
   else if (unit == "m" || unit == "min") scale = 60;
   else if (unit == "h") scale = 3600;
   if (scale == 0 || !(v > 0)) throw_invalid("cannot read duration \"" + text + "\"; write it like 60s, 2m or 1h");
+  // Beyond a year a deadline would not fit the clock's count of nanoseconds for long.
+  constexpr double kMaxSeconds = 365.0 * 24 * 3600;
+  if (!(v * scale <= kMaxSeconds)) throw_invalid("duration \"" + text + "\" is longer than a year (365 days)");
   return v * scale;
 }
 
@@ -50,7 +53,7 @@ nlohmann::json RunRequest::to_json() const {
   return {{"train", absolute(train_path)}, {"train_in_memory", train_table != nullptr}, {"target", target}, {"test", absolute(test_path)},
           {"card", absolute(card_path)}, {"card_fields", card_fields}, {"metric", metric}, {"out", absolute(out_dir)},
           {"store", store_location_record(store_path)}, {"name", name}, {"requirements", requirements},
-          {"budget_s", budget_s}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
+          {"budget_s", budget_s}, {"memory_bytes", memory_bytes}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
           {"folds", folds}, {"workers", remote_workers ? nlohmann::json("remote") : nlohmann::json(workers)},
           {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
           {"report", report}, {"families", families},
@@ -78,6 +81,7 @@ RunRequest RunRequest::from_json(const nlohmann::json& j) {
     r.name = j.at("name");
     r.requirements = j.at("requirements");
     r.budget_s = j.at("budget_s");
+    r.memory_bytes = j.value("memory_bytes", 0.0);  // runs recorded before the limit existed: the default
     r.seed = j.at("seed");
     r.threads = j.at("threads");
     r.max_trials = j.at("max_trials");

@@ -6,10 +6,12 @@
 #include <cstring>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -21,16 +23,19 @@
 
 #include <fmt/format.h>
 
+#include "automl/calibration.h"
 #include "automl/data_card.h"
 #include "automl/ensemble.h"
 #include "automl/error.h"
 #include "automl/image.h"
 #include "automl/knowledge.h"
 #include "automl/llm.h"
+#include "automl/memory.h"
 #include "automl/metrics.h"
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/prompt.h"
+#include "automl/read_memory.h"
 #include "automl/report.h"
 #include "automl/requirements.h"
 #include "automl/search.h"
@@ -281,6 +286,11 @@ struct Session::Impl {
   double read_s = 0;
   std::vector<const ModelEntry*> candidates;
   std::shared_ptr<const KnowledgeBase> knowledge;
+  BackgroundLearning predictor_learning;  // its end waits for the predictor's learning thread
+  // The memory promise: the limit, and what fitting the run in it decided (families left
+  // out, rows subsampled), for plan.json and the summary.
+  MemoryLimit memory_limit;
+  nlohmann::json memory_plan = nlohmann::json::object();
   // Phase 2: the run folder, the store and the planner.
   std::string run_id;
   fs::path dir;
@@ -530,10 +540,9 @@ struct Session::Impl {
   }
 
   // The pipeline of an ensemble choice made from `trials`; `outcome` says how its members
-  // were trained, or starts "not built" (the pipeline then has no members). Members are
-  // refit only when `refit_members` (the tail's members keep their fold model).
-  Pipeline build_ensemble(const EnsembleChoice& choice, const std::vector<TrialResult>& trials, bool refit_members,
-                          std::string* outcome) {
+  // were trained, or starts "not built" (the pipeline then has no members). A member is
+  // refit on all rows when that is cheap and fits in the time left (member_refit_s).
+  Pipeline build_ensemble(const EnsembleChoice& choice, const std::vector<TrialResult>& trials, std::string* outcome) {
     const EnsembleCandidate& win = choice.winner();
     Pipeline ep;
     ep.family = choice.kept;
@@ -582,10 +591,6 @@ struct Session::Impl {
       // A trial its time box cut would need as long again (its folds stopped at the box,
       // not where training ended), and a dear refit is not worth its time: such members
       // keep their fold model.
-      if (!refit_members) {
-        if (!fold_member("it ran in the search's tail, after the refits")) break;
-        continue;
-      }
       if (member_refit_s(t) <= 0) {
         if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
                                             : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
@@ -696,8 +701,192 @@ struct Session::Impl {
     if (!out) throw_io("cannot write " + (dir / "test_labels.csv").string());
   }
 
+  // The knowledge base (missing default = none; a file the user named must exist),
+  // with its predictor learning on a thread of its own, while the data is read.
+  struct LoadedKnowledge {
+    std::shared_ptr<const KnowledgeBase> knowledge;
+    BackgroundLearning learning;
+  };
+  LoadedKnowledge load_knowledge() const {
+    LoadedKnowledge out;
+    if (req.knowledge == "none") return out;
+    const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
+    if (req.knowledge.empty() && !fs::exists(kb_path)) return out;
+    KnowledgeBase kb = KnowledgeBase::load(kb_path);
+    if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
+    if (kb.datasets.empty()) return out;
+    out.knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
+    out.learning = learn_predictor_in_background(out.knowledge);
+    return out;
+  }
+
+  static constexpr double kMB = 1024.0 * 1024.0;
+
+  // The run's memory limit: --memory, or a share of the machine's free memory.
+  void choose_memory_limit() {
+    memory_limit = req.memory_bytes > 0 ? MemoryLimit{req.memory_bytes, "--memory"} : default_memory_limit();
+    memory_plan["limit_mb"] = memory_limit.bytes / kMB;
+    memory_plan["limit_source"] = memory_limit.source;
+  }
+
+  // A file too large to read within the limit fails before reading, naming both.
+  void check_read_fits(const std::string& path) {
+    const double need = estimate_read_bytes(path);
+    if (need <= 0) return;  // not estimated (an image folder)
+    const double now = current_rss_bytes();
+    memory_plan["read_estimate_mb"] = need / kMB;
+    if (now + need > memory_limit.bytes) {
+      throw Error(ErrorKind::kBudget,
+                  fmt::format("reading {} would need about {} of memory ({} for the file and its columns beside the {} "
+                              "the program holds), more than the memory limit of {} ({}): give a larger --memory, or "
+                              "train on a sample of the rows",
+                              path, format_memory(now + need), format_memory(need), format_memory(now),
+                              format_memory(memory_limit.bytes), memory_limit.source));
+    }
+  }
+
+  // Feature columns a family's encoding makes of the chosen features: a column a
+  // feature for native codes and pixels, one-hot a column a level (at most 100 a
+  // column, as the encoder keeps) and two a number (its value and a missing flag).
+  double encoded_columns(Encoding enc) const {
+    double width = 0;
+    for (const auto& col : table.columns) {
+      if (std::find(features.begin(), features.end(), col.name) == features.end()) continue;
+      if (col.type == ColumnType::kText) continue;
+      if (enc == Encoding::kOneHot) {
+        width += col.type == ColumnType::kCategorical ? std::min<double>(100.0, static_cast<double>(col.levels.size())) : 2.0;
+      } else {
+        width += 1;
+      }
+    }
+    return width;
+  }
+  // Bytes of free text per training row (what a text family reads).
+  double text_bytes_per_row() const {
+    double bytes = 0;
+    for (const auto& col : table.columns) {
+      if (col.type != ColumnType::kText || std::find(features.begin(), features.end(), col.name) == features.end()) continue;
+      for (const auto& t : col.text) bytes += static_cast<double>(t.size()) + 32.0;
+    }
+    return table.n_rows ? bytes / static_cast<double>(table.n_rows) : 0;
+  }
+  // Bytes of one encoding's matrices the run holds on `n` rows: the search's cached fold
+  // matrices (each row once, training or validation part) for up to two data-processing
+  // variants, and the refit's matrix on all rows: three floats a cell (text: three
+  // copies of the documents).
+  double matrix_bytes(Encoding enc, double n) const {
+    if (enc == Encoding::kText) return 3.0 * n * text_bytes_per_row();
+    return 3.0 * 4.0 * n * encoded_columns(enc);
+  }
+  double family_bytes(const ModelEntry& e, double n) const {
+    DataShape shape{n, encoded_columns(e.encoding), n * text_bytes_per_row()};
+    return e.memory_bytes ? e.memory_bytes(shape) : default_memory_bytes(shape);
+  }
+  // What searching and refitting `families` on `n` rows adds to the table as read: each
+  // encoding's matrices once, and the hungriest family's own fit (fits of different
+  // families do not overlap). Plus the trials' out-of-fold predictions: a double a row
+  // and output for the ~25 trials the search keeps them for (SearchOptions::
+  // keep_predictions and each family's best), on every row under k-fold validation and
+  // a fifth of them under the holdout of tables above 10,000 rows.
+  double need_for(const std::vector<const ModelEntry*>& families, double n) const {
+    std::set<Encoding> encodings;
+    double matrices = 0, fit = 0;
+    for (const auto* e : families) {
+      if (encodings.insert(e->encoding).second) matrices += matrix_bytes(e->encoding, n);
+      fit = std::max(fit, family_bytes(*e, n));
+    }
+    const double outputs = static_cast<double>(std::max(1, y.n_outputs()));
+    const double oof_rows = (n > 10000 ? 0.2 : 1.0) * n;
+    return matrices + fit + (req.ensemble ? 25.0 : 2.0) * 8.0 * outputs * oof_rows;
+  }
+
+  // The memory promise, once the table is read: the families that would not fit in the
+  // limit beside it are left out, and when the planner's first family cannot be trained
+  // on all rows, the rows are subsampled (seeded) to what it can; each with its reason
+  // in the Data Card's notes and the log.
+  void fit_to_memory() {
+    const double held = current_rss_bytes();
+    const double left = memory_limit.bytes - held;
+    memory_plan["after_read_mb"] = held / kMB;
+    const std::string limit_words = fmt::format("the memory limit of {} ({})", format_memory(memory_limit.bytes),
+                                                memory_limit.source);
+    if (left <= 0) {
+      throw Error(ErrorKind::kBudget,
+                  fmt::format("the table as read takes {} of memory, which leaves nothing under {} to train in: give a "
+                              "larger --memory, or train on a sample of the rows",
+                              format_memory(held), limit_words));
+    }
+    // The planner's order: the family it would assign first decides the rows.
+    std::vector<const ModelEntry*> order = candidates;
+    auto rank_of = [&](const ModelEntry* e) { return e->baseline ? 1000 : e->rank ? e->rank(card).rank : 2; };
+    std::stable_sort(order.begin(), order.end(), [&](auto* a, auto* b) { return rank_of(a) < rank_of(b); });
+    const double n_all = static_cast<double>(rows.size());
+    double n = n_all;
+    if (!order.empty() && !order.front()->baseline && need_for({order.front()}, n_all) > left) {
+      // The need grows with the rows: the most rows the first family fits on, with a 10% margin.
+      double lo = 0, hi = n_all;
+      for (int i = 0; i < 50; ++i) {
+        const double mid = (lo + hi) / 2;
+        (need_for({order.front()}, mid) <= 0.9 * left ? lo : hi) = mid;
+      }
+      const double fit_rows = std::floor(lo);
+      if (fit_rows >= std::min(n_all, 1000.0)) {
+        n = fit_rows;
+        const std::string note = fmt::format(
+            "training rows subsampled to {} of {} (seeded): {} leaves {} after reading the table, and training {} on "
+            "all rows would need about {}",
+            static_cast<std::size_t>(n), rows.size(), limit_words, format_memory(left), order.front()->name,
+            format_memory(need_for({order.front()}, n_all)));
+        card.notes.push_back(note);
+        say(note);
+        std::mt19937_64 rng(req.seed * 0x9E3779B97F4A7C15ULL + 101);
+        std::shuffle(rows.begin(), rows.end(), rng);
+        rows.resize(static_cast<std::size_t>(n));
+        std::sort(rows.begin(), rows.end());
+        memory_plan["subsampled_rows"] = {{"kept", rows.size()}, {"of", static_cast<std::size_t>(n_all)},
+                                          {"reason", note}};
+      }
+    }
+    // Then each family in the planner's order joins while the run still fits.
+    std::vector<const ModelEntry*> kept;
+    nlohmann::json left_out = nlohmann::json::array();
+    for (const auto* e : order) {
+      auto with = kept;
+      with.push_back(e);
+      const double need = need_for(with, n);
+      if (need <= left) {
+        kept = std::move(with);
+        continue;
+      }
+      const std::string why = fmt::format(
+          "model family {} left out: training it{} on {} rows would need about {}, and {} leaves {} after reading the "
+          "table",
+          e->name, kept.empty() ? "" : " beside the families before it", static_cast<std::size_t>(n),
+          format_memory(need), limit_words, format_memory(left));
+      card.notes.push_back(why);
+      say(why);
+      left_out.push_back({{"family", e->name}, {"need_mb", need / kMB}, {"reason", why}});
+    }
+    if (kept.empty()) {
+      throw Error(ErrorKind::kBudget,
+                  fmt::format("no model family can be trained within {}: the table as read takes {}, and the cheapest "
+                              "family would need about {} more: give a larger --memory, or train on a sample of the rows",
+                              limit_words, format_memory(held), format_memory(need_for({order.back()}, n))));
+    }
+    std::vector<const ModelEntry*> in_registry_order;
+    for (const auto* e : candidates) {
+      if (std::find(kept.begin(), kept.end(), e) != kept.end()) in_registry_order.push_back(e);
+    }
+    candidates = std::move(in_registry_order);
+    memory_plan["estimate_mb"] = (held + need_for(candidates, n)) / kMB;
+    if (!left_out.empty()) memory_plan["families_left_out"] = left_out;
+  }
+
   void phase_read() {
-    // 1. Data and its card.
+    choose_memory_limit();
+    // 1. Data and its card. The knowledge base loads meanwhile (when reading fails, the
+    // future's end waits for it, and its learning's handle for the learning).
+    std::future<LoadedKnowledge> knowledge_loading = std::async(std::launch::async, [this] { return load_knowledge(); });
     overrides = req.card_path.empty() ? nlohmann::json::object() : load_card_file(req.card_path);
     if (!req.card_fields.is_object()) throw_invalid("card fields must be a mapping (task, metric, ...)");
     for (const auto& [field, value] : req.card_fields.items()) overrides[field] = value;
@@ -713,6 +902,7 @@ struct Session::Impl {
       name = !req.name.empty() ? req.name : "dataframe";
     } else {
       if (req.train_path.empty()) throw_invalid("no training data: give a training file");
+      check_read_fits(req.train_path);
       table = read_table(req.train_path, csv);  // a CSV file or an image folder
       name = !req.name.empty() ? req.name : dataset_name_from_path(req.train_path);
     }
@@ -745,17 +935,13 @@ struct Session::Impl {
       candidates.push_back(e);
     }
     if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
+    fit_to_memory();
 
     // The knowledge base: experience from earlier runs, for warm starts and learned
-    // predictions (missing default = none; a file the user named must exist).
-    if (req.knowledge != "none") {
-      const fs::path kb_path = req.knowledge.empty() ? default_knowledge_path() : fs::path(req.knowledge);
-      if (!req.knowledge.empty() || fs::exists(kb_path)) {
-        KnowledgeBase kb = KnowledgeBase::load(kb_path);
-        if (!req.knowledge_exclude.empty()) kb = kb.without(req.knowledge_exclude);
-        if (!kb.datasets.empty()) knowledge = std::make_shared<const KnowledgeBase>(std::move(kb));
-      }
-    }
+    // predictions.
+    LoadedKnowledge loaded = knowledge_loading.get();
+    knowledge = std::move(loaded.knowledge);
+    predictor_learning = std::move(loaded.learning);
   }
 
   void phase_open() {
@@ -928,6 +1114,14 @@ struct Session::Impl {
     {
       pj["planner"] = planner->name();
       pj["requirements"] = wants.to_json();
+      // What the memory limit decided (the measured sizes and the limit, which depend on
+      // the moment and the machine, are in summary.json; the plan stays the same when
+      // the same request is run again).
+      nlohmann::json memory_decisions = nlohmann::json::object();
+      for (const char* key : {"families_left_out", "subsampled_rows"}) {
+        if (memory_plan.contains(key)) memory_decisions[key] = memory_plan[key];
+      }
+      if (!memory_decisions.empty()) pj["memory"] = memory_decisions;
       pj["tasks"] = nlohmann::json::array({{{"dataset", card.name}, {"target", card.target},
                                             {"task", task_name(card.task)}, {"metric", card.metric},
                                             {"budget_s", budget}}});
@@ -1347,7 +1541,7 @@ struct Session::Impl {
     if (best && best_refit && one_fit_s(*best) > 0.5) pace = std::clamp(best_refit_s / one_fit_s(*best), 0.25, 4.0);
 
     const auto members_start = Clock::now();
-    if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, true, &ensemble_outcome);
+    if (!ens.kept.empty()) ens_pipe = build_ensemble(ens, result.trials, &ensemble_outcome);
     members_refit_s = seconds_since(members_start);
   }
 
@@ -1362,7 +1556,8 @@ struct Session::Impl {
   void phase_tail() {
     // 7. The tail: what the end kept back and did not need goes to more trials, when there
     // is enough of it. The ensemble is then chosen again from all trials (the new members
-    // keep their first-fold model), and replaces the first when its honest score is better.
+    // are refit when cheap, as the first ensemble's were), and replaces the first when its
+    // honest score is better.
     // The single best model stays the refit one. Without ensembles the tail could not
     // change the model, so there is none.
     const bool trials_left = req.max_trials < 0 || static_cast<int>(result.trials.size()) < req.max_trials;
@@ -1393,7 +1588,9 @@ struct Session::Impl {
           const double now_honest = ens_pipe.is_ensemble() ? ens.winner().honest_score : ens.best_single_honest;
           if (!again.kept.empty() && metric_better(card.metric, again.winner().honest_score, now_honest)) {
             std::string outcome;
-            Pipeline candidate = build_ensemble(again, result.trials, false, &outcome);
+            // Members refit on all rows when that is cheap (small tables: a fold model saw
+            // only part of the few rows there are), in the time the finish leaves.
+            Pipeline candidate = build_ensemble(again, result.trials, &outcome);
             // Saved and scored again, in the time left (more members take longer).
             const double need = finish_s * static_cast<double>(candidate.members.size()) /
                                 static_cast<double>(finish_members);
@@ -1472,9 +1669,10 @@ struct Session::Impl {
 
   // Permutation importance within importance_box(), ending before the budget does.
   void phase_importance() {
-    const auto deadline = std::min(
-        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(importance_box())),
-        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget)));
+    // Its box, or what the end kept back and did not need when that is more (a tail too
+    // short for more trials and a second ensemble): measured on more rows and repeats.
+    const auto deadline =
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget));
     std::string measured_on;
     const Pipeline ip = importance_pipeline(&measured_on);
     std::vector<std::size_t> valid = plan.splits.empty() ? rows : plan.splits[0].valid;
@@ -1580,6 +1778,12 @@ struct Session::Impl {
     summary["feature_importance"] = importance.to_json();
     summary["time_used_share"] = summary["seconds"].get<double>() / budget;
     summary["peak_memory_mb"] = peak_memory_mb();
+    summary["memory"] = memory_plan;
+    summary["memory"]["peak_mb"] = peak_memory_mb();
+    if (peak_memory_mb() * kMB > memory_limit.bytes) {
+      say(fmt::format("peak memory {} went above {} ({}): the estimate was short", format_memory(peak_memory_mb() * kMB),
+                      format_memory(memory_limit.bytes), memory_limit.source));
+    }
     if (req.report) {
       // The report reads the folder and this summary; its seconds join the breakdown. A
       // report that cannot be written costs the run nothing else: the error is kept.

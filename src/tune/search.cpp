@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -428,14 +429,19 @@ class Search {
     if (opt_.evaluate_batch) {
       std::vector<Pending> batch;
       while (!queue.empty()) {
-        Proposal p = take_next(&queue, -1);
-        batch.push_back({p.family, p.params});
+        int sample = 0;
+        std::optional<Proposal> p = take_next(&queue, -1, &sample);
+        if (!p) break;  // none of them can finish in the time left
+        batch.push_back({p->family, p->params, -1, sample});
       }
+      queue.clear();  // what did not fit is not trained here either
       run_batch(batch);
     }
     while (!queue.empty() && can_continue()) {
-      Proposal p = take_next(&queue, -1);
-      add(trial(p.family, p.params, -1));
+      int sample = 0;
+      std::optional<Proposal> p = take_next(&queue, -1, &sample);
+      if (!p) break;  // none of them can finish in the time left
+      add(trial(p->family, p->params, -1, sample));
     }
     if (!can_continue()) return std::move(result_);
     // Successive-halving brackets over random settings, each after a refinement.
@@ -448,6 +454,8 @@ class Search {
         std::vector<Pending> batch;
         for (const auto& p : opt_.refine(result_.trials, left)) {
           if (!supported(p.family) || !can_continue()) continue;
+          const double now_left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+          if (beats_constant() && known_cost(p, -1) > now_left) continue;  // could not finish
           if (opt_.evaluate_batch) {
             batch.push_back({p.family, p.params});
           } else {
@@ -461,17 +469,27 @@ class Search {
       auto settings = bracket_settings(&samples);
       const bool drawn = !settings.empty();
       std::vector<Pending> batch;
+      bool none_fits = false;
       while (!settings.empty() && can_continue()) {
-        Proposal p = take_next(&settings, 0);
-        const ModelEntry& e = model_registry().get(p.family);
-        int resource = e.resource_param.empty() ? -1 : family_resource(e, p.params, 0);
+        int sample = 0;
+        std::optional<Proposal> p = take_next(&settings, 0, &sample);
+        if (!p) {
+          none_fits = true;
+          break;
+        }
+        const ModelEntry& e = model_registry().get(p->family);
+        int resource = e.resource_param.empty() ? -1 : family_resource(e, p->params, 0);
+        const int rows = sample > 0 ? sample : rung_sample(*p, resource);
         if (opt_.evaluate_batch) {
-          batch.push_back({p.family, p.params, resource, rung_sample(p, resource)});
+          batch.push_back({p->family, p->params, resource, rows});
         } else {
-          rung.push_back(add(trial(p.family, p.params, resource, rung_sample(p, resource))));
+          rung.push_back(add(trial(p->family, p->params, resource, rows)));
         }
       }
       if (opt_.evaluate_batch) rung = run_batch(batch);
+      // Nothing a bracket draws can finish in the time left: a trial started now would
+      // be cut by the deadline after a round or two and teach nothing.
+      if (none_fits && rung.empty()) return std::move(result_);
       if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
@@ -494,6 +512,10 @@ class Search {
           if (!t.capped && t.sample_rows == 0) continue;
           if (!can_continue()) break;
           const int resource = family_resource(model_registry().get(t.family), t.params, level);
+          // A promotion expected to outlast the time left is not started: the deadline
+          // would stop it below the rounds its parent already reached.
+          const double cost = known_cost({t.family, t.params, ""}, resource);
+          if (beats_constant() && cost > std::chrono::duration<double>(deadline() - Clock::now()).count()) continue;
           if (opt_.evaluate_batch) {
             promoted.push_back({t.family, t.params, resource, 0, level, t.id});
           } else {
@@ -596,8 +618,9 @@ class Search {
   // in its time box. The trial gets the next id (add() gives it).
   TrialResult trial(const std::string& family, const nlohmann::json& params, int resource, int sample_rows = 0,
                     int rung = 0, int parent = -1) {
-    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
+    nlohmann::json predicted = predict(family, params, resource, &sample_rows);
     const int id = static_cast<int>(result_.trials.size());
+    const double box = time_box(family);
     if (opt_.on_start) {
       TrialResult proposed;
       proposed.id = id;
@@ -614,7 +637,7 @@ class Search {
     if (opt_.on_fold) {
       on_fold = [this, id](int fold, double score, const FoldLog& log) { opt_.on_fold(id, fold, score, log); };
     }
-    TrialResult t = ev_.evaluate(family, params, resource, deadline(), time_box(family), sample_rows, on_fold);
+    TrialResult t = ev_.evaluate(family, params, resource, deadline(), box, sample_rows, on_fold);
     t.predicted = std::move(predicted);
     t.rung = rung;
     t.parent = parent;
@@ -647,8 +670,9 @@ class Search {
       t.rung = p.rung;
       t.parent = p.parent;
       t.resource = p.resource;
-      t.sample_rows = ev_.effective_sample_rows(p.sample_rows);
-      t.predicted = opt_.predict ? opt_.predict(p.family, p.params, p.resource, result_.trials) : nlohmann::json();
+      int sample_rows = p.sample_rows;
+      t.predicted = predict(p.family, p.params, p.resource, &sample_rows);
+      t.sample_rows = ev_.effective_sample_rows(sample_rows);
       proposed.push_back(std::move(t));
       boxes.push_back(time_box(p.family));
     }
@@ -665,6 +689,62 @@ class Search {
     return ids;
   }
 
+  // The planner's prediction for a trial, from the trials so far. A setting the planner
+  // expects to take longer than its time box trains on a sample of the rows it can
+  // finish in the box (*sample_rows when it was 0, at least SearchOptions::min_sample_rows):
+  // a boosted model cut after a round or a network before its first epoch teaches less
+  // than the same setting finished on part of the rows. The prediction is then for that
+  // sample.
+  nlohmann::json predict(const std::string& family, const nlohmann::json& params, int resource, int* sample_rows) {
+    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
+    const double box = time_box(family);
+    if (*sample_rows == 0 && box > 0 && predicted.is_object() && predicted.contains("seconds") &&
+        predicted["seconds"].is_number()) {
+      const double expected = predicted["seconds"].get<double>();
+      if (expected > box) *sample_rows = std::max(sample_that_fits(expected, box), box_sample_floor());
+    }
+    expect_on_sample(&predicted, ev_.effective_sample_rows(*sample_rows));
+    return predicted;
+  }
+
+  // The planner predicts a setting trained on all rows. On a sample of a share s of them
+  // it keeps a share s^a of its predicted gain over the constant: a = 0.15 a priori (error
+  // falls slowly with more rows), and what this run's sampled trials kept, counted as two
+  // of them. The prediction on all rows stays as "all_rows_score".
+  void expect_on_sample(nlohmann::json* predicted, int sample_rows) const {
+    if (sample_rows <= 0 || !predicted->is_object() || !predicted->contains("final_score") ||
+        !(*predicted)["final_score"].is_number() || ev_.plan().splits.empty())
+      return;
+    const TrialResult* constant = nullptr;
+    for (const auto& t : result_.trials) {
+      if (is_baseline(t.family) && t.usable()) constant = &t;
+    }
+    if (!constant) return;
+    const double rows = static_cast<double>(ev_.plan().splits[0].train.size());
+    const double base = constant->score, full = (*predicted)["final_score"].get<double>();
+    constexpr double kPrior = 0.15, kPriorWeight = 2.0;
+    double sum = kPrior * kPriorWeight, n = kPriorWeight;
+    for (const auto& t : result_.trials) {
+      if (t.sample_rows <= 0 || !t.usable() || t.deadline_stopped || !t.predicted.is_object() ||
+          !t.predicted.contains("all_rows_score") || !t.predicted["all_rows_score"].is_number())
+        continue;
+      const double p = t.predicted["all_rows_score"].get<double>(), share = t.sample_rows / rows;
+      if (std::abs(p - base) < 1e-12 || share >= 0.95) continue;
+      const double kept = std::clamp((t.score - base) / (p - base), 0.01, 1.0);
+      sum += std::clamp(std::log(kept) / std::log(share), 0.0, 2.0);
+      n += 1;
+    }
+    const double a = sum / n, share = sample_rows / rows;
+    const double kept = std::pow(share, a);
+    (*predicted)["all_rows_score"] = full;
+    (*predicted)["final_score"] = base + (full - base) * kept;
+    if (predicted->contains("basis") && (*predicted)["basis"].is_string()) {
+      (*predicted)["basis"] = (*predicted)["basis"].get<std::string>() +
+                              fmt::format("; on a sample of {} rows it keeps {:.2f} of the gain over the constant",
+                                          sample_rows, kept);
+    }
+  }
+
   // The training rows per fold a bracket's first rung trains on (0 = all): on a large
   // table whose family is known to be dear here, a sample small enough that the
   // bracket's settings could all run in half the time left (a third of the rows at
@@ -679,6 +759,32 @@ class Search {
     if (cost <= 0 || cost * opt_.bracket_size <= 0.5 * left) return 0;
     const double share = std::min(1.0 / opt_.eta, 0.5 * left / (cost * opt_.bracket_size));
     return static_cast<int>(std::max<double>(opt_.min_sample_rows, share * rows));
+  }
+
+  // Training rows per fold (a sample) on which a trial that would take `cost` seconds
+  // on all rows is expected to finish in `left` seconds, with a fifth to spare; 0 when
+  // that sample would be under SearchOptions::min_sample_rows (or the table is small).
+  int sample_that_fits(double cost, double left) const {
+    const auto& splits = ev_.plan().splits;
+    if (splits.empty() || opt_.min_sample_rows <= 0 || cost <= 0 || left < min_start_s()) return 0;
+    const double rows = static_cast<double>(splits[0].train.size());
+    const double share = 0.8 * left / cost;
+    if (share >= 1.0) return 0;
+    const double n = share * rows;
+    return n >= opt_.min_sample_rows ? static_cast<int>(n) : 0;
+  }
+
+  // Seconds below which no trial starts on a sample once a model beats the constant: a
+  // trial has costs no sample shrinks (its folds' data, its first round), and one started
+  // in the last instant scores near the constant.
+  double min_start_s() const { return std::max(0.25, 0.005 * opt_.budget_s); }
+
+  // The smallest sample a trial over its box trains on: min_sample_rows, when the
+  // folds are at least twice that (0: no sample).
+  int box_sample_floor() const {
+    const auto& splits = ev_.plan().splits;
+    if (splits.empty() || opt_.min_sample_rows <= 0) return 0;
+    return splits[0].train.size() >= 2 * static_cast<std::size_t>(opt_.min_sample_rows) ? opt_.min_sample_rows : 0;
   }
 
   // Seconds a trial may use (0 = up to the deadline); see SearchOptions::budget_s.
@@ -719,8 +825,13 @@ class Search {
 
   // The first setting of `queue` expected to finish in the time left (removed from it);
   // settings expected not to finish wait behind it. When none fits, the one expected to
-  // be cheapest runs: its time box stops it and its best round or epoch is kept.
-  Proposal take_next(std::vector<Proposal>* queue, int level) {
+  // be cheapest runs on a sample of the rows it can finish (*sample_rows, at least
+  // SearchOptions::min_sample_rows), or nothing runs (nullopt, the queue kept): a trial
+  // the deadline stops after a round or two is time lost and a score that misleads.
+  // Until some model beats the constant every setting may run: its time box stops it
+  // and its best round or epoch is kept.
+  std::optional<Proposal> take_next(std::vector<Proposal>* queue, int level, int* sample_rows) {
+    *sample_rows = 0;
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     std::size_t pick = 0;
     if (beats_constant()) {
@@ -740,7 +851,13 @@ class Search {
           pick = i;
         }
       }
-      if (fits < queue->size()) pick = fits;
+      if (fits < queue->size()) {
+        pick = fits;
+      } else {
+        const int sample = sample_that_fits(cheapest, left);
+        if (sample <= 0) return std::nullopt;
+        *sample_rows = sample;
+      }
       if (pick > 0) ++result_.deferred;
     }
     Proposal p = (*queue)[pick];

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "helpers.h"
+#include "serve/server_process.h"
 
 namespace automl {
 namespace {
@@ -322,6 +323,72 @@ TEST_F(BadInputCli, MillionLevelCategoricalAndTenMegabyteCell) {
   std::vector<std::string> body = rows(100);
   body[5] = "0.2000,\"" + std::string(10 << 20, 'x') + "\",4,yes";
   expect_run_works("big-cell.csv", table("a,b,c,y", body), "--budget 4s");
+}
+
+// The cases that apply to `serve`: each body gets its exact status and error message,
+// and the server still answers afterwards.
+TEST_F(BadInputCli, ServeAnswersEachBadBodyWithItsStatusAndMessageAndStaysUp) {
+  testing::ServerProcess server(dir_ / "model-run");
+  ASSERT_TRUE(server.started()) << server.first_line() << server.log();
+  const std::string csv = "text/csv", json = "application/json";
+  auto predictions = [](const std::string& body) {
+    const auto j = nlohmann::json::parse(body, nullptr, false);
+    return j.is_object() ? j.value("probabilities", nlohmann::json()) : nlohmann::json();
+  };
+  const auto plain = testing::post(server, "a,b,c\n0.5,p,3\n-1.0,q,7\n", csv);
+  ASSERT_EQ(plain.status, 200) << plain.body;
+
+  struct Case {
+    std::string name, body, content_type;
+    int status;
+    std::string message;  // the error's message; for a 200, "" (its predictions are checked below)
+  };
+  const std::string big(10 << 20, 'x');
+  const std::vector<Case> cases = {
+      {"CSV lacks a column", "a,c\n0.5,3\n", csv, 400, "the CSV body has no column \"b\", which the model uses (GET /model lists them); did you mean: a, c?"},
+      {"JSON row lacks a column", R"([{"a": 0.5, "c": 3}])", json, 400, "row 1 has no column \"b\", which the model uses (GET /model lists them); did you mean: a, c?"},
+      {"CSV retyped column", "a,b,c\n0.5,p,3\nhigh,q,7\n", csv, 400, "the CSV body:3: column \"a\" holds \"high\", but the model was trained on it as numeric (fix the "
+       "cell or leave it empty as missing)"},
+      {"JSON retyped column", R"([{"a": "high", "b": "p", "c": 3}])", json, 400, "row 1, column \"a\": expected a number, got \"high\""},
+      {"CSV invalid UTF-8", "a,b,c\n0.5,p\xff,3\n", csv, 400, "the CSV body:2: column \"b\" holds a byte that is not UTF-8 (0xFF); the file must be UTF-8 text: "
+       "convert it, e.g. `iconv -f latin1 -t utf-8`"},
+      {"JSON invalid UTF-8", "[{\"a\": 0.5, \"b\": \"p\xff\", \"c\": 3}]", json, 400, "the body holds a byte that is not UTF-8 (0xFF) at byte 20; JSON must be UTF-8 text"},
+      {"empty CSV body", "", csv, 400, "the body is empty: send a CSV header row and at least one row"},
+      {"empty JSON body", "", json, 400, "the body is empty: send a JSON list of rows, or {\"rows\": [...]}"},
+      {"JSON NaN", R"([{"a": NaN, "b": "p", "c": 3}])", json, 400, "the body is not valid JSON: [json.exception.parse_error.101] parse error at line 1, column 8: syntax "
+       "error while parsing value - invalid literal; last read: '\"a\": N'"},
+      {"CSV 10 MB cell", "a,b,c\n0.5,\"" + big + "\",3\n", csv, 200, ""},
+      {"JSON 10 MB cell", R"([{"a": 0.5, "b": ")" + big + R"(", "c": 3}])", json, 200, ""},
+      {"CSV NaN and infinities", "a,b,c\nnan,p,3\ninf,q,7\n-inf,p,1\n1e308,q,2\n", csv, 200, ""},
+      {"JSON 1e308", R"([{"a": 1e308, "b": "p", "c": 3}])", json, 200, ""},
+  };
+  for (const auto& c : cases) {
+    const auto r = testing::post(server, c.body, c.content_type);
+    EXPECT_EQ(r.status, c.status) << c.name << ": " << r.body.substr(0, 300);
+    const auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (c.status == 200) {
+      EXPECT_TRUE(j.is_object() && j.contains("predictions")) << c.name << ": " << r.body.substr(0, 300);
+      continue;
+    }
+    ASSERT_TRUE(j.is_object() && j.contains("error")) << c.name << ": " << r.body.substr(0, 300);
+    EXPECT_EQ(j["error"]["code"], c.status) << c.name;
+    EXPECT_EQ(j["error"]["message"], c.message) << c.name;
+  }
+  // Extra and reordered columns: the same numbers as the plain body.
+  const auto shuffled = testing::post(server, "c,extra,b,a\n3,zz,p,0.5\n7,zz,q,-1.0\n", csv);
+  ASSERT_EQ(shuffled.status, 200) << shuffled.body;
+  EXPECT_EQ(predictions(shuffled.body), predictions(plain.body));
+  const auto shuffled_json = testing::post(
+      server, R"([{"c": 3, "extra": "zz", "b": "p", "a": 0.5}, {"b": "q", "a": -1.0, "c": 7, "extra": 1}])", json);
+  ASSERT_EQ(shuffled_json.status, 200) << shuffled_json.body;
+  EXPECT_EQ(predictions(shuffled_json.body), predictions(plain.body));
+
+  // Still up, and still right.
+  EXPECT_EQ(testing::get(server, "/health").status, 200);
+  const auto again = testing::post(server, "a,b,c\n0.5,p,3\n-1.0,q,7\n", csv);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(predictions(again.body), predictions(plain.body));
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
 }  // namespace

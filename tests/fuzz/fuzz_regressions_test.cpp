@@ -33,6 +33,11 @@ void replay(const std::string& target, const std::function<void(const uint8_t*, 
 
 TEST(FuzzRegressions, CsvReader) { replay("csv", fuzz::csv); }
 TEST(FuzzRegressions, CardReader) { replay("card", fuzz::card); }
+TEST(FuzzRegressions, RequestReader) { replay("request", fuzz::request); }
+TEST(FuzzRegressions, SavedPipelineLoader) { replay("pipeline", fuzz::pipeline); }
+TEST(FuzzRegressions, SavedModelFiles) { replay("pipeline_model", fuzz::pipeline_model); }
+TEST(FuzzRegressions, LlmReplyReader) { replay("llm_reply", fuzz::llm_reply); }
+TEST(FuzzRegressions, ImageFolderReader) { replay("image", fuzz::image); }
 
 }  // namespace
 }  // namespace automl

@@ -359,6 +359,41 @@ TEST(ImageFolder, ColourImagesAndDamagedFiles) {
   EXPECT_THROW(read_image_folder(dir), Error);  // no such folder
 }
 
+// The hard limits: a common size beyond kMaxImageValues is scaled down with its aspect
+// ratio (each value is a column), a file whose header claims a giant image is refused by
+// name before it is decoded, and a model's pixel columns beyond the limit are refused.
+TEST(ImageFolder, LargeImagesAreScaledDownAndGiantOnesRefused) {
+  auto dir = testing::temp_dir("image-folder-large");
+  fs::create_directories(dir / "a");
+  fs::create_directories(dir / "b");
+  write_png(dir / "a" / "x.png", 600, 300, 1, {40});
+  write_png(dir / "b" / "y.png", 600, 300, 1, {200});
+  Table t = read_image_folder(dir);
+  const ImageShape s = image_shape(t.column_names());
+  EXPECT_LE(s.pixels(), kMaxImageValues);
+  EXPECT_EQ(s.width, 2 * s.height);  // 600x300 -> 362x181
+  EXPECT_GT(s.height, 150);
+  EXPECT_NEAR(t.column("pixel_10_10").numeric[1], 200.0, 1.0);
+
+  // A PNG header saying 60000 x 60000 (the fuzz target's regression input).
+  fs::copy_file(testing::source_dir() / "tests" / "fuzz_regressions" / "image" / "huge-png-header.png",
+                dir / "b" / "huge.png");
+  try {
+    read_image_folder(dir);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+    // Refused by name before decoding: as too large, or, where stb's header check already
+    // rejects such a header, as unreadable.
+    const std::string what = e.what();
+    EXPECT_TRUE(what.find("huge.png: a 60000x60000 image is larger than this program reads") != std::string::npos ||
+                what.find("huge.png: not a readable image") != std::string::npos)
+        << what;
+  }
+  EXPECT_THROW(image_shape({"pixel_300_300"}), Error);  // 301 x 301 values
+  fs::remove_all(dir);
+}
+
 // Short reviews: the label rests on single words and on a word pair ("not good").
 Table reviews(int rows, uint64_t seed) {
   std::mt19937_64 rng(seed);

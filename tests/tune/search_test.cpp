@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "automl/data_card.h"
@@ -149,6 +150,57 @@ TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
   EXPECT_GT(slow.time_box_s, 0.0);
   EXPECT_LE(slow.time_box_s, 0.15 * 8);
   EXPECT_EQ(result.best, 1);                // it beats the constant, so it is the model the run keeps
+}
+
+// A setting whose family's cost here is known and exceeds the time left is not started
+// on all rows: it runs on a sample of the rows it can finish, or not at all (a trial the
+// deadline stops after a round or two scores near the constant and misleads).
+TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
+  auto data = toy("binary", 12000, 4, 1);  // a holdout: 9,600 training rows
+  Evaluator& ev = *data->ev;
+  auto search = [&](double dear_seconds, int max_trials) {
+    SearchOptions opt;
+    opt.start = Clock::now();
+    opt.budget_s = 30;
+    opt.deadline = opt.start + std::chrono::seconds(30);
+    opt.max_trials = max_trials;
+    // The planner's seconds: tiny for the first xgboost setting, `dear_seconds` for any
+    // other (the second, depth 5, and the random ones after it), which the time left
+    // cannot hold on all rows.
+    const nlohmann::json cheap = {{"max_depth", 2}, {"n_estimators", 20}};
+    opt.predict = [dear_seconds, cheap](const std::string& family, const nlohmann::json& params, int,
+                                        const std::vector<TrialResult>&) {
+      const bool dear = family == "xgboost" && params != cheap;
+      return nlohmann::json{{"seconds", dear ? dear_seconds : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
+    };
+    opt.initial = {{"constant", nlohmann::json::object(), ""},
+                   {"xgboost", cheap, ""},
+                   {"xgboost", {{"max_depth", 5}, {"n_estimators", 20}}, ""}};
+    opt.families = {"constant", "xgboost"};
+    return run_search(ev, opt, nullptr);
+  };
+  // 10 times the time left: a sample of about 0.8 / 10 of the rows (768) is under the
+  // smallest sample (2,000 rows), so it does not run, and the search stops there.
+  auto never = search(300.0, 6);
+  ASSERT_EQ(never.trials.size(), 2u);
+  EXPECT_EQ(never.trials[1].params.value("max_depth", 0), 2);
+  EXPECT_LT(Clock::now(), never.trials[1].started + std::chrono::seconds(20));  // it did not wait for the deadline
+  // Twice the time left: it runs on a sample of about 0.8 / 2 of the rows.
+  auto sampled = search(60.0, 3);
+  ASSERT_EQ(sampled.trials.size(), 3u);
+  const TrialResult& dear = sampled.trials[2];
+  EXPECT_EQ(dear.params.value("max_depth", 0), 5);
+  EXPECT_GT(dear.sample_rows, 2000);
+  EXPECT_LT(dear.sample_rows, 9600 / 2);
+  EXPECT_TRUE(dear.usable()) << dear.reason;
+  // Its predicted score is for the sample: part of the gain over the constant that the
+  // planner predicted for all rows, which stays beside it.
+  ASSERT_TRUE(dear.predicted.contains("all_rows_score")) << dear.predicted.dump();
+  EXPECT_DOUBLE_EQ(dear.predicted["all_rows_score"].get<double>(), 0.9);
+  const double base = sampled.trials[0].score, on_sample = dear.predicted["final_score"].get<double>();
+  EXPECT_GT(on_sample, base);
+  EXPECT_LT(on_sample, 0.9);
+  EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
 }
 
 // An early rung on a large table may train on a sample of the rows: it is scored on

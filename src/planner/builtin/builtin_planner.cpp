@@ -391,6 +391,15 @@ class BuiltinPlanner final : public Planner {
       add_epoch_curve(card, family, params, resource, history, &p);
       return p;
     }
+    // The first trials (the constant, the first cheap models) do not wait for the learned
+    // predictor while it learns in the background: on a 5 s budget that wait is the time
+    // a first model needs. They get the running estimate, which the card sets on scale.
+    const bool first_trials = history.size() < 3;
+    if (first_trials && !calibration_.predictor_ready()) {
+      PredictedLog p = running_estimate(card, family, params, history);
+      p.basis += " (the learned predictor was still learning)";
+      return p;
+    }
     if (calibration_.predictor() && calibration_.known(family)) {
       LearnedLog l = calibration_.predict(card, family, params, resource, history);
       PredictedLog p;
@@ -530,14 +539,24 @@ class BuiltinPlanner final : public Planner {
       p.final_score = mean(all);
       p.uncertainty = all.size() > 1 ? spread(all) * 1.5 : std::abs(p.final_score) * 0.1;
       p.basis = fmt::format("mean of {} finished trials of any family", all.size());
-    } else if (!std::isnan(baseline)) {
-      p.final_score = baseline;
-      p.uncertainty = std::abs(baseline) * 0.2 + 0.05;
-      p.basis = "the constant baseline (nothing else finished yet)";
     } else {
-      p.final_score = info.name == "roc_auc" ? 0.5 : info.higher_is_better ? 0.5 : 1.0;
-      p.uncertainty = 0.5;
-      p.basis = "no trial finished yet: a neutral prior";
+      // Nothing but the constant has finished: the constant scores its baseline (known, or
+      // guessed from the card), and a model is expected to close about half of the gap to
+      // a perfect score (or half of the baseline's error).
+      const bool known_baseline = !std::isnan(baseline);
+      const double b0 = known_baseline ? baseline : LogCalibration::baseline_guess(card);
+      const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1" || info.name == "r2";
+      if (is_baseline_family(family)) {
+        p.final_score = b0;
+        p.uncertainty = std::abs(b0) * 0.1 + 0.01;
+        p.basis = known_baseline ? "the constant's score" : "the constant's score, guessed from the Data Card";
+      } else {
+        p.final_score = info.higher_is_better ? (bounded ? b0 + 0.5 * (1.0 - b0) : b0 + 0.5 * std::abs(b0))
+                                              : 0.5 * b0;
+        p.uncertainty = 0.25 * std::abs(p.final_score - b0) + 0.01;
+        p.basis = known_baseline ? "half of the gap the constant leaves (nothing else finished yet)"
+                                 : "half of the gap the constant leaves, guessed from the Data Card";
+      }
     }
     p.seconds = secs.empty() ? 0.0 : mean(secs);
     if (const ModelEntry& e = model_registry().get(family); e.resource_unit == ResourceUnit::kRounds) {

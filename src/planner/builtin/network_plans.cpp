@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,34 @@ constexpr double kStepsToLearn = 30;
 double meta(const DataCard& card, const std::string& key, double fallback = 0.0) {
   auto it = card.meta_features.find(key);
   return it == card.meta_features.end() ? fallback : it->second;
+}
+
+// A setting as a point in the unit cube of its family's tuning ranges (log where
+// declared), a choice as 0/1 per level, and the epoch cap (log) as one more axis.
+std::vector<double> setting_point(const ModelEntry& e, const nlohmann::json& params, int resource) {
+  const nlohmann::json full = with_defaults(e.params, params);
+  std::vector<double> out;
+  for (const auto& s : e.params) {
+    if (!s.tuned) continue;
+    if (s.type == ParamType::kInt || s.type == ParamType::kReal) {
+      double v = full.value(s.name, 0.0), lo = s.tune_lo, hi = s.tune_hi;
+      if (s.log_scale) {
+        v = std::log(std::max(v, 1e-12));
+        lo = std::log(std::max(lo, 1e-12));
+        hi = std::log(std::max(hi, 1e-12));
+      }
+      out.push_back(hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.0);
+    } else if (s.type == ParamType::kChoice) {
+      const std::string v = full.contains(s.name) && full[s.name].is_string() ? full[s.name].get<std::string>() : "";
+      for (const auto& c : s.choices) out.push_back(v == c ? 1.0 : 0.0);
+    } else {
+      out.push_back(full.contains(s.name) && full[s.name].is_boolean() && full[s.name].get<bool>() ? 1.0 : 0.0);
+    }
+  }
+  const int cap = static_cast<int>(param_int(full, e.resource_param));
+  const int epochs = resource > 0 ? std::min(resource, cap) : cap;
+  out.push_back(std::log(1.0 + std::max(epochs, 1)) / std::log(1.0 + std::max(cap, 2)));
+  return out;
 }
 
 }  // namespace
@@ -72,6 +101,47 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
     p->final_score = baseline + e.gap_prior->over_baseline * (1.0 - baseline);
     p->uncertainty = e.gap_prior->over_baseline_sd * (1.0 - baseline);
     p->basis = e.gap_prior->why_baseline;
+  }
+
+  // With two or more finished trials of the family, the setting's neighbours among them
+  // say more than their mean: a kernel-weighted mean of their scores over the tuning
+  // ranges and the epoch cap (a prior worth one trial at the family's mean), and a run
+  // of the same setting with fewer epochs (a successive-halving parent) is where this
+  // one starts, plus what promotions of this family have gained in this run so far.
+  if (same.size() >= 2) {
+    const std::vector<double> here = setting_point(e, params, resource);
+    const double family_mean = mean(same);
+    constexpr double kLength = 0.25;
+    double num = 0, den = 1.0;
+    const TrialResult* parent = nullptr;
+    std::vector<double> gains;
+    for (const auto& t : history) {
+      if (!t.usable() || t.sample_rows > 0 || t.family != family) continue;
+      const std::vector<double> there = setting_point(e, t.params, t.resource);
+      double d2 = 0;
+      for (std::size_t j = 0; j < here.size() && j < there.size(); ++j) d2 += (here[j] - there[j]) * (here[j] - there[j]);
+      const double w = std::exp(-d2 / (2 * kLength * kLength * static_cast<double>(here.size())));
+      num += w * (t.score - family_mean);
+      den += w;
+      if (t.params == params) parent = &t;
+      if (t.parent >= 0) {
+        for (const auto& u : history) {
+          if (u.id == t.parent && u.usable()) gains.push_back(info.higher_is_better ? t.score - u.score : u.score - t.score);
+        }
+      }
+    }
+    p->final_score = family_mean + num / den;
+    p->basis = fmt::format("{} finished {} trials, weighted by how close their settings are", same.size(), family);
+    if (parent) {
+      double gain = 0;
+      for (double g : gains) gain += g;
+      gain /= static_cast<double>(gains.size()) + 1.0;  // shrunk towards no gain
+      const double from_parent = parent->score + (info.higher_is_better ? 1.0 : -1.0) * std::max(0.0, gain);
+      p->final_score = from_parent;
+      p->basis = fmt::format("trial {} ran this setting for {} epochs; promotions here gained {:.4f} on average",
+                             parent->id, parent->resource, gain);
+    }
+    if (bounded) p->final_score = std::clamp(p->final_score, 0.0, 1.0);
   }
 
   // How many epochs it will log: early stopping after the best epoch, as the family's

@@ -496,16 +496,22 @@ class LlmPlanner final : public Planner {
         record["errors"].push_back(e.what());
         return finish("fallback");
       }
+      std::string rejected;
       try {
         accept(extract_json(reply.content));
         return finish(round == 0 ? "accepted" : "repaired");
       } catch (const Error& e) {
         if (e.kind() != ErrorKind::kInvalidInput && e.kind() != ErrorKind::kNotFound) throw;
-        record["errors"].push_back(e.what());
-        req.messages.push_back({"assistant", reply.content});
-        req.messages.push_back({"user", "Stage: " + stage + "\n\nThat answer was rejected: " + e.what() +
-                                            "\n\nAnswer the same question again with one corrected JSON object only."});
+        rejected = e.what();
+      } catch (const nlohmann::json::exception& e) {
+        // A field of another type than the schema's (a number for a string): the checks
+        // read optional fields with json::value, which throws on a wrong type.
+        rejected = fmt::format("a field has the wrong type ({})", e.what());
       }
+      record["errors"].push_back(rejected);
+      req.messages.push_back({"assistant", reply.content});
+      req.messages.push_back({"user", "Stage: " + stage + "\n\nThat answer was rejected: " + rejected +
+                                          "\n\nAnswer the same question again with one corrected JSON object only."});
     }
     return finish("fallback");
   }

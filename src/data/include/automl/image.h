@@ -17,6 +17,13 @@
 
 namespace automl {
 
+// Hard limits on what an image folder may ask of memory. An image file over
+// kMaxImageFilePixels (an 8K photo) is refused before it is decoded; a common size over
+// kMaxImageValues pixel values (256x256 grey, 147x147 RGB) is scaled down to fit, with
+// its aspect ratio, since each value becomes a column of the table.
+constexpr long kMaxImageFilePixels = 1L << 25;
+constexpr int kMaxImageValues = 1 << 16;
+
 struct ImageShape {
   int channels = 0, height = 0, width = 0;
 
@@ -31,8 +38,8 @@ bool parse_pixel_name(const std::string& name, int* channel, int* row, int* col)
 
 // The image shape a list of columns spells: every pixel column must parse and the
 // channels, rows and columns must form a full grid. Other names (the target) are
-// ignored. Throws kInvalidInput naming the first missing or odd column; an empty
-// shape when no column is a pixel column.
+// ignored. Throws kInvalidInput naming the first missing or odd column, or a column
+// beyond kMaxImageValues; an empty shape when no column is a pixel column.
 ImageShape image_shape(const std::vector<std::string>& names);
 
 struct ImageFolderOptions {
@@ -44,7 +51,8 @@ struct ImageFolderOptions {
 bool is_image_folder(const std::filesystem::path& path);
 
 // Reads every PNG/JPEG/BMP/GIF file under path/CLASS/ (bilinear resize to the common
-// size, grey or RGB by the channels), pixel values 0-255, files in sorted order.
+// size, grey or RGB by the channels, within the limits above), pixel values 0-255, files
+// in sorted order.
 // Throws kNotFound (no folder), kInvalidInput (no images, an unreadable file, with
 // its path and the decoder's reason).
 Table read_image_folder(const std::filesystem::path& path, const ImageFolderOptions& options = {});

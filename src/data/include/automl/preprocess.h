@@ -72,7 +72,7 @@ class Preprocessor {
   FeatureMatrix transform(const Table& table, const std::vector<std::size_t>* rows = nullptr) const;
 
   nlohmann::json to_json() const;
-  static Preprocessor from_json(const nlohmann::json& j);
+  static Preprocessor from_json(const nlohmann::json& j);  // throws kInvalidInput when inconsistent
   std::size_t n_outputs() const;
   // The input column each FeatureMatrix column comes from, in the order transform()
   // writes them (one-hot levels and missing indicators name their column; text columns
@@ -82,6 +82,7 @@ class Preprocessor {
   const std::vector<std::string>& near_constant() const { return near_constant_; }
 
  private:
+  void check_saved() const;
   struct Feature {
     std::string name;
     ColumnType type = ColumnType::kNumeric;

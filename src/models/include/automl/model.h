@@ -88,6 +88,17 @@ struct Footprint {
   double predict_ms_per_row = 0;
 };
 
+// The data a family would train on, for its memory estimate (ModelEntry::memory_bytes).
+struct DataShape {
+  double rows = 0;        // training rows
+  double columns = 0;     // feature columns in the family's encoding (one-hot: a column a level)
+  double text_bytes = 0;  // bytes of free text over those rows (what a text family reads)
+};
+
+// Bytes of memory a family's search and refit add beyond the encoded matrices the run
+// holds for it when the family declares no estimate: a float per cell and row, doubled.
+inline double default_memory_bytes(const DataShape& s) { return 2.0 * 4.0 * s.rows * s.columns + (16 << 20); }
+
 // Tables up to this many rows are "small": families whose cost grows with rows^2
 // (a kernel SVM, nearest neighbours) declare it as their row limit.
 constexpr std::size_t kSmallTableRows = 3000;
@@ -160,6 +171,12 @@ struct ModelEntry {
   // with the data (a run leaves out a family whose estimate breaks a requirement).
   std::function<Footprint(double rows, double features)> footprint;
   std::function<std::unique_ptr<Model>(const nlohmann::json& params, Task task)> create;
+  // Bytes a fit on `shape` holds beyond its encoded input matrix (the library's own
+  // copy of the data, gradients, tensors, the fitted model), calibrated against peak
+  // resident memory measured on real fits; the family's file says where its constants
+  // come from. The run leaves out a family, or trains on fewer rows, when this would
+  // break its memory limit (--memory). Unset: default_memory_bytes.
+  std::function<double(const DataShape& shape)> memory_bytes;
 
   // What the planners and the search know of the family; no code outside the
   // family's file names it.

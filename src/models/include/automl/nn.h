@@ -43,7 +43,8 @@ struct CnnArchitecture {
 
   static CnnArchitecture from_params(const nlohmann::json& params);
   nlohmann::json to_json() const;
-  static CnnArchitecture from_json(const nlohmann::json& j);
+  // Throws kInvalidInput naming `source` (the file) when a number or choice is out of range.
+  static CnnArchitecture from_json(const nlohmann::json& j, const std::string& source);
   // Channels of stage s (0-based).
   int stage_channels(int s) const { return channels << s; }
 };

@@ -63,6 +63,10 @@ class Pipeline {
   std::vector<double> predict(const Table& table) const;
   void save(const std::filesystem::path& dir) const;
   static Pipeline load(const std::filesystem::path& dir);
+
+ private:
+  static Pipeline load_fields(const std::filesystem::path& dir, const std::filesystem::path& path,
+                              const nlohmann::json& j);
 };
 
 // The predicted class of one row of probabilities: the most probable, the first

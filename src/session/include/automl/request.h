@@ -34,6 +34,7 @@ struct RequestFile {
   std::string text;             // "request:" in words ("" = none)
   std::vector<TaskSpec> tasks;  // "tasks:", paths as written
   double budget_s = 0;          // "budget:" (0 = the command's --budget)
+  double memory_bytes = 0;      // "memory:" each task's memory limit (0 = --memory, else the default)
 };
 
 // Throws kNotFound (no file) or kInvalidInput naming the file, line and field.

@@ -49,6 +49,9 @@ struct RunRequest {
   std::string name;          // dataset name ("" = from the file or card)
   std::string requirements;  // free text: "ROC AUC; train within 2 minutes; model under 5 MB; must be explainable"
   double budget_s = 60;
+  // The most memory the run may use, in bytes (--memory); 0 = the default, a share of
+  // the machine's free memory (automl/memory.h).
+  double memory_bytes = 0;
   uint64_t seed = 0;
   int threads = 2;
   int max_trials = -1;
