@@ -192,8 +192,21 @@ struct Session::Impl {
     std::string program = req.worker_program;
     if (program.empty()) program = fs::read_symlink("/proc/self/exe").string();
     const int threads = std::max(1, req.threads / req.workers);
+    // A command line is anyone's to read (`ps`, /proc/<pid>/cmdline): the workers get the
+    // store's URI without its password, and the password in PGPASSWORD, which libpq reads
+    // and only their user can see (/proc/<pid>/environ).
+    const std::string location = store_path_for(req.store_path);
+    const std::string password = store_location_password(location);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e; ++e) {
+      if (password.empty() || std::strncmp(*e, "PGPASSWORD=", 11) != 0) env_s.emplace_back(*e);
+    }
+    if (!password.empty()) env_s.push_back("PGPASSWORD=" + password);
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
     for (int i = 0; i < req.workers; ++i) {
-      std::vector<std::string> args = {program, "worker", "--store", store_path_for(req.store_path), "--run", run_id,
+      std::vector<std::string> args = {program, "worker", "--store", redact_store_location(location), "--run", run_id,
                                        "--threads", std::to_string(threads)};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -206,7 +219,7 @@ struct Session::Impl {
       posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       posix_spawn_file_actions_adddup2(&files, 1, 2);
       pid_t pid = 0;
-      const int rc = posix_spawn(&pid, program.c_str(), &files, nullptr, argv.data(), environ);
+      const int rc = posix_spawn(&pid, program.c_str(), &files, nullptr, argv.data(), envp.data());
       posix_spawn_file_actions_destroy(&files);
       if (rc != 0) throw_io("cannot start a worker process " + program + ": " + std::strerror(rc));
       local_workers.push_back(pid);

@@ -1,6 +1,8 @@
 #include "automl/store.h"
 
+#include <cctype>
 #include <filesystem>
+#include <string>
 #include <utility>
 
 #include "automl/error.h"
@@ -42,6 +44,50 @@ std::string redact_store_location(const std::string& location) {
     out = out.substr(0, query) + (kept.empty() ? "" : "?" + kept);
   }
   return out;
+}
+
+namespace {
+
+// `text` with its %XX escapes decoded (a malformed escape stays as it is).
+std::string percent_decode(const std::string& text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string store_location_password(const std::string& location) {
+  if (!is_postgres_location(location)) return "";
+  const std::size_t scheme_end = location.find("://") + 3;
+  const std::size_t authority_end = location.find_first_of("/?", scheme_end);
+  const std::size_t at = location.rfind('@', authority_end == std::string::npos ? location.size() : authority_end);
+  std::string password;
+  if (at != std::string::npos && at >= scheme_end) {
+    const std::size_t colon = location.find(':', scheme_end);
+    if (colon != std::string::npos && colon < at) password = percent_decode(location.substr(colon + 1, at - colon - 1));
+  }
+  // A password= parameter wins, as in libpq (parameters override the URI's parts).
+  const std::size_t query = location.find('?');
+  if (query != std::string::npos) {
+    std::size_t pos = query + 1;
+    while (pos < location.size()) {
+      std::size_t amp = location.find('&', pos);
+      if (amp == std::string::npos) amp = location.size();
+      const std::string param = location.substr(pos, amp - pos);
+      if (param.rfind("password=", 0) == 0) password = percent_decode(param.substr(9));
+      pos = amp + 1;
+    }
+  }
+  return password;
 }
 
 std::string store_location_record(const std::string& location) {

@@ -9,9 +9,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "automl/store.h"
@@ -179,6 +181,65 @@ TEST(WorkersRun, LocalWorkersOnSqliteFinishAStudy) {
   }
   EXPECT_GE(usable, 3u);
   EXPECT_GT(json::parse(read_file(root / "run" / "summary.json")).at("test_score").get<double>(), 0.8);
+}
+
+// The pids of `parent`'s children (from /proc/<pid>/stat's fourth field).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_file(e.path() / "stat");
+    const auto close = stat.rfind(')');  // the command's name may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) out.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return out;
+}
+
+// A /proc/<pid>/<what> file of NUL-separated strings (cmdline, environ), as one line.
+std::string proc_strings(pid_t pid, const std::string& what) {
+  std::string text = read_file(fs::path("/proc") / std::to_string(pid) / what);
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+TEST(WorkersRun, LocalWorkersGetTheStorePasswordOutsideTheirCommandLine) {
+  REQUIRE_POSTGRES();
+  const std::string uri = fresh_postgres_database("local");
+  const std::string password = postgres_password();
+  ASSERT_FALSE(password.empty());
+  const fs::path root = temp_dir("workers-local-pg");
+  const Data d = make_data(root);
+  const pid_t coordinator = spawn_cli(run_args(d, root / "run", uri, "12s", "1"), root / "coordinator.log");
+  // The worker it starts: its command line is anyone's to read (`ps`), its environment
+  // only its user's.
+  std::string cmdline, environment;
+  for (int i = 0; i < 600 && cmdline.find(" worker ") == std::string::npos; ++i) {
+    for (pid_t child : children_of(coordinator)) {
+      const std::string line = proc_strings(child, "cmdline");
+      if (line.find(" worker ") == std::string::npos) continue;
+      cmdline = line;
+      environment = proc_strings(child, "environ");
+    }
+    if (cmdline.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(cmdline.find(" worker "), std::string::npos) << "no worker process started";
+  EXPECT_EQ(cmdline.find(password), std::string::npos) << cmdline;
+  EXPECT_NE(cmdline.find(redact_store_location(uri)), std::string::npos) << cmdline;
+  EXPECT_NE(environment.find("PGPASSWORD=" + password), std::string::npos);
+  ASSERT_EQ(wait_exit(coordinator), 0) << read_file(root / "coordinator.log");
+  // The worker trained trials with that password, and it is in no file of the run.
+  const std::string run_id = json::parse(read_file(root / "run" / "request.json")).at("run_id");
+  auto store = open_run_store(uri);
+  EXPECT_EQ(store->run_status(run_id), "finished");
+  EXPECT_GE(recorded_by({root / "run" / "worker-0.log"}).size(), 1u) << read_file(root / "run" / "worker-0.log");
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file()) EXPECT_EQ(read_file(e.path()).find(password), std::string::npos) << e.path();
+  }
 }
 
 TEST(WorkersRun, AKilledCoordinatorResumesWithItsWorkers) {

@@ -154,6 +154,14 @@ TEST(StoreLocation, APasswordNeverLeavesTheUri) {
   EXPECT_TRUE(fs::path(store_location_record("runs/store.sqlite")).is_absolute());
 }
 
+TEST(StoreLocation, ThePasswordIsReadOutForAChildsEnvironment) {
+  EXPECT_EQ(store_location_password("postgresql://ann:s3cret@db.example:5432/studies"), "s3cret");
+  EXPECT_EQ(store_location_password("postgresql://ann:p%40ss%2Fw@db/x"), "p@ss/w");  // decoded as libpq does
+  EXPECT_EQ(store_location_password("postgres://ann@db/x?sslmode=require&password=s3%25cret"), "s3%cret");
+  EXPECT_EQ(store_location_password("postgresql://ann@db/x"), "");
+  EXPECT_EQ(store_location_password("runs/store.sqlite"), "");
+}
+
 TEST(SqliteStoreInterface, KeepsEveryRecordOfATrial) {
   const fs::path dir = temp_dir("store-interface");
   auto store = open_run_store((dir / "store.sqlite").string());

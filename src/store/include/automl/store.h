@@ -182,6 +182,11 @@ bool is_postgres_location(const std::string& location);
 std::string redact_store_location(const std::string& location);
 // What a run records as its store: the redacted URI, or the file's absolute path.
 std::string store_location_record(const std::string& location);
+// The password a postgresql:// URI carries (in its user-info part or as a password=
+// parameter), percent-decoded as libpq decodes it; "" when it has none (a file, or a
+// URI leaving the password to PGPASSWORD or ~/.pgpass). For handing it to a child
+// process through PGPASSWORD rather than its command line, which `ps` shows.
+std::string store_location_password(const std::string& location);
 
 // The SQLite store (a file; WAL mode, a busy timeout, so processes share it).
 //
