@@ -7,7 +7,11 @@
 // 10-minute study simulates in the coordinator's own CPU time, which is reported per
 // trial (the process's CPU seconds, so a busy machine does not inflate it).
 //
-//   scheduler_sim --dataset adult --budget 600 --workers 1,2,4,8,16,32,64,128,256
+//   scheduler_sim --dataset adult --budget 600 --workers 1,2,4,8,16,32,64,128,256 [--max-trials 2000]
+//
+// Each W stops at --max-trials (the planner's predicted log reads the whole history,
+// so a study of thousands of tiny batches costs minutes of CPU); its "study s" column
+// then says how much simulated time it covered, and utilisation is over that time.
 //
 // For each W: trials, utilisation (busy worker-seconds over W x study seconds),
 // time-to-score (simulated seconds until the best score came within 0.001 of the
@@ -54,6 +58,7 @@ int main(int argc, char** argv) {
   double budget = 600;
   bool predict = true;
   int folds = 5;
+  int max_trials = 2000;  // per W: the planner's prediction reads the whole history, so cost grows with trials
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--dataset") dataset = v;
@@ -62,6 +67,7 @@ int main(int argc, char** argv) {
     else if (k == "--budget") budget = std::stod(v);
     else if (k == "--predict") predict = v != "0";
     else if (k == "--folds") folds = std::stoi(v);
+    else if (k == "--max-trials") max_trials = std::stoi(v);
   }
   auto kb_ptr = std::make_shared<const KnowledgeBase>(KnowledgeBase::load(kb_path));
   const KnowledgeBase& kb = *kb_ptr;
@@ -128,6 +134,7 @@ int main(int argc, char** argv) {
       };
     }
     opt.min_sample_rows = 0;
+    opt.max_trials = max_trials;  // a study that reaches it ends there: "study s" says when
     for (const auto& [f, s] : by_family) {
       if (model_registry().has(f)) opt.families.push_back(f);
     }

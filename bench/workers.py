@@ -56,17 +56,25 @@ def main():
     print(f"# One study, {a.budget:.0f} s, {a.threads} threads, seed {a.seed}: trained in-process and by local workers\n")
     print(f"Machine: {os.cpu_count()} cores, shared; `nice -n 10`. Trials per minute count the trials the study "
           "recorded over its search time (summary.json's time.search plus time.tail).\n")
-    print("| data set | workers | trials | trials/min | test score | metric | load at start |")
-    print("|---|---|---|---|---|---|---|")
+    print("The ratios compare each row with the same data set's first row (the first --workers value), "
+          "measured in the same invocation.\n")
+    print("| data set | workers | trials | trials/min | trials/min ratio | test score | score minus first | metric | "
+          "load at start |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in a.datasets.split(","):
+        first = None
         for w in a.workers.split(","):
             r = run(a.binary, os.path.join(a.root, name), a.budget, int(w), a.threads, a.seed)
             if "error" in r:
-                print(f"| {name} | {w} | error: {r['error']} | | | | |")
+                print(f"| {name} | {w} | error: {r['error']} | | | | | | |")
             else:
+                first = first or r
                 score = "" if r["score"] is None else f"{r['score']:.4f}"
-                print(f"| {name} | {w} | {r['trials']} | {r['per_min']:.1f} | {score} | {r['metric']} | "
-                      f"{r['load']:.1f} |")
+                ratio = r["per_min"] / first["per_min"] if first["per_min"] > 0 else float("nan")
+                delta = ("" if r["score"] is None or first["score"] is None
+                         else f"{r['score'] - first['score']:+.4f}")
+                print(f"| {name} | {w} | {r['trials']} | {r['per_min']:.1f} | {ratio:.2f} | {score} | {delta} | "
+                      f"{r['metric']} | {r['load']:.1f} |")
             sys.stdout.flush()
 
 

@@ -1818,6 +1818,10 @@ struct Session::Impl {
                     best ? "" : "(no trial finished)", card.metric,
                     summary["validation_score"].is_number() ? summary["validation_score"].get<double>() : NAN,
                     dir.string()));
+    // What a study's coordinator cost the server (bench/store_trips.py reads it).
+    if (distributed() && is_postgres_location(store_path_for(req.store_path))) {
+      say(describe_round_trips(postgres_round_trips()));
+    }
     return summary;
   }
 

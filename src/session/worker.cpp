@@ -152,6 +152,8 @@ int run_worker(const WorkerOptions& o, std::ostream& log, const std::atomic<bool
     }
     idle_since = Clock::now();
   }
+  // What this worker cost the server (bench/store_trips.py reads it).
+  if (is_postgres_location(o.store)) say(describe_round_trips(postgres_round_trips()));
   return recorded;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -15,6 +16,57 @@
 #include "automl/store.h"
 
 namespace automl {
+
+namespace {
+
+// The round trips this process made, by store operation (postgres_round_trips()).
+std::mutex g_tally_mu;
+std::map<std::string, StoreRoundTrips> g_tally;
+// The operation this thread is in: the outermost, when one calls another.
+thread_local const char* t_op = nullptr;
+
+void note_trips(std::uint64_t n, const char* outside = "other") {
+  std::lock_guard<std::mutex> lock(g_tally_mu);
+  g_tally[t_op ? t_op : outside].round_trips += n;
+}
+
+// Names the round trips made until it ends after operation `name` (and counts a call).
+class Op {
+ public:
+  explicit Op(const char* name) : outer_(t_op == nullptr) {
+    if (!outer_) return;
+    t_op = name;
+    std::lock_guard<std::mutex> lock(g_tally_mu);
+    ++g_tally[name].calls;
+  }
+  ~Op() {
+    if (outer_) t_op = nullptr;
+  }
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+
+ private:
+  bool outer_;
+};
+
+// One statement, one round trip: sent as it is, or with its parameters bound.
+template <typename... Args>
+pqxx::result q(pqxx::transaction_base& w, const std::string& sql, Args&&... args) {
+  note_trips(1);
+  if constexpr (sizeof...(Args) == 0) {
+    return w.exec(sql);
+  } else {
+    return w.exec_params(sql, std::forward<Args>(args)...);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, StoreRoundTrips> postgres_round_trips() {
+  std::lock_guard<std::mutex> lock(g_tally_mu);
+  return g_tally;
+}
+
 namespace {
 
 std::string now_iso() {
@@ -144,6 +196,7 @@ struct PostgresStore::Impl {
   auto write(F&& f) {
     try {
       if (tx) return f(*tx);
+      note_trips(2);  // BEGIN, COMMIT
       pqxx::work w(*conn);
       if constexpr (std::is_void_v<decltype(f(w))>) {
         f(w);
@@ -161,7 +214,7 @@ struct PostgresStore::Impl {
   }
 
   std::string trial_status_text(pqxx::work& w, const std::string& run_id, int trial_id, bool lock) {
-    auto r = w.exec_params(std::string("SELECT status FROM trials WHERE run_id = $1 AND trial_id = $2") +
+    auto r = q(w, std::string("SELECT status FROM trials WHERE run_id = $1 AND trial_id = $2") +
                                (lock ? " FOR UPDATE" : ""),
                            run_id, trial_id);
     if (r.empty()) throw_not_found(fmt::format("run store {} has no trial {} in run {}", location, trial_id, run_id));
@@ -169,7 +222,7 @@ struct PostgresStore::Impl {
   }
 
   void insert_log(pqxx::work& w, const std::string& run_id, int trial_id, int fold, const FoldLog& log) {
-    w.exec_params(R"(INSERT INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)
+    q(w, R"(INSERT INTO training_logs (run_id, trial_id, fold, metric, train, valid, seconds)
         VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (run_id, trial_id, fold) DO UPDATE SET metric = EXCLUDED.metric,
         train = EXCLUDED.train, valid = EXCLUDED.valid, seconds = EXCLUDED.seconds)",
                   run_id, trial_id, fold, log.metric, nlohmann::json(log.train).dump(),
@@ -185,8 +238,8 @@ struct PostgresStore::Impl {
       blob.emplace(oof.data(), oof.size() * sizeof(float));
     }
     auto bind_oof = [&](auto&&... rest) {
-      if (blob) return w.exec_params(sql, rest..., *blob, now_iso());
-      return w.exec_params(sql, rest..., nullptr, now_iso());
+      if (blob) return q(w, sql, rest..., *blob, now_iso());
+      return q(w, sql, rest..., nullptr, now_iso());
     };
     bind_oof(run_id, t.id, t.family, t.params.dump(), t.rung, t.parent, t.resource, std::string(to_string(t.status)),
              t.reason, real(t.score), nlohmann::json(t.fold_scores).dump(), real(t.seconds), real(t.iterations),
@@ -195,16 +248,17 @@ struct PostgresStore::Impl {
   }
 
   int read_version(pqxx::work& w) {
-    auto exists = w.exec("SELECT to_regclass('schema_version') IS NOT NULL");
+    auto exists = q(w, "SELECT to_regclass('schema_version') IS NOT NULL");
     if (!exists[0][0].as<bool>()) return 0;
-    auto r = w.exec("SELECT version FROM schema_version");
+    auto r = q(w, "SELECT version FROM schema_version");
     return r.empty() ? 0 : r[0][0].as<int>();
   }
 
   void migrate() {
+    note_trips(2);  // BEGIN, COMMIT
     pqxx::work w(*conn);
     // Workers that start together upgrade one at a time; the second finds it done.
-    w.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLock);
+    q(w, "SELECT pg_advisory_xact_lock($1)", kMigrationLock);
     int version = read_version(w);
     if (version > kSchemaVersion) {
       throw_invalid(fmt::format("run store {} has schema version {}, newer than this program's {}: open it with the "
@@ -212,25 +266,27 @@ struct PostgresStore::Impl {
                                 location, version, kSchemaVersion));
     }
     if (version == kSchemaVersion) return;
-    w.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    q(w, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
     for (; version < kSchemaVersion; ++version) {
       const Migration& m = kMigrations[version];
       try {
-        for (std::size_t i = 0; i < m.n; ++i) w.exec(m.sql[i]);
+        for (std::size_t i = 0; i < m.n; ++i) q(w, m.sql[i]);
       } catch (const std::exception& e) {
         throw_io(fmt::format("run store {}: upgrading the schema from version {} to {} failed: {}", location, version,
                              version + 1, e.what()));
       }
     }
-    w.exec("DELETE FROM schema_version");
-    w.exec_params("INSERT INTO schema_version (version) VALUES ($1)", kSchemaVersion);
+    q(w, "DELETE FROM schema_version");
+    q(w, "INSERT INTO schema_version (version) VALUES ($1)", kSchemaVersion);
     w.commit();
   }
 };
 
 PostgresStore::PostgresStore(const std::string& uri) : impl_(std::make_unique<Impl>()) {
   impl_->location = redact_store_location(uri);
+  Op op("connect");
   try {
+    note_trips(2);  // the login (more with a password exchange), then SET
     impl_->conn = std::make_unique<pqxx::connection>(uri);
     // The NOTICEs of CREATE TABLE IF NOT EXISTS and the like are not the user's business.
     pqxx::nontransaction(*impl_->conn).exec("SET client_min_messages = warning");
@@ -253,13 +309,15 @@ PostgresStore::~PostgresStore() = default;
 const std::string& PostgresStore::location() const { return impl_->location; }
 
 int PostgresStore::schema_version() {
+  Op op("schema_version");
   return impl_->write([&](pqxx::work& w) { return impl_->read_version(w); });
 }
 
 void PostgresStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
                               const nlohmann::json& data_card) {
+  Op op("begin_run");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params(R"(INSERT INTO runs (run_id, folder, created_at, status, request, data_card, summary, error)
+    q(w, R"(INSERT INTO runs (run_id, folder, created_at, status, request, data_card, summary, error)
         VALUES ($1,$2,$3,'running',$4,$5,NULL,NULL) ON CONFLICT (run_id) DO UPDATE SET folder = EXCLUDED.folder,
         created_at = EXCLUDED.created_at, status = EXCLUDED.status, request = EXCLUDED.request,
         data_card = EXCLUDED.data_card, summary = NULL, error = NULL)",
@@ -268,39 +326,46 @@ void PostgresStore::begin_run(const std::string& run_id, const std::string& fold
 }
 
 void PostgresStore::finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary) {
+  Op op("finish_run");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params("UPDATE runs SET status = $1, summary = $2 WHERE run_id = $3", status, summary.dump(), run_id);
+    q(w, "UPDATE runs SET status = $1, summary = $2 WHERE run_id = $3", status, summary.dump(), run_id);
   });
 }
 
 void PostgresStore::fail_run(const std::string& run_id, const std::string& error) {
+  Op op("fail_run");
   impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params("UPDATE runs SET status = 'failed', error = $1 WHERE run_id = $2", error, run_id);
+    auto r = q(w, "UPDATE runs SET status = 'failed', error = $1 WHERE run_id = $2", error, run_id);
     if (r.affected_rows() == 0) throw_not_found("run store " + impl_->location + " has no run " + run_id);
   });
 }
 
 void PostgresStore::reopen_run(const std::string& run_id) {
+  Op op("reopen_run");
   impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params("UPDATE runs SET status = 'running', error = NULL WHERE run_id = $1", run_id);
+    auto r = q(w, "UPDATE runs SET status = 'running', error = NULL WHERE run_id = $1", run_id);
     if (r.affected_rows() == 0) throw_not_found("run store " + impl_->location + " has no run " + run_id);
   });
 }
 
 std::string PostgresStore::run_error(const std::string& run_id) {
+  Op op("run_error");
   return impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params("SELECT error FROM runs WHERE run_id = $1", run_id);
+    auto r = q(w, "SELECT error FROM runs WHERE run_id = $1", run_id);
     if (r.empty()) throw_not_found("run store " + impl_->location + " has no run " + run_id);
     return field_text(r[0][0]);
   });
 }
 
 void PostgresStore::batch(const std::function<void()>& writes) {
+  // The operations inside count as themselves; BEGIN and COMMIT go to the one that
+  // opened the batch (enqueue_trial, finish_claimed), or to "batch".
   if (impl_->tx) {  // already inside one: part of it
     writes();
     return;
   }
   try {
+    note_trips(2, "batch");  // BEGIN, COMMIT
     impl_->tx = std::make_unique<pqxx::work>(*impl_->conn);
     writes();
     impl_->tx->commit();
@@ -315,16 +380,18 @@ void PostgresStore::batch(const std::function<void()>& writes) {
 }
 
 void PostgresStore::save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value) {
+  Op op("save_state");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params(R"(INSERT INTO run_state (run_id, key, value, updated_at) VALUES ($1,$2,$3,$4)
+    q(w, R"(INSERT INTO run_state (run_id, key, value, updated_at) VALUES ($1,$2,$3,$4)
         ON CONFLICT (run_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at)",
                   run_id, key, value.dump(), now_iso());
   });
 }
 
 std::optional<nlohmann::json> PostgresStore::load_state(const std::string& run_id, const std::string& key) {
+  Op op("load_state");
   const std::optional<std::string> text = impl_->write([&](pqxx::work& w) -> std::optional<std::string> {
-    auto r = w.exec_params("SELECT value FROM run_state WHERE run_id = $1 AND key = $2", run_id, key);
+    auto r = q(w, "SELECT value FROM run_state WHERE run_id = $1 AND key = $2", run_id, key);
     if (r.empty()) return std::nullopt;
     return r[0][0].as<std::string>();
   });
@@ -337,6 +404,7 @@ std::optional<nlohmann::json> PostgresStore::load_state(const std::string& run_i
 }
 
 void PostgresStore::propose_trial(const std::string& run_id, const TrialResult& t) {
+  Op op("propose_trial");
   TrialResult p;
   p.id = t.id;
   p.family = t.family;
@@ -351,30 +419,32 @@ void PostgresStore::propose_trial(const std::string& run_id, const TrialResult& 
   impl_->write([&](pqxx::work& w) {
     impl_->upsert_trial(w, run_id, p, false);
     // Proposed afresh: out of any queue, held by no worker (as SQLite's replaced row is).
-    w.exec_params("UPDATE trials SET queued = 0, worker = NULL, heartbeat_at = NULL, attempts = 0, work = NULL "
+    q(w, "UPDATE trials SET queued = 0, worker = NULL, heartbeat_at = NULL, attempts = 0, work = NULL "
                   "WHERE run_id = $1 AND trial_id = $2",
                   run_id, t.id);
-    w.exec_params("DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
-    w.exec_params("DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
+    q(w, "DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
+    q(w, "DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
   });
 }
 
 void PostgresStore::start_trial(const std::string& run_id, int trial_id) {
+  Op op("start_trial");
   impl_->write([&](pqxx::work& w) {
     const std::string status = impl_->trial_status_text(w, run_id, trial_id, true);
     if (status != to_string(TrialStatus::kProposed)) {
       throw_invalid(fmt::format("run store {}: trial {} of run {} is {}, so it cannot start (only a proposed trial can)",
                                 impl_->location, trial_id, run_id, status));
     }
-    w.exec_params("UPDATE trials SET status = $1, updated_at = $2 WHERE run_id = $3 AND trial_id = $4",
+    q(w, "UPDATE trials SET status = $1, updated_at = $2 WHERE run_id = $3 AND trial_id = $4",
                   std::string(to_string(TrialStatus::kRunning)), now_iso(), run_id, trial_id);
   });
 }
 
 void PostgresStore::add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log) {
+  Op op("add_fold");
   impl_->write([&](pqxx::work& w) {
     impl_->trial_status_text(w, run_id, trial_id, false);  // the trial must be there
-    w.exec_params(R"(INSERT INTO folds (run_id, trial_id, fold, score) VALUES ($1,$2,$3,$4)
+    q(w, R"(INSERT INTO folds (run_id, trial_id, fold, score) VALUES ($1,$2,$3,$4)
         ON CONFLICT (run_id, trial_id, fold) DO UPDATE SET score = EXCLUDED.score)",
                   run_id, trial_id, fold, real(score));
     if (!log.train.empty() || !log.valid.empty()) impl_->insert_log(w, run_id, trial_id, fold, log);
@@ -382,16 +452,18 @@ void PostgresStore::add_fold(const std::string& run_id, int trial_id, int fold, 
 }
 
 void PostgresStore::finish_trial(const std::string& run_id, const TrialResult& t) {
+  Op op("finish_trial");
   impl_->write([&](pqxx::work& w) {
     impl_->upsert_trial(w, run_id, t, true);
-    w.exec_params("DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
+    q(w, "DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, t.id);
     for (const auto& log : t.logs) impl_->insert_log(w, run_id, t.id, log.fold, log);
   });
 }
 
 void PostgresStore::add_llm_call(const std::string& run_id, const nlohmann::json& call) {
+  Op op("add_llm_call");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params(R"(INSERT INTO llm_calls (run_id, seq, stage, cached, prompt_tokens, completion_tokens, call)
+    q(w, R"(INSERT INTO llm_calls (run_id, seq, stage, cached, prompt_tokens, completion_tokens, call)
         VALUES ($1, (SELECT COALESCE(MAX(seq), -1) + 1 FROM llm_calls WHERE run_id = $1), $2, $3, $4, $5, $6))",
                   run_id, call.value("stage", std::string()), call.value("cached", false) ? 1 : 0,
                   call.value("prompt_tokens", 0L), call.value("completion_tokens", 0L), call.dump());
@@ -399,16 +471,18 @@ void PostgresStore::add_llm_call(const std::string& run_id, const nlohmann::json
 }
 
 std::optional<std::string> PostgresStore::get(const std::string& key) {
+  Op op("get");
   return impl_->write([&](pqxx::work& w) -> std::optional<std::string> {
-    auto r = w.exec_params("SELECT reply FROM llm_cache WHERE cache_key = $1", key);
+    auto r = q(w, "SELECT reply FROM llm_cache WHERE cache_key = $1", key);
     if (r.empty()) return std::nullopt;
     return r[0][0].as<std::string>();
   });
 }
 
 void PostgresStore::put(const std::string& key, const std::string& model, const std::string& reply) {
+  Op op("put");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params(R"(INSERT INTO llm_cache (cache_key, model, reply, created_at) VALUES ($1,$2,$3,$4)
+    q(w, R"(INSERT INTO llm_cache (cache_key, model, reply, created_at) VALUES ($1,$2,$3,$4)
         ON CONFLICT (cache_key) DO UPDATE SET model = EXCLUDED.model, reply = EXCLUDED.reply,
         created_at = EXCLUDED.created_at)",
                   key, model, reply, now_iso());
@@ -416,15 +490,16 @@ void PostgresStore::put(const std::string& key, const std::string& model, const 
 }
 
 nlohmann::json PostgresStore::run_record(const std::string& run_id) {
+  Op op("run_record");
   return impl_->write([&](pqxx::work& w) {
-    auto run = w.exec_params("SELECT request, data_card, summary, status, error FROM runs WHERE run_id = $1", run_id);
+    auto run = q(w, "SELECT request, data_card, summary, status, error FROM runs WHERE run_id = $1", run_id);
     if (run.empty()) throw_not_found("run store " + impl_->location + " has no run " + run_id);
     const auto& row = run[0];
     nlohmann::json r = {{"run_id", run_id},           {"request", field_json(row[0])}, {"data_card", field_json(row[1])},
                         {"summary", field_json(row[2])}, {"status", field_text(row[3])}, {"error", field_text(row[4])},
                         {"trials", nlohmann::json::array()}};
     std::map<int, std::size_t> index;
-    for (const auto& st : w.exec_params(R"(SELECT trial_id, family, params, rung, resource, status, reason, valid_score,
+    for (const auto& st : q(w, R"(SELECT trial_id, family, params, rung, resource, status, reason, valid_score,
         seconds, iterations, predicted, stop, capped, sample_rows, deadline_stopped, partial FROM trials
         WHERE run_id = $1 ORDER BY trial_id)",
                                         run_id)) {
@@ -439,7 +514,7 @@ nlohmann::json PostgresStore::run_record(const std::string& run_id) {
                              {"deadline_stopped", field_int(st[14]) != 0}, {"partial", field_int(st[15]) != 0},
                              {"logs", nlohmann::json::array()}});
     }
-    for (const auto& l : w.exec_params(
+    for (const auto& l : q(w, 
              "SELECT trial_id, fold, metric, valid FROM training_logs WHERE run_id = $1 ORDER BY trial_id, fold", run_id)) {
       auto it = index.find(l[0].as<int>());
       if (it == index.end()) continue;
@@ -451,10 +526,11 @@ nlohmann::json PostgresStore::run_record(const std::string& run_id) {
 }
 
 std::vector<TrialResult> PostgresStore::trials(const std::string& run_id) {
+  Op op("trials");
   return impl_->write([&](pqxx::work& w) {
     std::vector<TrialResult> out;
     std::map<int, std::size_t> index;
-    for (const auto& st : w.exec_params(R"(SELECT trial_id, family, params, rung, parent, resource, status, reason,
+    for (const auto& st : q(w, R"(SELECT trial_id, family, params, rung, parent, resource, status, reason,
         valid_score, fold_scores, seconds, iterations, predicted, stop, capped, deadline_stopped, partial, sample_rows,
         predict_s_per_row, oof FROM trials WHERE run_id = $1 ORDER BY trial_id)",
                                         run_id)) {
@@ -491,7 +567,7 @@ std::vector<TrialResult> PostgresStore::trials(const std::string& run_id) {
       index[t.id] = out.size();
       out.push_back(std::move(t));
     }
-    for (const auto& l : w.exec_params(R"(SELECT trial_id, fold, metric, train, valid, seconds FROM training_logs
+    for (const auto& l : q(w, R"(SELECT trial_id, fold, metric, train, valid, seconds FROM training_logs
         WHERE run_id = $1 ORDER BY trial_id, fold)",
                                        run_id)) {
       auto it = index.find(l[0].as<int>());
@@ -506,7 +582,7 @@ std::vector<TrialResult> PostgresStore::trials(const std::string& run_id) {
     }
     // A trial still in flight has no fold_scores of its own yet: the folds scored so far.
     for (const auto& f :
-         w.exec_params("SELECT trial_id, score FROM folds WHERE run_id = $1 ORDER BY trial_id, fold", run_id)) {
+         q(w, "SELECT trial_id, score FROM folds WHERE run_id = $1 ORDER BY trial_id, fold", run_id)) {
       auto it = index.find(f[0].as<int>());
       if (it == index.end()) continue;
       TrialResult& t = out[it->second];
@@ -517,9 +593,10 @@ std::vector<TrialResult> PostgresStore::trials(const std::string& run_id) {
 }
 
 std::vector<std::string> PostgresStore::finished_runs() {
+  Op op("finished_runs");
   return impl_->write([&](pqxx::work& w) {
     std::vector<std::string> out;
-    for (const auto& r : w.exec("SELECT run_id FROM runs WHERE status = 'finished' ORDER BY created_at, run_id")) {
+    for (const auto& r : q(w, "SELECT run_id FROM runs WHERE status = 'finished' ORDER BY created_at, run_id")) {
       out.push_back(r[0].as<std::string>());
     }
     return out;
@@ -527,16 +604,18 @@ std::vector<std::string> PostgresStore::finished_runs() {
 }
 
 int PostgresStore::count(const std::string& table, const std::string& run_id) {
+  Op op("count");
   static const std::set<std::string> kTables = {"runs", "trials", "training_logs", "folds", "run_state", "llm_calls"};
   if (!kTables.count(table)) throw_internal("unknown store table " + table);
   return impl_->write([&](pqxx::work& w) {
-    return w.exec_params("SELECT COUNT(*) FROM " + table + " WHERE run_id = $1", run_id)[0][0].as<int>();
+    return q(w, "SELECT COUNT(*) FROM " + table + " WHERE run_id = $1", run_id)[0][0].as<int>();
   });
 }
 
 std::string PostgresStore::run_status(const std::string& run_id) {
+  Op op("run_status");
   return impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params("SELECT status FROM runs WHERE run_id = $1", run_id);
+    auto r = q(w, "SELECT status FROM runs WHERE run_id = $1", run_id);
     return r.empty() ? std::string() : r[0][0].as<std::string>();
   });
 }
@@ -551,32 +630,34 @@ constexpr const char* kPgNow = "extract(epoch from clock_timestamp())";
 }  // namespace
 
 void PostgresStore::enqueue_trial(const std::string& run_id, const TrialResult& proposed, const nlohmann::json& work) {
+  Op op("enqueue_trial");
   batch([&] {
     propose_trial(run_id, proposed);
     impl_->write([&](pqxx::work& w) {
-      w.exec_params("UPDATE trials SET queued = 1, work = $1, attempts = 0, worker = NULL WHERE run_id = $2 AND trial_id = $3",
+      q(w, "UPDATE trials SET queued = 1, work = $1, attempts = 0, worker = NULL WHERE run_id = $2 AND trial_id = $3",
                     work.dump(), run_id, proposed.id);
     });
   });
 }
 
 std::optional<TrialClaim> PostgresStore::claim_trial(const std::string& worker, const std::string& run_id) {
+  Op op("claim_trial");
   return impl_->write([&](pqxx::work& w) -> std::optional<TrialClaim> {
     const std::string proposed = to_string(TrialStatus::kProposed);
     // Rows another worker is claiming are skipped, not waited for.
     pqxx::result pick =
         run_id.empty()
-            ? w.exec_params("SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = $1 ORDER BY run_id, "
+            ? q(w, "SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = $1 ORDER BY run_id, "
                             "trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
                             proposed)
-            : w.exec_params("SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = $1 AND run_id = $2 "
+            : q(w, "SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = $1 AND run_id = $2 "
                             "ORDER BY trial_id LIMIT 1 FOR UPDATE SKIP LOCKED",
                             proposed, run_id);
     if (pick.empty()) return std::nullopt;
     TrialClaim c;
     c.run_id = pick[0][0].as<std::string>();
     const int trial_id = pick[0][1].as<int>();
-    auto r = w.exec_params(fmt::format(R"(UPDATE trials SET status = $1, queued = 0, worker = $2, heartbeat_at = {},
+    auto r = q(w, fmt::format(R"(UPDATE trials SET status = $1, queued = 0, worker = $2, heartbeat_at = {},
         attempts = attempts + 1, updated_at = $3 WHERE run_id = $4 AND trial_id = $5
         RETURNING family, params, rung, parent, resource, sample_rows, predicted, work, attempts)",
                                        kPgNow),
@@ -598,8 +679,9 @@ std::optional<TrialClaim> PostgresStore::claim_trial(const std::string& worker, 
 }
 
 bool PostgresStore::heartbeat(const std::string& worker, const std::string& run_id, int trial_id) {
+  Op op("heartbeat");
   return impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params(fmt::format("UPDATE trials SET heartbeat_at = {} WHERE run_id = $1 AND trial_id = $2 AND "
+    auto r = q(w, fmt::format("UPDATE trials SET heartbeat_at = {} WHERE run_id = $1 AND trial_id = $2 AND "
                                        "worker = $3 AND status = $4",
                                        kPgNow),
                            run_id, trial_id, worker, std::string(to_string(TrialStatus::kRunning)));
@@ -608,10 +690,11 @@ bool PostgresStore::heartbeat(const std::string& worker, const std::string& run_
 }
 
 bool PostgresStore::finish_claimed(const std::string& worker, const std::string& run_id, const TrialResult& t) {
+  Op op("finish_claimed");
   bool held = false;
   batch([&] {
     impl_->write([&](pqxx::work& w) {
-      auto r = w.exec_params("SELECT worker, status FROM trials WHERE run_id = $1 AND trial_id = $2 FOR UPDATE", run_id,
+      auto r = q(w, "SELECT worker, status FROM trials WHERE run_id = $1 AND trial_id = $2 FOR UPDATE", run_id,
                              t.id);
       held = !r.empty() && field_text(r[0][0]) == worker && field_text(r[0][1]) == to_string(TrialStatus::kRunning);
     });
@@ -621,21 +704,23 @@ bool PostgresStore::finish_claimed(const std::string& worker, const std::string&
 }
 
 void PostgresStore::release_trial(const std::string& worker, const std::string& run_id, int trial_id) {
+  Op op("release_trial");
   impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params(R"(UPDATE trials SET status = $1, queued = 1, worker = NULL, attempts = GREATEST(attempts - 1, 0)
+    auto r = q(w, R"(UPDATE trials SET status = $1, queued = 1, worker = NULL, attempts = GREATEST(attempts - 1, 0)
         WHERE run_id = $2 AND trial_id = $3 AND worker = $4 AND status = $5)",
                            std::string(to_string(TrialStatus::kProposed)), run_id, trial_id, worker,
                            std::string(to_string(TrialStatus::kRunning)));
     if (r.affected_rows() == 0) return;
-    w.exec_params("DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, trial_id);
-    w.exec_params("DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, trial_id);
+    q(w, "DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, trial_id);
+    q(w, "DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, trial_id);
   });
 }
 
 std::vector<std::string> PostgresStore::requeue_lost(const std::string& run_id, double stale_after_s, int max_attempts) {
+  Op op("requeue_lost");
   return impl_->write([&](pqxx::work& w) {
     std::vector<std::string> out;
-    auto lost = w.exec_params(fmt::format("SELECT trial_id, attempts, worker, {0} - heartbeat_at FROM trials WHERE run_id "
+    auto lost = q(w, fmt::format("SELECT trial_id, attempts, worker, {0} - heartbeat_at FROM trials WHERE run_id "
                                           "= $1 AND status = $2 AND worker IS NOT NULL AND heartbeat_at < {0} - $3 "
                                           "ORDER BY trial_id FOR UPDATE SKIP LOCKED",
                                           kPgNow),
@@ -647,17 +732,17 @@ std::vector<std::string> PostgresStore::requeue_lost(const std::string& run_id, 
       if (attempts >= max_attempts) {
         const std::string reason = fmt::format(
             "lost {} times: its worker stopped heartbeating each time (the last, {}, {:.0f}s ago)", attempts, worker, age);
-        w.exec_params("UPDATE trials SET status = $1, stop = $2, reason = $3, worker = NULL, updated_at = $4 "
+        q(w, "UPDATE trials SET status = $1, stop = $2, reason = $3, worker = NULL, updated_at = $4 "
                       "WHERE run_id = $5 AND trial_id = $6",
                       std::string(to_string(TrialStatus::kFailed)), std::string(to_string(StopReason::kError)), reason,
                       now_iso(), run_id, id);
         out.push_back(fmt::format("trial {} failed: {}", id, reason));
       } else {
-        w.exec_params("UPDATE trials SET status = $1, queued = 1, worker = NULL, updated_at = $2 WHERE run_id = $3 AND "
+        q(w, "UPDATE trials SET status = $1, queued = 1, worker = NULL, updated_at = $2 WHERE run_id = $3 AND "
                       "trial_id = $4",
                       std::string(to_string(TrialStatus::kProposed)), now_iso(), run_id, id);
-        w.exec_params("DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, id);
-        w.exec_params("DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, id);
+        q(w, "DELETE FROM folds WHERE run_id = $1 AND trial_id = $2", run_id, id);
+        q(w, "DELETE FROM training_logs WHERE run_id = $1 AND trial_id = $2", run_id, id);
         out.push_back(fmt::format("trial {} back in the queue: worker {} stopped heartbeating {:.0f}s ago", id, worker, age));
       }
     }
@@ -666,8 +751,9 @@ std::vector<std::string> PostgresStore::requeue_lost(const std::string& run_id, 
 }
 
 int PostgresStore::cancel_queued(const std::string& run_id, const std::string& reason) {
+  Op op("cancel_queued");
   return impl_->write([&](pqxx::work& w) {
-    auto r = w.exec_params("UPDATE trials SET status = $1, stop = $2, reason = $3, queued = 0, updated_at = $4 "
+    auto r = q(w, "UPDATE trials SET status = $1, stop = $2, reason = $3, queued = 0, updated_at = $4 "
                            "WHERE run_id = $5 AND queued = 1 AND status = $6",
                            std::string(to_string(TrialStatus::kStopped)), std::string(to_string(StopReason::kNoFoldRan)),
                            reason, now_iso(), run_id, std::string(to_string(TrialStatus::kProposed)));
@@ -676,9 +762,10 @@ int PostgresStore::cancel_queued(const std::string& run_id, const std::string& r
 }
 
 std::map<int, TrialStatus> PostgresStore::trial_statuses(const std::string& run_id) {
+  Op op("trial_statuses");
   return impl_->write([&](pqxx::work& w) {
     std::map<int, TrialStatus> out;
-    for (const auto& r : w.exec_params("SELECT trial_id, status FROM trials WHERE run_id = $1", run_id)) {
+    for (const auto& r : q(w, "SELECT trial_id, status FROM trials WHERE run_id = $1", run_id)) {
       out[r[0].as<int>()] = parse_trial_status(field_text(r[1]));
     }
     return out;
@@ -687,8 +774,9 @@ std::map<int, TrialStatus> PostgresStore::trial_statuses(const std::string& run_
 
 void PostgresStore::worker_alive(const std::string& worker, const std::string& host, int pid, const std::string& run_id,
                                  int trial_id) {
+  Op op("worker_alive");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params(fmt::format(R"(INSERT INTO workers (worker_id, host, pid, run_id, trial_id, started_at, heartbeat_at)
+    q(w, fmt::format(R"(INSERT INTO workers (worker_id, host, pid, run_id, trial_id, started_at, heartbeat_at)
         VALUES ($1,$2,$3,$4,$5,{0},{0}) ON CONFLICT (worker_id) DO UPDATE SET run_id = EXCLUDED.run_id,
         trial_id = EXCLUDED.trial_id, heartbeat_at = EXCLUDED.heartbeat_at)",
                               kPgNow),
@@ -697,9 +785,10 @@ void PostgresStore::worker_alive(const std::string& worker, const std::string& h
 }
 
 std::vector<nlohmann::json> PostgresStore::workers_alive(const std::string& run_id, double within_s) {
+  Op op("workers_alive");
   return impl_->write([&](pqxx::work& w) {
     std::vector<nlohmann::json> out;
-    for (const auto& r : w.exec_params(fmt::format("SELECT worker_id, host, pid, run_id, trial_id, {0} - heartbeat_at "
+    for (const auto& r : q(w, fmt::format("SELECT worker_id, host, pid, run_id, trial_id, {0} - heartbeat_at "
                                                    "FROM workers WHERE heartbeat_at >= {0} - $1 AND ($2 = '' OR run_id = "
                                                    "$2) ORDER BY worker_id",
                                                    kPgNow),
@@ -712,9 +801,10 @@ std::vector<nlohmann::json> PostgresStore::workers_alive(const std::string& run_
 }
 
 std::vector<nlohmann::json> PostgresStore::runs() {
+  Op op("runs");
   return impl_->write([&](pqxx::work& w) {
     std::vector<nlohmann::json> out;
-    for (const auto& r : w.exec("SELECT run_id, status, created_at, folder FROM runs ORDER BY created_at DESC, run_id DESC")) {
+    for (const auto& r : q(w, "SELECT run_id, status, created_at, folder FROM runs ORDER BY created_at DESC, run_id DESC")) {
       out.push_back({{"run_id", field_text(r[0])}, {"status", field_text(r[1])}, {"created_at", field_text(r[2])},
                      {"folder", field_text(r[3])}});
     }
@@ -723,15 +813,17 @@ std::vector<nlohmann::json> PostgresStore::runs() {
 }
 
 void PostgresStore::put_dataset(const std::string& sha256, const std::string& bytes) {
+  Op op("put_dataset");
   impl_->write([&](pqxx::work& w) {
-    w.exec_params("INSERT INTO datasets (sha256, bytes, content, created_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+    q(w, "INSERT INTO datasets (sha256, bytes, content, created_at) VALUES ($1,$2,$3,$4) ON CONFLICT DO NOTHING",
                   sha256, static_cast<long long>(bytes.size()), pqxx::binarystring(bytes.data(), bytes.size()), now_iso());
   });
 }
 
 std::optional<std::string> PostgresStore::get_dataset(const std::string& sha256) {
+  Op op("get_dataset");
   return impl_->write([&](pqxx::work& w) -> std::optional<std::string> {
-    auto r = w.exec_params("SELECT content FROM datasets WHERE sha256 = $1", sha256);
+    auto r = q(w, "SELECT content FROM datasets WHERE sha256 = $1", sha256);
     if (r.empty()) return std::nullopt;
     return pqxx::binarystring(r[0][0]).str();
   });

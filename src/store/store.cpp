@@ -1,9 +1,11 @@
 #include "automl/store.h"
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "automl/error.h"
 
@@ -93,6 +95,20 @@ std::string store_location_password(const std::string& location) {
 std::string store_location_record(const std::string& location) {
   if (is_postgres_location(location)) return redact_store_location(location);
   return location.empty() ? location : std::filesystem::absolute(location).lexically_normal().string();
+}
+
+std::string describe_round_trips(const std::map<std::string, StoreRoundTrips>& trips) {
+  std::vector<std::pair<std::string, StoreRoundTrips>> rows(trips.begin(), trips.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const auto& a, const auto& b) { return a.second.round_trips > b.second.round_trips; });
+  std::uint64_t total = 0;
+  for (const auto& [name, n] : rows) total += n.round_trips;
+  std::string out = "store round trips: " + std::to_string(total) + " in all";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out += (i == 0 ? "; " : ", ") + rows[i].first + " " + std::to_string(rows[i].second.calls) + " calls " +
+           std::to_string(rows[i].second.round_trips) + " trips";
+  }
+  return out;
 }
 
 StoreWriter::StoreWriter(const std::string& location)

@@ -258,6 +258,19 @@ class SqliteStore final : public RunStore {
   std::string location_;
 };
 
+// What one kind of PostgreSQL store operation cost this process so far: how often it
+// was called and the round trips to the server it made (each statement, and a
+// transaction's BEGIN and COMMIT; a batch's inner operations count as themselves).
+struct StoreRoundTrips {
+  std::uint64_t calls = 0, round_trips = 0;
+};
+// Every PostgresStore of this process, by operation ("claim_trial", "heartbeat",
+// "add_fold", ..., "connect"): for measuring what a trial costs the server.
+std::map<std::string, StoreRoundTrips> postgres_round_trips();
+// One line of them, the busiest first: "store round trips: 812 in all; add_fold 120
+// calls 360 trips, claim_trial 40 calls 160 trips, ...".
+std::string describe_round_trips(const std::map<std::string, StoreRoundTrips>& trips);
+
 // The PostgreSQL store (libpqxx over libpq): the same tables in a database many
 // machines reach. The schema version is the one row of table schema_version; the
 // migrations run under an advisory lock, so workers starting together upgrade once.
