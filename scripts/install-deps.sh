@@ -4,13 +4,14 @@
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config libxgboost-dev liblbfgs-dev liblinear-dev libsvm-dev nlohmann-json3-dev libcli11-dev
-  libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
+  libfmt-dev libeigen3-dev libfast-float-dev libyaml-cpp-dev libsqlite3-dev libpqxx-dev libssl-dev libcurl4-openssl-dev
   libtorch-dev libstb-dev libcpp-httplib-dev pybind11-dev python3-dev python3-numpy)
 # chromium and python3: the report tests open report.html in headless Chromium
 # (tests/report/check_in_browser.py speaks its DevTools protocol with the standard library).
+# postgresql: scripts/pg-test-server.sh starts a throwaway server for the PostgreSQL store's tests.
 # The Python package's tests (python/tests): pytest, pandas, scikit-learn, and venv,
 # setuptools, wheel and pip for `pip install --no-build-isolation .`.
-test_pkgs=(googletest libgtest-dev npm sqlite3 chromium python3 python3-pytest python3-pandas python3-sklearn
+test_pkgs=(googletest libgtest-dev npm sqlite3 postgresql chromium python3 python3-pytest python3-pandas python3-sklearn
   python3-venv python3-setuptools python3-wheel python3-pip)
 bench_pkgs=(python3-xgboost python3-sklearn python3-optuna python3-pandas python3-torch wrk)
 

@@ -31,7 +31,7 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "random seed (default 0)");
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
   cmd->add_option("-o,--out", f->out, "run folder (default runs/<run id>)");
-  cmd->add_option("--store", f->store, "SQLite run store (default runs/store.sqlite)");
+  cmd->add_option("--store", f->store, "run store: a SQLite file or a postgresql:// URI (default runs/store.sqlite)");
   cmd->add_option("--knowledge", f->knowledge, "knowledge base file or none (default: the shipped one)");
   cmd->add_flag("--keep-own-experience", f->keep_own,
                 "keep this dataset's own experience in the knowledge base (by default it is left out, so the score "

@@ -31,8 +31,8 @@ Command add_learn(CLI::App& app) {
   cmd->add_option("datasets", f->dirs, "dataset folders, each with train.csv and card.json (naming the target)");
   cmd->add_option("-b,--budget", f->budget, "budget of each dataset's run (default 30s)");
   cmd->add_option("-o,--out", f->out, "the knowledge base to write (default: share/knowledge/knowledge-base.json)");
-  cmd->add_option("--store", f->store, "run store for the learning runs (default runs/learn.sqlite)");
-  cmd->add_option("--from-store", f->from_store, "also learn from every finished run in this run store");
+  cmd->add_option("--store", f->store, "run store for the learning runs: a SQLite file or a postgresql:// URI (default runs/learn.sqlite)");
+  cmd->add_option("--from-store", f->from_store, "also learn from every finished run in this run store (a SQLite file or a postgresql:// URI)");
   cmd->add_flag("--append", f->append, "add to the knowledge base at --out instead of starting a new one");
   cmd->add_option("--seed", f->seed, "random seed of the runs (default 0)");
   cmd->add_option("--threads", f->threads, "threads (default: all cores)");
@@ -58,7 +58,7 @@ Command add_learn(CLI::App& app) {
             const double budget = parse_duration(f->budget);
             kb.built = {{"command", "automl-gpt learn"}, {"budget_s", budget}, {"seed", f->seed},
                         {"datasets", f->dirs.size()}};
-            const fs::path store_path = f->store.empty() ? fs::path("runs") / "learn.sqlite" : fs::path(f->store);
+            const std::string store_path = f->store.empty() ? (fs::path("runs") / "learn.sqlite").string() : f->store;
             const std::string batch = new_run_id(f->seed);
             for (std::size_t i = 0; i < f->dirs.size(); ++i) {
               fs::path dir(f->dirs[i]);
@@ -66,7 +66,7 @@ Command add_learn(CLI::App& app) {
               req.budget_s = budget;
               req.seed = f->seed;
               req.threads = threads_or_all(f->threads);
-              req.store_path = store_path.string();
+              req.store_path = store_path;
               req.knowledge = "none";
               req.ensemble = false;  // only trials become experience: the whole budget goes to them
               req.quiet = true;
@@ -75,8 +75,8 @@ Command add_learn(CLI::App& app) {
               try {
                 req.start = Clock::now();
                 auto summary = Session(req, std::cerr).run();
-                RunStore store(store_path);
-                KnownDataset d = experience_from_store(store, summary["run_id"]);
+                auto store = open_run_store(store_path);
+                KnownDataset d = experience_from_store(*store, summary["run_id"]);
                 std::cerr << fmt::format("{} trials, best {} {:.4f}\n", d.trials.size(), d.metric, d.best);
                 kb.add(std::move(d));
                 kb.save(out);  // after each dataset: an interrupted learn keeps what it has
@@ -85,11 +85,13 @@ Command add_learn(CLI::App& app) {
               }
             }
             if (!f->from_store.empty()) {
-              if (!fs::exists(f->from_store)) throw_not_found("no run store at " + f->from_store);
-              RunStore store(f->from_store);
-              for (const auto& id : store.finished_runs()) {
+              if (!is_postgres_location(f->from_store) && !fs::exists(f->from_store)) {
+                throw_not_found("no run store at " + f->from_store);
+              }
+              auto store = open_run_store(f->from_store);
+              for (const auto& id : store->finished_runs()) {
                 try {
-                  kb.add(experience_from_store(store, id));
+                  kb.add(experience_from_store(*store, id));
                 } catch (const Error& e) {
                   std::cerr << "run " << id << " skipped: " << e.what() << "\n";
                 }

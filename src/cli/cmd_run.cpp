@@ -22,6 +22,7 @@ Command add_run(CLI::App& app) {
     bool json = false;
     bool resume = false;
     std::string request;
+    std::string workers = "0";
     std::string llm = "builtin";
     std::string llm_model;
     int llm_max_calls = 30;
@@ -69,7 +70,10 @@ Command add_run(CLI::App& app) {
                   "large to read fails at once (default: 75% of the memory available when the run starts, or of what "
                   "the cgroup's memory.max leaves)");
   cmd->add_option("-o,--out", f->req.out_dir, "run folder to create (default runs/<run id>); must not exist or be empty");
-  cmd->add_option("--store", f->req.store_path, "SQLite run store to record into (default runs/store.sqlite)");
+  cmd->add_option("--store", f->req.store_path, "run store to record into: a SQLite file, or a postgresql://user@host:port/db URI (password from PGPASSWORD or ~/.pgpass; never saved) (default runs/store.sqlite)");
+  cmd->add_option("--workers", f->workers,
+                  "who trains the trials: 0 this process (default); N also starts N local worker processes (on the "
+                  "SQLite store, in WAL mode); remote: `automl-gpt worker --store URI` processes started anywhere");
   cmd->add_option("--seed", f->req.seed, "random seed: the same seed gives the same sequence of trials (default 0)");
   cmd->add_option("--threads", f->req.threads, "threads for training (default: all cores)");
   cmd->add_option("--max-trials", f->req.max_trials, "stop after this many trials even if budget remains");
@@ -103,6 +107,18 @@ Command add_run(CLI::App& app) {
   f->read.add_to(cmd);
   return {cmd, [f, cmd] {
             f->req.budget_s = parse_duration(f->budget);
+            if (f->workers == "remote") {
+              f->req.remote_workers = true;
+            } else {
+              try {
+                std::size_t used = 0;
+                f->req.workers = std::stoi(f->workers, &used);
+                if (used != f->workers.size() || f->req.workers < 0) throw std::invalid_argument(f->workers);
+              } catch (const std::exception&) {
+                throw_invalid("--workers takes a number of local workers (0 or more) or \"remote\", not \"" +
+                              f->workers + "\"");
+              }
+            }
             if (!f->memory.empty()) f->req.memory_bytes = parse_memory_size(f->memory);
             f->req.csv = f->read.options();
             std::stringstream ss(f->models);

@@ -53,6 +53,8 @@ Command add_similar(CLI::App& app);
 Command add_resume(CLI::App& app);
 Command add_serve(CLI::App& app);
 Command add_report(CLI::App& app);
+Command add_worker(CLI::App& app);
+Command add_status(CLI::App& app);
 
 // Ctrl-C (or SIGTERM) once stops the search and the run refits and saves the best so far;
 // twice exits at once, leaving a run `automl-gpt resume` continues.

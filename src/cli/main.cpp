@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
       automl::cli::add_serve(app),
       automl::cli::add_report(app),
       automl::cli::add_explain(app),
+      automl::cli::add_worker(app),
+      automl::cli::add_status(app),
   };
   try {
     app.parse(argc, argv);

@@ -158,8 +158,9 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
   const std::string run_id = new_run_id(defaults.seed);
   const fs::path dir = prepare_run_folder(defaults.out_dir, run_id);
   fs::create_directories(dir / "tasks");
-  const fs::path store_path = store_path_for(defaults.store_path);
-  RunStore store(store_path);
+  const std::string store_path = store_path_for(defaults.store_path);
+  auto opened = open_run_store(store_path);
+  RunStore& store = *opened;
 
   // One LLM client for the whole request: one cap on calls and tokens, one cache.
   auto sink = std::make_shared<LlmCallSink>();
@@ -243,7 +244,7 @@ nlohmann::json run_request(const std::string& request_path, const RunRequest& de
       if (r.memory_bytes <= 0) r.memory_bytes = rf.memory_bytes;  // --memory wins over the file's
       r.start = Clock::now();
       r.out_dir = (dir / "tasks" / t.name).string();
-      r.store_path = store_path.string();
+      r.store_path = store_path;
       r.name = t.name;
       r.llm_client = client.get();
       r.llm_sink = client ? sink : nullptr;

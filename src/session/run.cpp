@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/store.h"
 
 namespace automl {
 
@@ -51,9 +52,10 @@ nlohmann::json RunRequest::to_json() const {
   for (const auto& [column, type] : csv.declared_types) types[column] = column_type_name(type);
   return {{"train", absolute(train_path)}, {"train_in_memory", train_table != nullptr}, {"target", target}, {"test", absolute(test_path)},
           {"card", absolute(card_path)}, {"card_fields", card_fields}, {"metric", metric}, {"out", absolute(out_dir)},
-          {"store", absolute(store_path)}, {"name", name}, {"requirements", requirements},
+          {"store", store_location_record(store_path)}, {"name", name}, {"requirements", requirements},
           {"budget_s", budget_s}, {"memory_bytes", memory_bytes}, {"seed", seed}, {"threads", threads}, {"max_trials", max_trials},
-          {"folds", folds}, {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
+          {"folds", folds}, {"workers", remote_workers ? nlohmann::json("remote") : nlohmann::json(workers)},
+          {"fixed_preprocessing", fixed_preprocessing}, {"ensemble", ensemble},
           {"report", report}, {"families", families},
           {"csv", {{"delimiter", std::string(csv.delimiter ? 1 : 0, csv.delimiter)}, {"has_header", csv.has_header},
                    {"missing_tokens", csv.missing_tokens}, {"declared_types", types},
@@ -84,6 +86,10 @@ RunRequest RunRequest::from_json(const nlohmann::json& j) {
     r.threads = j.at("threads");
     r.max_trials = j.at("max_trials");
     r.folds = j.at("folds");
+    if (j.contains("workers")) {  // runs recorded before workers existed have none
+      r.remote_workers = j["workers"].is_string();
+      r.workers = j["workers"].is_number() ? j["workers"].get<int>() : 0;
+    }
     r.fixed_preprocessing = j.at("fixed_preprocessing");
     r.ensemble = j.at("ensemble");
     r.report = j.value("report", true);  // runs recorded before the report existed

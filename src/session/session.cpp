@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <future>
@@ -11,6 +12,14 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
+#include <thread>
+
+#include <openssl/evp.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -31,6 +40,7 @@
 #include "automl/requirements.h"
 #include "automl/search.h"
 #include "automl/store.h"
+#include "automl/worker.h"
 #include "automl/strings.h"
 
 namespace automl {
@@ -106,7 +116,31 @@ std::string footprint_breaks(const ModelEntry& e, const Table& table, const std:
   return "";
 }
 
+// A file's bytes, whole. Throws kIo naming it.
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw_io("cannot read " + path.string());
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw_io("cannot read " + path.string());
+  return bytes;
+}
+
 }  // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr) != 1) {
+    throw_internal("SHA-256 failed (OpenSSL)");
+  }
+  std::string hex;
+  for (unsigned int i = 0; i < n; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 // Everything one run holds, phase by phase. The phases' code reads as one story from
 // reading the data to the summary; each phase_*() runs once, in order (Session's
@@ -123,6 +157,126 @@ struct Session::Impl {
   ~Impl() {
     // The LLM sink points into this run: it must not outlive it.
     if (sink) sink->target = nullptr;
+    stop_local_workers();
+  }
+
+  // ---- Trials trained by workers (RunRequest::workers, remote_workers) ----
+  bool distributed() const { return req.workers > 0 || req.remote_workers; }
+  std::vector<pid_t> local_workers;
+
+  // The study's training data for workers: its SHA-256, size and path (and, up to
+  // kDataInStoreBytes, the bytes themselves in the store).
+  void record_data() {
+    if (req.train_table) {
+      throw Error(ErrorKind::kUnsupported, "workers read the training data from a file: a run on rows in memory cannot "
+                                           "use --workers");
+    }
+    if (fs::is_directory(req.train_path)) {
+      throw Error(ErrorKind::kUnsupported, "workers take a training file, not an image folder: " + req.train_path);
+    }
+    const std::string bytes = read_bytes(req.train_path);
+    const std::string sha = sha256_hex(bytes);
+    const bool in_store = bytes.size() <= kDataInStoreBytes;
+    if (in_store) store->put_dataset(sha, bytes);
+    // The card's fields travel with the data: a worker may not read the card file.
+    store->save_state(run_id, "data", {{"sha256", sha}, {"bytes", bytes.size()},
+                                       {"path", fs::absolute(req.train_path).lexically_normal().string()},
+                                       {"in_store", in_store}, {"card_fields", overrides}});
+    say(fmt::format("trials go to workers: the training data's SHA-256 is {}{}", sha.substr(0, 12),
+                    in_store ? " (a copy is in the store)" : ""));
+  }
+
+  // Starts req.workers local worker processes on this run, each with its share of the threads.
+  void start_local_workers() {
+    if (req.workers <= 0 || !local_workers.empty()) return;
+    std::string program = req.worker_program;
+    if (program.empty()) program = fs::read_symlink("/proc/self/exe").string();
+    const int threads = std::max(1, req.threads / req.workers);
+    // A command line is anyone's to read (`ps`, /proc/<pid>/cmdline): the workers get the
+    // store's URI without its password, and the password in PGPASSWORD, which libpq reads
+    // and only their user can see (/proc/<pid>/environ).
+    const std::string location = store_path_for(req.store_path);
+    const std::string password = store_location_password(location);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e; ++e) {
+      if (password.empty() || std::strncmp(*e, "PGPASSWORD=", 11) != 0) env_s.emplace_back(*e);
+    }
+    if (!password.empty()) env_s.push_back("PGPASSWORD=" + password);
+    std::vector<char*> envp;
+    for (auto& e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    for (int i = 0; i < req.workers; ++i) {
+      std::vector<std::string> args = {program, "worker", "--store", redact_store_location(location), "--run", run_id,
+                                       "--threads", std::to_string(threads)};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      // Each worker's lines go to a log of its own in the run folder.
+      const std::string log = (dir / fmt::format("worker-{}.log", i)).string();
+      posix_spawn_file_actions_t files;
+      posix_spawn_file_actions_init(&files);
+      posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
+      posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      posix_spawn_file_actions_adddup2(&files, 1, 2);
+      pid_t pid = 0;
+      const int rc = posix_spawn(&pid, program.c_str(), &files, nullptr, argv.data(), envp.data());
+      posix_spawn_file_actions_destroy(&files);
+      if (rc != 0) throw_io("cannot start a worker process " + program + ": " + std::strerror(rc));
+      local_workers.push_back(pid);
+    }
+    say(fmt::format("started {} local worker{} ({} thread{} each)", req.workers, req.workers == 1 ? "" : "s", threads,
+                    threads == 1 ? "" : "s"));
+  }
+
+  void stop_local_workers() {
+    for (pid_t pid : local_workers) kill(pid, SIGKILL);  // the run is over: what they hold no longer matters
+    for (pid_t pid : local_workers) waitpid(pid, nullptr, 0);
+    local_workers.clear();
+  }
+
+  // The search's batch, trained by workers: queued in the store with the deadline and
+  // each trial's time box, then waited for. Trials whose worker stopped heartbeating go
+  // back in the queue (failed when lost twice); what no worker took by the deadline is
+  // stopped. Results come back from the store (out-of-fold predictions included).
+  std::vector<TrialResult> evaluate_remote(const std::vector<TrialResult>& proposed, const std::vector<double>& boxes,
+                                           Clock::time_point deadline) {
+    writer->flush();
+    start_local_workers();
+    const double deadline_unix = unix_now() + std::chrono::duration<double>(deadline - Clock::now()).count();
+    store->batch([&] {
+      for (std::size_t k = 0; k < proposed.size(); ++k) {
+        store->enqueue_trial(run_id, proposed[k], {{"deadline_unix", deadline_unix}, {"time_box_s", boxes[k]}});
+      }
+    });
+    auto ended = [](TrialStatus s) { return s != TrialStatus::kProposed && s != TrialStatus::kRunning; };
+    bool cancelled = false;
+    for (int poll = 0;; ++poll) {
+      // Statuses ten times a second; silent workers' trials back in the queue once a second.
+      if (poll % 10 == 0) {
+        for (const auto& line : store->requeue_lost(run_id, kWorkerStaleS, kWorkerAttempts)) say(line);
+      }
+      const auto statuses = store->trial_statuses(run_id);
+      bool all = true;
+      for (const auto& p : proposed) {
+        auto it = statuses.find(p.id);
+        all = all && it != statuses.end() && ended(it->second);
+      }
+      if (all) break;
+      if (!cancelled && Clock::now() > deadline) {
+        // A trial no worker took by the deadline will not run; one a worker holds ends
+        // at the deadline too (its worker stops it), or its heartbeats stop.
+        const int n = store->cancel_queued(run_id, "budget ran out before a worker took it");
+        if (n > 0) say(fmt::format("{} trial{} no worker took before the deadline", n, n == 1 ? "" : "s"));
+        cancelled = true;
+      }
+      if (Session::stop_flag().load()) cancelled = cancelled || store->cancel_queued(run_id, "stopped (Ctrl-C)") >= 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::map<int, TrialResult> back;
+    for (TrialResult& t : store->trials(run_id)) back[t.id] = std::move(t);
+    std::vector<TrialResult> out;
+    for (const auto& p : proposed) out.push_back(std::move(back.at(p.id)));
+    return out;
   }
 
   void say(const std::string& line) const { ProgressPrinter(progress, req.quiet, start, budget)(line); }
@@ -823,8 +977,8 @@ struct Session::Impl {
     }
     // A resumed run writes its folder's logs afresh: the trials read back first.
     folder = std::make_unique<RunFolder>(dir);
-    const fs::path store_path = store_path_for(req.store_path);
-    store = std::make_unique<RunStore>(store_path);
+    const std::string store_path = store_path_for(req.store_path);
+    store = open_run_store(store_path);
     writer = std::make_unique<StoreWriter>(store_path);
     request = {{"train", req.train_path}, {"test", req.test_path}, {"target", target},
                               {"requirements", req.requirements},
@@ -832,13 +986,19 @@ struct Session::Impl {
                               {"threads", req.threads}, {"card", req.card_path}, {"families", req.families},
                               {"ensemble", req.ensemble},
                               {"planner", planner_json(req.llm)},
-                              {"run_id", run_id}, {"store", fs::absolute(store_path).lexically_normal().string()}};
+                              {"run_id", run_id}, {"store", store_location_record(store_path)}};
     if (resuming) {
       store->reopen_run(run_id);
     } else {
       store->begin_run(run_id, dir.string(), request, card.to_json());
       // What `resume` needs to ask for the same run again.
       store->save_state(run_id, "request", req.to_json());
+      if (distributed()) {
+        record_data();
+        // Started now, they load while the coordinator plans: a worker process takes
+        // seconds to start on a busy machine, and the first batch should not wait for it.
+        start_local_workers();
+      }
     }
     checkpoint();
     folder->write_json("data_card.json", card.to_json());
@@ -882,26 +1042,9 @@ struct Session::Impl {
     if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
   }
 
-  void phase_plan() {
-    // The plan: the planner's answers for each stage, saved before any training. A
-    // resumed run reads them back and asks the planner nothing again.
-    const auto saved = resuming ? store->load_state(run_id, "plan") : std::nullopt;
-    if (saved) {
-      run_plan = RunPlan::from_json(*saved);
-      assignment = run_plan.assignment;
-      proposals = run_plan.proposals;
-      design = run_plan.design;
-      say(fmt::format("resumed: the plan read back ({} proposals)", proposals.size()));
-    } else {
-      assignment = planner->assign_models(card, candidates);
-      proposals = planner->propose(card, assignment);
-    }
-    // The data-processing design: what each family's pipeline does to the columns, applied
-    // by its Preprocessor (column_design). Where the Data Card left the reading of integer
-    // columns open, trials also try them all as numbers and all as categories; and where
-    // the design goes beyond a family's fixed encoding, trials also try that ("plain").
-    // The variant is a trial setting (kPrepParam), so the search and the knowledge base see it.
-    if (!saved) design = planner->design_preprocessing(card, assignment);
+  // From the planner's design: each family's column design, the open integer columns and
+  // the data-processing variants trials try. The same for a worker reading the plan back.
+  void derive_designs() {
     if (!req.fixed_preprocessing) {
       for (const auto& [family, steps] : design) {
         ColumnDesign d = column_design(steps);
@@ -929,11 +1072,35 @@ struct Session::Impl {
     bool beyond_plain = false;
     for (const auto& [family, d] : designs) beyond_plain = beyond_plain || !d.empty();
     if (beyond_plain) variants.push_back("plain");
+  }
+
+  void phase_plan() {
+    // The plan: the planner's answers for each stage, saved before any training. A
+    // resumed run reads them back and asks the planner nothing again.
+    const auto saved = resuming ? store->load_state(run_id, "plan") : std::nullopt;
+    if (saved) {
+      run_plan = RunPlan::from_json(*saved);
+      assignment = run_plan.assignment;
+      proposals = run_plan.proposals;
+      design = run_plan.design;
+      say(fmt::format("resumed: the plan read back ({} proposals)", proposals.size()));
+    } else {
+      assignment = planner->assign_models(card, candidates);
+      proposals = planner->propose(card, assignment);
+    }
+    // The data-processing design: what each family's pipeline does to the columns, applied
+    // by its Preprocessor (column_design). Where the Data Card left the reading of integer
+    // columns open, trials also try them all as numbers and all as categories; and where
+    // the design goes beyond a family's fixed encoding, trials also try that ("plain").
+    // The variant is a trial setting (kPrepParam), so the search and the knowledge base see it.
+    if (!saved) design = planner->design_preprocessing(card, assignment);
+    derive_designs();
     if (variants.size() > 1 && !saved) {
       // The first proposal of the first family that reads categories natively (boosted trees)
       // is tried again in each reading of the open integer columns that differs from the
       // design, right after it; the first of a one-hot family (linear models) is tried again
       // with its fixed encoding when the design changes it.
+      const bool beyond_plain = std::find(variants.begin(), variants.end(), "plain") != variants.end();
       bool native_done = open_codes.empty(), one_hot_done = !beyond_plain;
       for (std::size_t i = 0; i < proposals.size() && !(native_done && one_hot_done); ++i) {
         const ModelEntry& e = model_registry().get(proposals[i].family);
@@ -1207,6 +1374,12 @@ struct Session::Impl {
     }
 
     opt.deadline_fn = [this] { return search_deadline(); };
+    if (distributed()) {
+      // Workers train the trials and write their records; this process plans, promotes
+      // and waits (evaluate_remote).
+      opt.evaluate_batch = [this](const std::vector<TrialResult>& proposed, const std::vector<double>& boxes,
+                                  Clock::time_point deadline) { return evaluate_remote(proposed, boxes, deadline); };
+    }
     // Each trial is a record in the store: proposed and running before it trains, each
     // fold as it is scored, its end in on_trial.
     // The writer's thread does the writing, so trials never wait for the disk.
@@ -1221,7 +1394,8 @@ struct Session::Impl {
     };
     on_trial = [this](const TrialResult& t, const TrialResult* best) {
       folder->add_trial(t, seconds_since(start));
-      writer->post([id = run_id, t](RunStore& s) { s.finish_trial(id, t); });
+      // A worker's trial is in the store already, as its worker wrote it.
+      if (!distributed()) writer->post([id = run_id, t](RunStore& s) { s.finish_trial(id, t); });
       note_trial(t, best);
       checkpoint();
       if (fault_due("trial", t.id)) {
@@ -1675,6 +1849,10 @@ struct Session::Impl {
                     best ? "" : "(no trial finished)", card.metric,
                     summary["validation_score"].is_number() ? summary["validation_score"].get<double>() : NAN,
                     dir.string()));
+    // What a study's coordinator cost the server (bench/store_trips.py reads it).
+    if (distributed() && is_postgres_location(store_path_for(req.store_path))) {
+      say(describe_round_trips(postgres_round_trips()));
+    }
     return summary;
   }
 
@@ -1711,6 +1889,101 @@ struct Session::Impl {
     phase = p;
   }
 };
+
+struct StudyEvaluator::State {
+  std::ostringstream quiet;  // the session's progress lines, unread (declared first: it outlives impl)
+  std::unique_ptr<Session::Impl> impl;
+};
+
+StudyEvaluator::StudyEvaluator(std::unique_ptr<State> s) : s_(std::move(s)) {}
+StudyEvaluator::~StudyEvaluator() = default;
+
+std::unique_ptr<StudyEvaluator> StudyEvaluator::open(RunStore& store, const std::string& run_id, int threads) {
+  const auto saved = store.load_state(run_id, "request");
+  if (!saved) throw_not_found(fmt::format("run store {} has no run {} to work on", store.location(), run_id));
+  const auto data = store.load_state(run_id, "data");
+  if (!data) {
+    throw_not_found(fmt::format("run {} in {} keeps no training data for workers: start it with --workers", run_id,
+                                store.location()));
+  }
+  const std::string sha = data->at("sha256"), path = data->at("path");
+  std::string file = path;
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    const std::string here = sha256_hex(read_bytes(path));
+    if (here != sha) {
+      throw_invalid(fmt::format("the training data at {} is not run {}'s: its SHA-256 is {}, the run's data has {} (the "
+                                "file changed since the run started, or this machine holds another file at that path)",
+                                path, run_id, here, sha));
+    }
+  } else {
+    std::optional<std::string> bytes = store.get_dataset(sha);
+    if (!bytes) {
+      throw_not_found(fmt::format("run {}'s training data {} cannot be read on this machine, and the store keeps no copy "
+                                  "(data over {} MiB is not kept): make the file readable at that path",
+                                  run_id, path, kDataInStoreBytes >> 20));
+    }
+    if (sha256_hex(*bytes) != sha) {
+      throw_invalid(fmt::format("the store's copy of run {}'s training data does not match its SHA-256 {}", run_id, sha));
+    }
+    const fs::path dir = fs::temp_directory_path() / ("automl-gpt-data-" + sha.substr(0, 16));
+    fs::create_directories(dir);
+    file = (dir / fs::path(path).filename()).string();
+    if (!fs::exists(file)) {
+      const fs::path part = file + fmt::format(".part{}", getpid());
+      {
+        std::ofstream out(part, std::ios::binary);
+        out << *bytes;
+        if (!out) throw_io("cannot write " + part.string());
+      }
+      fs::rename(part, file);
+    }
+  }
+  RunRequest r = RunRequest::from_json(*saved);
+  r.train_path = file;
+  r.card_path.clear();
+  r.card_fields = data->value("card_fields", nlohmann::json::object());
+  r.test_path.clear();
+  r.knowledge = "none";  // the coordinator's planner uses it; a worker only trains
+  r.quiet = true;
+  r.threads = std::max(1, threads);
+  r.workers = 0;
+  r.remote_workers = false;
+  r.start = Clock::now();
+  auto state = std::make_unique<State>();
+  state->impl = std::make_unique<Session::Impl>(std::move(r), state->quiet);
+  Session::Impl& im = *state->impl;
+  im.run_id = run_id;
+  im.phase_read();
+  const auto plan = store.load_state(run_id, "plan");
+  if (!plan) throw_not_found(fmt::format("run {} in {} has no plan yet", run_id, store.location()));
+  im.run_plan = RunPlan::from_json(*plan);
+  im.assignment = im.run_plan.assignment;
+  im.proposals = im.run_plan.proposals;
+  im.design = im.run_plan.design;
+  im.derive_designs();
+  im.plan = im.run_plan.validation;
+  im.evaluator = std::make_unique<Evaluator>(im.table, im.y, im.features, im.plan, im.card.metric, im.req.threads,
+                                             im.req.seed);
+  Session::Impl* raw = &im;
+  im.evaluator->set_design([raw](const std::string& family, const std::string& variant) {
+    return raw->design_for(family, variant);
+  });
+  im.evaluator->set_limits(im.wants.max_model_mb, im.wants.max_predict_ms_per_row);
+  return std::unique_ptr<StudyEvaluator>(new StudyEvaluator(std::move(state)));
+}
+
+TrialResult StudyEvaluator::evaluate(const TrialResult& p, Clock::time_point deadline, double time_box_s,
+                                     const Evaluator::FoldCallback& on_fold, const std::atomic<bool>* stop) {
+  Evaluator& ev = *s_->impl->evaluator;
+  ev.set_stop(stop);
+  TrialResult t = ev.evaluate(p.family, p.params, p.resource, deadline, time_box_s, p.sample_rows, on_fold);
+  t.id = p.id;
+  t.rung = p.rung;
+  t.parent = p.parent;
+  t.predicted = p.predicted;
+  return t;
+}
 
 nlohmann::json RunPlan::to_json() const {
   nlohmann::json j = {{"model_assignment", nlohmann::json::array()},
@@ -1842,8 +2115,11 @@ std::unique_ptr<Session> Session::resume(const fs::path& run_dir, std::ostream& 
   }
   const std::string run_id = folder_request["run_id"];
   const std::string store_path = folder_request["store"];
-  if (!fs::exists(store_path)) throw_not_found("cannot resume " + run_dir.string() + ": its store " + store_path + " is gone");
-  RunStore store(store_path);
+  if (!is_postgres_location(store_path) && !fs::exists(store_path)) {
+    throw_not_found("cannot resume " + run_dir.string() + ": its store " + store_path + " is gone");
+  }
+  auto opened = open_run_store(store_path);
+  RunStore& store = *opened;
   const std::string status = store.run_status(run_id);
   if (status == "finished") {
     throw_invalid("run " + run_id + " in " + run_dir.string() + " finished already: nothing to resume");
@@ -1902,8 +2178,8 @@ fs::path prepare_run_folder(const std::string& out_dir, const std::string& run_i
   return dir;
 }
 
-fs::path store_path_for(const std::string& store_path) {
-  return store_path.empty() ? fs::path("runs") / "store.sqlite" : fs::path(store_path);
+std::string store_path_for(const std::string& store_path) {
+  return store_path.empty() ? (fs::path("runs") / "store.sqlite").string() : store_path;
 }
 
 nlohmann::json planner_json(const LlmConfig& llm) {

@@ -426,6 +426,17 @@ class Search {
       return std::none_of(initial.begin(), initial.end(),
                           [&](const Proposal& p) { return t.family == p.family && t.params == p.params; });
     });
+    if (opt_.evaluate_batch) {
+      std::vector<Pending> batch;
+      while (!queue.empty()) {
+        int sample = 0;
+        std::optional<Proposal> p = take_next(&queue, -1, &sample);
+        if (!p) break;  // none of them can finish in the time left
+        batch.push_back({p->family, p->params, -1, sample});
+      }
+      queue.clear();  // what did not fit is not trained here either
+      run_batch(batch);
+    }
     while (!queue.empty() && can_continue()) {
       int sample = 0;
       std::optional<Proposal> p = take_next(&queue, -1, &sample);
@@ -440,17 +451,24 @@ class Search {
       if (opt_.refine && refinements < opt_.max_refinements) {
         ++refinements;
         double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
+        std::vector<Pending> batch;
         for (const auto& p : opt_.refine(result_.trials, left)) {
           if (!supported(p.family) || !can_continue()) continue;
           const double now_left = std::chrono::duration<double>(deadline() - Clock::now()).count();
           if (beats_constant() && known_cost(p, -1) > now_left) continue;  // could not finish
-          add(trial(p.family, p.params, -1));
+          if (opt_.evaluate_batch) {
+            batch.push_back({p.family, p.params});
+          } else {
+            add(trial(p.family, p.params, -1));
+          }
         }
+        run_batch(batch);
         if (!can_continue()) break;
       }
       std::vector<int> rung;  // trial indices alive in this rung
       auto settings = bracket_settings(&samples);
       const bool drawn = !settings.empty();
+      std::vector<Pending> batch;
       bool none_fits = false;
       while (!settings.empty() && can_continue()) {
         int sample = 0;
@@ -461,8 +479,14 @@ class Search {
         }
         const ModelEntry& e = model_registry().get(p->family);
         int resource = e.resource_param.empty() ? -1 : family_resource(e, p->params, 0);
-        rung.push_back(add(trial(p->family, p->params, resource, sample > 0 ? sample : rung_sample(*p, resource))));
+        const int rows = sample > 0 ? sample : rung_sample(*p, resource);
+        if (opt_.evaluate_batch) {
+          batch.push_back({p->family, p->params, resource, rows});
+        } else {
+          rung.push_back(add(trial(p->family, p->params, resource, rows)));
+        }
       }
+      if (opt_.evaluate_batch) rung = run_batch(batch);
       // Nothing a bracket draws can finish in the time left: a trial started now would
       // be cut by the deadline after a round or two and teach nothing.
       if (none_fits && rung.empty()) return std::move(result_);
@@ -480,6 +504,7 @@ class Search {
         std::size_t keep = std::max<std::size_t>(1, rung.size() / opt_.eta);
         if (alive.size() > keep) alive.resize(keep);
         std::vector<int> next;
+        std::vector<Pending> promoted;
         for (int idx : alive) {
           const TrialResult& t = result_.trials[idx];
           // Early stopping already ended it: more rounds change nothing (unless it saw only
@@ -491,8 +516,13 @@ class Search {
           // would stop it below the rounds its parent already reached.
           const double cost = known_cost({t.family, t.params, ""}, resource);
           if (beats_constant() && cost > std::chrono::duration<double>(deadline() - Clock::now()).count()) continue;
-          next.push_back(add(trial(t.family, t.params, resource, 0, level, t.id)));
+          if (opt_.evaluate_batch) {
+            promoted.push_back({t.family, t.params, resource, 0, level, t.id});
+          } else {
+            next.push_back(add(trial(t.family, t.params, resource, 0, level, t.id)));
+          }
         }
+        if (opt_.evaluate_batch) next = run_batch(promoted);
         if (next.empty()) break;
         rung = next;
       }
@@ -588,19 +618,9 @@ class Search {
   // in its time box. The trial gets the next id (add() gives it).
   TrialResult trial(const std::string& family, const nlohmann::json& params, int resource, int sample_rows = 0,
                     int rung = 0, int parent = -1) {
-    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
+    nlohmann::json predicted = predict(family, params, resource, &sample_rows);
     const int id = static_cast<int>(result_.trials.size());
-    // A setting the planner expects to take longer than its time box trains on a sample
-    // of the rows it can finish in the box (at least SearchOptions::min_sample_rows):
-    // a boosted model cut after a round or a network before its first epoch teaches
-    // less than the same setting finished on part of the rows.
     const double box = time_box(family);
-    if (sample_rows == 0 && box > 0 && predicted.is_object() && predicted.contains("seconds") &&
-        predicted["seconds"].is_number()) {
-      const double expected = predicted["seconds"].get<double>();
-      if (expected > box) sample_rows = std::max(sample_that_fits(expected, box), box_sample_floor());
-    }
-    expect_on_sample(&predicted, ev_.effective_sample_rows(sample_rows));
     if (opt_.on_start) {
       TrialResult proposed;
       proposed.id = id;
@@ -622,6 +642,69 @@ class Search {
     t.rung = rung;
     t.parent = parent;
     return t;
+  }
+
+  // A trial to hand over with others (SearchOptions::evaluate_batch).
+  struct Pending {
+    std::string family;
+    nlohmann::json params;
+    int resource = -1, sample_rows = 0, rung = 0, parent = -1;
+  };
+
+  // Hands `pending` over as one batch (cut to max_trials) and adds the results in
+  // order: their ids. Each trial's predicted log is the planner's, from the trials
+  // before the batch.
+  std::vector<int> run_batch(std::vector<Pending> pending) {
+    if (opt_.max_trials >= 0) {
+      const int room = std::max(0, opt_.max_trials - static_cast<int>(result_.trials.size()));
+      if (static_cast<int>(pending.size()) > room) pending.resize(static_cast<std::size_t>(room));
+    }
+    if (pending.empty() || !can_continue()) return {};
+    std::vector<TrialResult> proposed;
+    std::vector<double> boxes;
+    for (const auto& p : pending) {
+      TrialResult t;
+      t.id = static_cast<int>(result_.trials.size() + proposed.size());
+      t.family = p.family;
+      t.params = p.params;
+      t.rung = p.rung;
+      t.parent = p.parent;
+      t.resource = p.resource;
+      int sample_rows = p.sample_rows;
+      t.predicted = predict(p.family, p.params, p.resource, &sample_rows);
+      t.sample_rows = ev_.effective_sample_rows(sample_rows);
+      proposed.push_back(std::move(t));
+      boxes.push_back(time_box(p.family));
+    }
+    std::vector<TrialResult> results = opt_.evaluate_batch(proposed, boxes, deadline());
+    if (results.size() != proposed.size()) throw_internal("evaluate_batch returned a result per trial it was not given");
+    std::vector<int> ids;
+    for (std::size_t k = 0; k < results.size(); ++k) {
+      TrialResult t = std::move(results[k]);
+      t.predicted = proposed[k].predicted;
+      t.rung = proposed[k].rung;
+      t.parent = proposed[k].parent;
+      ids.push_back(add(std::move(t)));
+    }
+    return ids;
+  }
+
+  // The planner's prediction for a trial, from the trials so far. A setting the planner
+  // expects to take longer than its time box trains on a sample of the rows it can
+  // finish in the box (*sample_rows when it was 0, at least SearchOptions::min_sample_rows):
+  // a boosted model cut after a round or a network before its first epoch teaches less
+  // than the same setting finished on part of the rows. The prediction is then for that
+  // sample.
+  nlohmann::json predict(const std::string& family, const nlohmann::json& params, int resource, int* sample_rows) {
+    nlohmann::json predicted = opt_.predict ? opt_.predict(family, params, resource, result_.trials) : nlohmann::json();
+    const double box = time_box(family);
+    if (*sample_rows == 0 && box > 0 && predicted.is_object() && predicted.contains("seconds") &&
+        predicted["seconds"].is_number()) {
+      const double expected = predicted["seconds"].get<double>();
+      if (expected > box) *sample_rows = std::max(sample_that_fits(expected, box), box_sample_floor());
+    }
+    expect_on_sample(&predicted, ev_.effective_sample_rows(*sample_rows));
+    return predicted;
   }
 
   // The planner predicts a setting trained on all rows. On a sample of a share s of them

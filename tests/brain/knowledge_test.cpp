@@ -130,7 +130,7 @@ TEST(KnowledgeRun, ARunsExperienceComesBackFromTheStore) {
   r.name = "toy";
   r.ensemble = false;  // the best single trial is the run's answer, so its score is the known best
   json summary = Session(r, std::cerr).run();
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   KnownDataset d = experience_from_store(store, summary["run_id"]);
   EXPECT_EQ(d.name, "toy");
   EXPECT_EQ(d.metric, "roc_auc");

@@ -95,7 +95,7 @@ std::string run_id_of(const fs::path& dir) {
 
 // Every trial record of the run: id -> (status, seconds, score).
 std::map<int, std::tuple<TrialStatus, double, double>> records(const fs::path& store, const std::string& run_id) {
-  RunStore s(store);
+  SqliteStore s(store);
   std::map<int, std::tuple<TrialStatus, double, double>> out;
   for (const auto& t : s.trials(run_id)) out[t.id] = {t.status, t.seconds, t.score};
   return out;
@@ -137,12 +137,12 @@ TEST_P(ResumeAfterKillRun, KeepsEveryFinishedTrialAndEndsWithACompleteFolder) {
   const std::string run_id = run_id_of(dir);
   const auto before = records(store, run_id);
   ASSERT_FALSE(before.empty());
-  EXPECT_EQ(RunStore(store).run_status(run_id), "running");
+  EXPECT_EQ(SqliteStore(store).run_status(run_id), "running");
 
   CommandResult resumed = run_cli("resume " + dir.string() + " --budget 8s");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
   EXPECT_NE(resumed.out.find("finished trials read back"), std::string::npos) << resumed.out;
-  EXPECT_EQ(RunStore(store).run_status(run_id), "finished");
+  EXPECT_EQ(SqliteStore(store).run_status(run_id), "finished");
 
   // A trial that had ended before the kill was read back, not trained again: its
   // record is what the first process wrote.
@@ -234,7 +234,7 @@ TEST(ResumeRun, TwoRunsWritingOneStoreAtOnceBothFinish) {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
   pclose(pipe);
   EXPECT_NE(out.find("exits 0 0"), std::string::npos) << out;
-  RunStore s(store);
+  SqliteStore s(store);
   EXPECT_EQ(s.run_status(run_id_of(root / "a")), "finished");
   EXPECT_EQ(s.run_status(run_id_of(root / "b")), "finished");
   expect_complete(root / "a", d);

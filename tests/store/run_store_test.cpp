@@ -85,7 +85,7 @@ TrialResult full_trial(int id) {
 
 TEST(Store, ATrialMovesFromProposedToRunningToFinished) {
   auto dir = temp_dir("store-states");
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), json::object());
   TrialResult t = full_trial(0);
   store.propose_trial("r1", t);
@@ -132,7 +132,7 @@ TEST(Store, ATrialMovesFromProposedToRunningToFinished) {
 
 TEST(Store, AFoldSavedBeforeTheTrialFinishedIsReadBack) {
   auto dir = temp_dir("store-fold");
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), json::object());
   TrialResult t = full_trial(3);
   store.propose_trial("r1", t);
@@ -143,7 +143,7 @@ TEST(Store, AFoldSavedBeforeTheTrialFinishedIsReadBack) {
   EXPECT_THROW(store.add_fold("r1", 4, 0, 0.5, none), Error);  // never proposed
 
   // Another connection (a resuming process) sees what the killed one wrote.
-  RunStore reader(dir / "store.sqlite");
+  SqliteStore reader(dir / "store.sqlite");
   auto back = reader.trials("r1");
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].status, TrialStatus::kRunning);
@@ -166,7 +166,7 @@ TEST(Store, AFoldSavedBeforeTheTrialFinishedIsReadBack) {
 
 TEST(Store, TrialsRoundTripEveryField) {
   auto dir = temp_dir("store-roundtrip");
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), json::object());
   TrialResult a = full_trial(0);
   TrialResult b;  // never proposed: finish_trial still lands it
@@ -237,7 +237,7 @@ TEST(Store, TrialsRoundTripEveryField) {
 
 TEST(Store, AFailedRunKeepsItsError) {
   auto dir = temp_dir("store-fail");
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), json::object());
   EXPECT_EQ(store.run_status("r1"), "running");
   EXPECT_EQ(store.run_error("r1"), "");
@@ -256,7 +256,7 @@ TEST(Store, AFailedRunKeepsItsError) {
 
 TEST(Store, StateIsSavedPerRunAndTheLastValueWins) {
   auto dir = temp_dir("store-state");
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), json::object());
   store.begin_run("r2", "folder", json::object(), json::object());
   EXPECT_FALSE(store.load_state("r1", "phase"));
@@ -268,18 +268,18 @@ TEST(Store, StateIsSavedPerRunAndTheLastValueWins) {
   EXPECT_EQ(*store.load_state("r2", "phase"), "refit");
   EXPECT_EQ((*store.load_state("r1", "plan"))["time_used_s"], 12.5);
   EXPECT_EQ(store.count("run_state", "r1"), 2);
-  RunStore other(dir / "store.sqlite");
+  SqliteStore other(dir / "store.sqlite");
   EXPECT_EQ(*other.load_state("r1", "phase"), "ensemble");
 }
 
 TEST(Store, TwoStoresOnOneFileWriteDifferentRunsAtOnce) {
   auto dir = temp_dir("store-concurrent");
   const auto path = dir / "store.sqlite";
-  { RunStore create(path); }
+  { SqliteStore create(path); }
   constexpr int kTrials = 60;
   auto writer = [&](const std::string& run_id, std::string* error) {
     try {
-      RunStore store(path);
+      SqliteStore store(path);
       store.begin_run(run_id, "folder", json::object(), json::object());
       for (int i = 0; i < kTrials; ++i) {
         TrialResult t = full_trial(i);
@@ -301,7 +301,7 @@ TEST(Store, TwoStoresOnOneFileWriteDifferentRunsAtOnce) {
   b.join();
   EXPECT_EQ(error_a, "");
   EXPECT_EQ(error_b, "");
-  RunStore store(path);
+  SqliteStore store(path);
   for (const char* run : {"ra", "rb"}) {
     EXPECT_EQ(store.count("trials", run), kTrials) << run;
     EXPECT_EQ(store.count("folds", run), kTrials) << run;
@@ -346,7 +346,7 @@ TEST(Store, AnUnversionedOldStoreIsUpgradedWithItsRowsIntact) {
     RawDb raw(path);
     EXPECT_EQ(raw.text("PRAGMA user_version"), "0");
   }
-  RunStore store(path);
+  SqliteStore store(path);
   EXPECT_EQ(store.schema_version(), RunStore::kSchemaVersion);
   {
     RawDb raw(path);
@@ -387,7 +387,7 @@ TEST(Store, AnUnversionedOldStoreIsUpgradedWithItsRowsIntact) {
   store.finish_trial("new", full_trial(0));
   EXPECT_EQ(store.trials("new").size(), 1u);
   // Opening it again changes nothing.
-  RunStore again(path);
+  SqliteStore again(path);
   EXPECT_EQ(again.trials("old").size(), 5u);
 }
 
@@ -401,7 +401,7 @@ TEST(Store, AnUnversionedStoreWithTheNewerColumnsIsVersionOne) {
     raw.exec("ALTER TABLE runs ADD COLUMN data_card TEXT");
     raw.exec(R"(UPDATE trials SET predicted = '{"final_score":0.79}' WHERE trial_id = 1)");
   }
-  RunStore store(path);
+  SqliteStore store(path);
   EXPECT_EQ(store.schema_version(), RunStore::kSchemaVersion);
   auto trials = store.trials("old");
   ASSERT_EQ(trials.size(), 5u);
@@ -413,7 +413,7 @@ TEST(Store, AStoreNewerThanTheProgramIsRefusedUntouched) {
   auto dir = temp_dir("store-new");
   const auto path = dir / "store.sqlite";
   {
-    RunStore store(path);
+    SqliteStore store(path);
     store.begin_run("r1", "folder", json::object(), json::object());
   }
   const int newer = RunStore::kSchemaVersion + 5;
@@ -425,7 +425,7 @@ TEST(Store, AStoreNewerThanTheProgramIsRefusedUntouched) {
   }
   const std::string before = read_file(path);
   try {
-    RunStore store(path);
+    SqliteStore store(path);
     FAIL() << "a newer store was opened";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
@@ -442,7 +442,7 @@ TEST(Store, AFileThatIsNotAStoreIsNamedInTheError) {
   auto dir = temp_dir("store-junk");
   write_file(dir / "store.sqlite", std::string(4096, 'x'));
   try {
-    RunStore store(dir / "store.sqlite");
+    SqliteStore store(dir / "store.sqlite");
     FAIL() << "junk was opened as a store";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find((dir / "store.sqlite").string()), std::string::npos) << e.what();
@@ -457,7 +457,7 @@ TEST(Store, TheKnowledgeBaseTakesTheTrialsFlagsFromTheRecords) {
   write_file(dir / "train.csv", make_csv("binary", 200, 3));
   Table table = read_csv((dir / "train.csv").string());
   DataCard card = infer_data_card(table, "y", "toy", json::object());
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   store.begin_run("r1", "folder", json::object(), card.to_json());
   auto trial = [](int id, TrialStatus status, StopReason stop, double score) {
     TrialResult t;
@@ -536,7 +536,7 @@ TEST(Store, AWholeRunLeavesEveryTrialEndedWithItsFolds) {
   r.knowledge = "none";
   r.ensemble = false;
   json summary = Session(r, std::cerr).run();
-  RunStore store(dir / "store.sqlite");
+  SqliteStore store(dir / "store.sqlite");
   const auto runs = store.finished_runs();
   ASSERT_EQ(runs.size(), 1u);
   const std::string run_id = runs[0];

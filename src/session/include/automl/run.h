@@ -38,7 +38,14 @@ struct RunRequest {
   nlohmann::json card_fields = nlohmann::json::object();  // card fields given in memory, over card_path's ("task": ...)
   std::string metric;        // "" = the card's default for the task
   std::string out_dir;       // "" = runs/<run id>
-  std::string store_path;    // "" = runs/store.sqlite
+  std::string store_path;    // "" = runs/store.sqlite; or a postgresql:// URI
+  // Trials trained by worker processes (automl-gpt worker) that claim them from the
+  // store: `workers` > 0 starts that many on this machine (worker_program: the
+  // automl-gpt binary, "" = this process's own); remote_workers leaves starting them
+  // to the user (any machine that reaches the store). Neither: this process trains them.
+  int workers = 0;
+  bool remote_workers = false;
+  std::string worker_program;
   std::string name;          // dataset name ("" = from the file or card)
   std::string requirements;  // free text: "ROC AUC; train within 2 minutes; model under 5 MB; must be explainable"
   double budget_s = 60;

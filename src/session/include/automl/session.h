@@ -34,6 +34,8 @@
 
 namespace automl {
 
+class StudyEvaluator;
+
 // The planner's answers for a run, saved before any training (plan.json) and kept in
 // the store, so a resumed run asks no stage again.
 struct RunPlan {
@@ -109,6 +111,7 @@ class Session {
 
  private:
   struct Impl;
+  friend class StudyEvaluator;  // a worker rebuilds a study's evaluator from its records (worker.h)
   explicit Session(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -131,7 +134,7 @@ class ProgressPrinter {
 // kInvalidInput when it exists and is not empty.
 std::filesystem::path prepare_run_folder(const std::string& out_dir, const std::string& run_id);
 // The store a request names ("" = runs/store.sqlite).
-std::filesystem::path store_path_for(const std::string& store_path);
+std::string store_path_for(const std::string& store_path);
 // How request.json and the store describe the planner (never the API key).
 nlohmann::json planner_json(const LlmConfig& llm);
 

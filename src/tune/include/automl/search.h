@@ -186,6 +186,15 @@ struct SearchOptions {
   // Called as each fold of a trial is scored (Evaluator::FoldCallback: possibly from a
   // fold's thread, one call at a time), before the trial's callback.
   std::function<void(int trial_id, int fold, double score, const FoldLog& log)> on_fold;
+  // Evaluation elsewhere (workers): when set, the search hands its trials over in
+  // batches (the first proposals, a refinement's settings, a bracket's first rung, each
+  // promotion) instead of training them one by one, and this returns each one's result,
+  // in the batch's order. `proposed` holds what on_start would get (id, family, params,
+  // rung, parent, resource, sample_rows, predicted), `time_box_s` each trial's box
+  // (0 = up to the deadline). on_start and on_fold are not called for these trials.
+  std::function<std::vector<TrialResult>(const std::vector<TrialResult>& proposed, const std::vector<double>& time_box_s,
+                                         Clock::time_point deadline)>
+      evaluate_batch;
 };
 
 struct SearchResult {

@@ -102,7 +102,7 @@ std::string now_iso() {
 
 // One write transaction: BEGIN IMMEDIATE takes the write lock at once (waiting up to
 // the busy timeout), so two connections never deadlock upgrading a read lock. Inside
-// another transaction (RunStore::batch) it is a savepoint of it.
+// another transaction (SqliteStore::batch) it is a savepoint of it.
 class Transaction {
  public:
   explicit Transaction(sqlite3* db, const std::filesystem::path& path)
@@ -222,9 +222,25 @@ void migrate_to_2(sqlite3*, const std::function<void(const std::string&)>& exec)
       PRIMARY KEY (run_id, trial_id, fold)))");
 }
 
+// Version 3: trials for workers (queued, the worker holding one, its heartbeat, how
+// often it was claimed, the coordinator's terms), the workers heard from, and training
+// data kept by content hash for workers that cannot read the file.
+void migrate_to_3(sqlite3*, const std::function<void(const std::string&)>& exec) {
+  for (const char* column : {"queued INTEGER NOT NULL DEFAULT 0", "worker TEXT", "heartbeat_at REAL",
+                             "attempts INTEGER NOT NULL DEFAULT 0", "work TEXT"}) {
+    exec(std::string("ALTER TABLE trials ADD COLUMN ") + column);
+  }
+  exec("CREATE INDEX trials_queued ON trials (queued, status)");
+  exec(R"(CREATE TABLE workers (
+      worker_id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, run_id TEXT, trial_id INTEGER,
+      started_at REAL NOT NULL, heartbeat_at REAL NOT NULL))");
+  exec(R"(CREATE TABLE datasets (
+      sha256 TEXT PRIMARY KEY, bytes INTEGER NOT NULL, content BLOB NOT NULL, created_at TEXT NOT NULL))");
+}
+
 }  // namespace
 
-RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
+SqliteStore::SqliteStore(const std::filesystem::path& path) : path_(path), location_(path.string()) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
@@ -254,7 +270,7 @@ RunStore::RunStore(const std::filesystem::path& path) : path_(path) {
   }
 }
 
-int RunStore::schema_version() {
+int SqliteStore::schema_version() {
   try {
     return read_user_version(db_);
   } catch (const Error& e) {
@@ -266,9 +282,9 @@ int RunStore::schema_version() {
   }
 }
 
-void RunStore::migrate() {
+void SqliteStore::migrate() {
   using Step = void (*)(sqlite3*, const std::function<void(const std::string&)>&);
-  static const Step steps[kSchemaVersion] = {migrate_to_1, migrate_to_2};  // steps[v] takes version v to v + 1
+  static const Step steps[kSchemaVersion] = {migrate_to_1, migrate_to_2, migrate_to_3};  // steps[v] takes version v to v + 1
   const std::function<void(const std::string&)> run = [this](const std::string& sql) { exec(sql); };
   for (;;) {
     Transaction tx(db_, path_);
@@ -301,11 +317,11 @@ void RunStore::migrate() {
   }
 }
 
-RunStore::~RunStore() {
+SqliteStore::~SqliteStore() {
   if (db_) sqlite3_close(db_);
 }
 
-void RunStore::exec(const std::string& sql) {
+void SqliteStore::exec(const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = describe_error(db_, err ? err : "unknown error");
@@ -314,7 +330,7 @@ void RunStore::exec(const std::string& sql) {
   }
 }
 
-void RunStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
+void SqliteStore::begin_run(const std::string& run_id, const std::string& folder, const nlohmann::json& request,
                          const nlohmann::json& data_card) {
   Statement s(db_,
               "INSERT OR REPLACE INTO runs (run_id, folder, created_at, status, request, data_card) VALUES (?,?,?,?,?,?)");
@@ -323,7 +339,7 @@ void RunStore::begin_run(const std::string& run_id, const std::string& folder, c
   s.step();
 }
 
-std::string RunStore::trial_status_text(const std::string& run_id, int trial_id) {
+std::string SqliteStore::trial_status_text(const std::string& run_id, int trial_id) {
   Statement s(db_, "SELECT status FROM trials WHERE run_id = ? AND trial_id = ?");
   s.bind(1, run_id).bind(2, trial_id);
   if (!s.step()) throw_not_found(fmt::format("run store {} has no trial {} in run {}", path_.string(), trial_id, run_id));
@@ -365,7 +381,7 @@ void upsert_trial(sqlite3* db, const std::string& run_id, const TrialResult& t, 
 
 }  // namespace
 
-void RunStore::propose_trial(const std::string& run_id, const TrialResult& t) {
+void SqliteStore::propose_trial(const std::string& run_id, const TrialResult& t) {
   TrialResult p;
   p.id = t.id;
   p.family = t.family;
@@ -387,7 +403,7 @@ void RunStore::propose_trial(const std::string& run_id, const TrialResult& t) {
   tx.commit();
 }
 
-void RunStore::start_trial(const std::string& run_id, int trial_id) {
+void SqliteStore::start_trial(const std::string& run_id, int trial_id) {
   Transaction tx(db_, path_);
   const std::string status = trial_status_text(run_id, trial_id);
   if (status != to_string(TrialStatus::kProposed)) {
@@ -400,7 +416,7 @@ void RunStore::start_trial(const std::string& run_id, int trial_id) {
   tx.commit();
 }
 
-void RunStore::add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log) {
+void SqliteStore::add_fold(const std::string& run_id, int trial_id, int fold, double score, const FoldLog& log) {
   Transaction tx(db_, path_);
   trial_status_text(run_id, trial_id);  // the trial must be there
   Statement s(db_, "INSERT OR REPLACE INTO folds (run_id, trial_id, fold, score) VALUES (?,?,?,?)");
@@ -410,7 +426,7 @@ void RunStore::add_fold(const std::string& run_id, int trial_id, int fold, doubl
   tx.commit();
 }
 
-void RunStore::finish_trial(const std::string& run_id, const TrialResult& t) {
+void SqliteStore::finish_trial(const std::string& run_id, const TrialResult& t) {
   Transaction tx(db_, path_);
   upsert_trial(db_, run_id, t, true);
   Statement d(db_, "DELETE FROM training_logs WHERE run_id = ? AND trial_id = ?");
@@ -420,21 +436,21 @@ void RunStore::finish_trial(const std::string& run_id, const TrialResult& t) {
   tx.commit();
 }
 
-void RunStore::fail_run(const std::string& run_id, const std::string& error) {
+void SqliteStore::fail_run(const std::string& run_id, const std::string& error) {
   Statement s(db_, "UPDATE runs SET status = 'failed', error = ? WHERE run_id = ?");
   s.bind(1, error).bind(2, run_id);
   s.step();
   if (sqlite3_changes(db_) == 0) throw_not_found("run store " + path_.string() + " has no run " + run_id);
 }
 
-void RunStore::reopen_run(const std::string& run_id) {
+void SqliteStore::reopen_run(const std::string& run_id) {
   Statement s(db_, "UPDATE runs SET status = 'running', error = NULL WHERE run_id = ?");
   s.bind(1, run_id);
   s.step();
   if (sqlite3_changes(db_) == 0) throw_not_found("run store " + path_.string() + " has no run " + run_id);
 }
 
-std::string RunStore::run_error(const std::string& run_id) {
+std::string SqliteStore::run_error(const std::string& run_id) {
   Statement s(db_, "SELECT error FROM runs WHERE run_id = ?");
   s.bind(1, run_id);
   if (!s.step()) throw_not_found("run store " + path_.string() + " has no run " + run_id);
@@ -442,20 +458,20 @@ std::string RunStore::run_error(const std::string& run_id) {
   return t ? reinterpret_cast<const char*>(t) : "";
 }
 
-void RunStore::batch(const std::function<void()>& writes) {
+void SqliteStore::batch(const std::function<void()>& writes) {
   Transaction tx(db_, path_);
   writes();
   tx.commit();
 }
 
-void RunStore::save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value) {
+void SqliteStore::save_state(const std::string& run_id, const std::string& key, const nlohmann::json& value) {
   Statement s(db_, R"(INSERT INTO run_state (run_id, key, value, updated_at) VALUES (?,?,?,?)
       ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at)");
   s.bind(1, run_id).bind(2, key).bind(3, value.dump()).bind(4, now_iso());
   s.step();
 }
 
-std::optional<nlohmann::json> RunStore::load_state(const std::string& run_id, const std::string& key) {
+std::optional<nlohmann::json> SqliteStore::load_state(const std::string& run_id, const std::string& key) {
   Statement s(db_, "SELECT value FROM run_state WHERE run_id = ? AND key = ?");
   s.bind(1, run_id).bind(2, key);
   if (!s.step()) return std::nullopt;
@@ -467,13 +483,13 @@ std::optional<nlohmann::json> RunStore::load_state(const std::string& run_id, co
   return j;
 }
 
-void RunStore::finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary) {
+void SqliteStore::finish_run(const std::string& run_id, const std::string& status, const nlohmann::json& summary) {
   Statement s(db_, "UPDATE runs SET status = ?, summary = ? WHERE run_id = ?");
   s.bind(1, status).bind(2, summary.dump()).bind(3, run_id);
   s.step();
 }
 
-void RunStore::add_llm_call(const std::string& run_id, const nlohmann::json& call) {
+void SqliteStore::add_llm_call(const std::string& run_id, const nlohmann::json& call) {
   Statement s(db_, R"(INSERT INTO llm_calls (run_id, seq, stage, cached, prompt_tokens, completion_tokens, call)
       VALUES (?, (SELECT COALESCE(MAX(seq), -1) + 1 FROM llm_calls WHERE run_id = ?), ?, ?, ?, ?, ?))");
   s.bind(1, run_id).bind(2, run_id).bind(3, call.value("stage", std::string()));
@@ -484,14 +500,14 @@ void RunStore::add_llm_call(const std::string& run_id, const nlohmann::json& cal
   s.step();
 }
 
-std::optional<std::string> RunStore::get(const std::string& key) {
+std::optional<std::string> SqliteStore::get(const std::string& key) {
   Statement s(db_, "SELECT reply FROM llm_cache WHERE cache_key = ?");
   s.bind(1, key);
   if (!s.step()) return std::nullopt;
   return std::string(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)));
 }
 
-void RunStore::put(const std::string& key, const std::string& model, const std::string& reply) {
+void SqliteStore::put(const std::string& key, const std::string& model, const std::string& reply) {
   Statement s(db_, "INSERT OR REPLACE INTO llm_cache (cache_key, model, reply, created_at) VALUES (?,?,?,?)");
   s.bind(1, key).bind(2, model).bind(3, reply).bind(4, now_iso());
   s.step();
@@ -531,7 +547,7 @@ nlohmann::json json_number(double v) { return std::isnan(v) ? nlohmann::json() :
 
 }  // namespace
 
-nlohmann::json RunStore::run_record(const std::string& run_id) {
+nlohmann::json SqliteStore::run_record(const std::string& run_id) {
   nlohmann::json r;
   {
     Statement s(db_, "SELECT request, data_card, summary, status, error FROM runs WHERE run_id = ?");
@@ -571,7 +587,7 @@ nlohmann::json RunStore::run_record(const std::string& run_id) {
   return r;
 }
 
-std::vector<TrialResult> RunStore::trials(const std::string& run_id) {
+std::vector<TrialResult> SqliteStore::trials(const std::string& run_id) {
   std::vector<TrialResult> out;
   std::map<int, std::size_t> index;
   {
@@ -645,14 +661,14 @@ std::vector<TrialResult> RunStore::trials(const std::string& run_id) {
   return out;
 }
 
-std::vector<std::string> RunStore::finished_runs() {
+std::vector<std::string> SqliteStore::finished_runs() {
   Statement s(db_, "SELECT run_id FROM runs WHERE status = 'finished' ORDER BY created_at, run_id");
   std::vector<std::string> out;
   while (s.step()) out.push_back(column_text(s.get(), 0));
   return out;
 }
 
-int RunStore::count(const std::string& table, const std::string& run_id) {
+int SqliteStore::count(const std::string& table, const std::string& run_id) {
   static const std::set<std::string> kTables = {"runs", "trials", "training_logs", "folds", "run_state", "llm_calls"};
   if (!kTables.count(table)) throw_internal("unknown store table " + table);
   Statement s(db_, ("SELECT COUNT(*) FROM " + table + " WHERE run_id = ?").c_str());
@@ -661,65 +677,236 @@ int RunStore::count(const std::string& table, const std::string& run_id) {
   return sqlite3_column_int(s.get(), 0);
 }
 
-std::string RunStore::run_status(const std::string& run_id) {
+std::string SqliteStore::run_status(const std::string& run_id) {
   Statement s(db_, "SELECT status FROM runs WHERE run_id = ?");
   s.bind(1, run_id);
   if (!s.step()) return "";
   return reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
 }
 
-StoreWriter::StoreWriter(const std::filesystem::path& store_path)
-    : store_(std::make_unique<RunStore>(store_path)), thread_([this] { loop(); }) {}
 
-StoreWriter::~StoreWriter() {
+// ---- Trials for workers (schema version 3) ----
+
+namespace {
+
+// The store's clock, in seconds since the epoch: every process compares heartbeats
+// against the same file's idea of now.
+constexpr const char* kSqliteNow = "((julianday('now') - 2440587.5) * 86400.0)";
+
+}  // namespace
+
+void SqliteStore::enqueue_trial(const std::string& run_id, const TrialResult& proposed, const nlohmann::json& work) {
+  Transaction tx(db_, path_);
+  propose_trial(run_id, proposed);
+  Statement s(db_, "UPDATE trials SET queued = 1, work = ?, attempts = 0, worker = NULL WHERE run_id = ? AND trial_id = ?");
+  s.bind(1, work.dump()).bind(2, run_id).bind(3, proposed.id);
+  s.step();
+  tx.commit();
+}
+
+std::optional<TrialClaim> SqliteStore::claim_trial(const std::string& worker, const std::string& run_id) {
+  Transaction tx(db_, path_);  // BEGIN IMMEDIATE: one claimer at a time
+  const std::string proposed = to_string(TrialStatus::kProposed);
+  Statement pick(db_, run_id.empty()
+                          ? "SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = ? ORDER BY run_id, trial_id LIMIT 1"
+                          : "SELECT run_id, trial_id FROM trials WHERE queued = 1 AND status = ? AND run_id = ? "
+                            "ORDER BY trial_id LIMIT 1");
+  pick.bind(1, proposed);
+  if (!run_id.empty()) pick.bind(2, run_id);
+  if (!pick.step()) {
+    tx.commit();
+    return std::nullopt;
+  }
+  TrialClaim c;
+  c.run_id = reinterpret_cast<const char*>(sqlite3_column_text(pick.get(), 0));
+  const int trial_id = sqlite3_column_int(pick.get(), 1);
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    Statement u(db_, fmt::format("UPDATE trials SET status = ?, queued = 0, worker = ?, heartbeat_at = {}, attempts = "
+                                 "attempts + 1, updated_at = ? WHERE run_id = ? AND trial_id = ?",
+                                 kSqliteNow)
+                         .c_str());
+    u.bind(1, std::string(to_string(TrialStatus::kRunning))).bind(2, worker).bind(3, now_iso());
+    u.bind(4, c.run_id).bind(5, trial_id);
+    u.step();
   }
-  wake_.notify_all();
-  thread_.join();
+  Statement r(db_, R"(SELECT family, params, rung, parent, resource, sample_rows, predicted, work, attempts
+      FROM trials WHERE run_id = ? AND trial_id = ?)");
+  r.bind(1, c.run_id).bind(2, trial_id);
+  r.step();
+  auto* st = r.get();
+  c.trial.id = trial_id;
+  c.trial.family = column_text(st, 0);
+  c.trial.params = column_json(st, 1);
+  c.trial.rung = sqlite3_column_int(st, 2);
+  c.trial.parent = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 3);
+  c.trial.resource = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+  c.trial.sample_rows = sqlite3_column_int(st, 5);
+  c.trial.predicted = column_json(st, 6);
+  c.trial.status = TrialStatus::kRunning;
+  c.work = column_json(st, 7);
+  c.attempt = sqlite3_column_int(st, 8);
+  tx.commit();
+  return c;
 }
 
-void StoreWriter::post(std::function<void(RunStore&)> write) {
+bool SqliteStore::heartbeat(const std::string& worker, const std::string& run_id, int trial_id) {
+  Statement s(db_, fmt::format("UPDATE trials SET heartbeat_at = {} WHERE run_id = ? AND trial_id = ? AND worker = ? "
+                               "AND status = ?",
+                               kSqliteNow)
+                       .c_str());
+  s.bind(1, run_id).bind(2, trial_id).bind(3, worker).bind(4, std::string(to_string(TrialStatus::kRunning)));
+  s.step();
+  return sqlite3_changes(db_) > 0;
+}
+
+bool SqliteStore::finish_claimed(const std::string& worker, const std::string& run_id, const TrialResult& t) {
+  Transaction tx(db_, path_);
+  int attempts = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(write));
-    ++posted_;
-  }
-  wake_.notify_all();
-}
-
-void StoreWriter::flush() {
-  std::unique_lock<std::mutex> lock(mu_);
-  const std::uint64_t target = posted_;
-  done_cv_.wait(lock, [&] { return written_ >= target; });
-  if (!error_.empty()) {
-    std::string e = std::exchange(error_, std::string());
-    throw_io(e);
-  }
-}
-
-void StoreWriter::loop() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stopping, and everything is written
-    std::deque<std::function<void(RunStore&)>> work;
-    work.swap(queue_);
-    lock.unlock();
-    std::string failed;
-    try {
-      store_->batch([&] {
-        for (auto& w : work) w(*store_);
-      });
-    } catch (const std::exception& e) {
-      failed = e.what();
+    Statement s(db_, "SELECT worker, status, attempts FROM trials WHERE run_id = ? AND trial_id = ?");
+    s.bind(1, run_id).bind(2, t.id);
+    if (!s.step() || column_text(s.get(), 0) != worker || column_text(s.get(), 1) != to_string(TrialStatus::kRunning)) {
+      tx.commit();
+      return false;
     }
-    lock.lock();
-    if (!failed.empty() && error_.empty()) error_ = failed;
-    written_ += work.size();
-    done_cv_.notify_all();
+    attempts = sqlite3_column_int(s.get(), 2);
   }
+  finish_trial(run_id, t);  // a savepoint of this transaction
+  Statement u(db_, "UPDATE trials SET worker = ?, attempts = ? WHERE run_id = ? AND trial_id = ?");
+  u.bind(1, worker).bind(2, attempts).bind(3, run_id).bind(4, t.id);
+  u.step();
+  tx.commit();
+  return true;
+}
+
+void SqliteStore::release_trial(const std::string& worker, const std::string& run_id, int trial_id) {
+  Transaction tx(db_, path_);
+  Statement s(db_, R"(UPDATE trials SET status = ?, queued = 1, worker = NULL, attempts = MAX(attempts - 1, 0)
+      WHERE run_id = ? AND trial_id = ? AND worker = ? AND status = ?)");
+  s.bind(1, std::string(to_string(TrialStatus::kProposed))).bind(2, run_id).bind(3, trial_id).bind(4, worker);
+  s.bind(5, std::string(to_string(TrialStatus::kRunning)));
+  s.step();
+  for (const char* table : {"folds", "training_logs"}) {
+    Statement d(db_, fmt::format("DELETE FROM {} WHERE run_id = ? AND trial_id = ?", table).c_str());
+    d.bind(1, run_id).bind(2, trial_id);
+    d.step();
+  }
+  tx.commit();
+}
+
+std::vector<std::string> SqliteStore::requeue_lost(const std::string& run_id, double stale_after_s, int max_attempts) {
+  Transaction tx(db_, path_);
+  struct Lost {
+    int id, attempts;
+    std::string worker;
+    double age;
+  };
+  std::vector<Lost> lost;
+  {
+    Statement s(db_, fmt::format("SELECT trial_id, attempts, worker, {} - heartbeat_at FROM trials WHERE run_id = ? AND "
+                                 "status = ? AND worker IS NOT NULL AND heartbeat_at < {} - ? ORDER BY trial_id",
+                                 kSqliteNow, kSqliteNow)
+                         .c_str());
+    s.bind(1, run_id).bind(2, std::string(to_string(TrialStatus::kRunning))).bind(3, stale_after_s);
+    while (s.step()) {
+      lost.push_back({sqlite3_column_int(s.get(), 0), sqlite3_column_int(s.get(), 1), column_text(s.get(), 2),
+                      sqlite3_column_double(s.get(), 3)});
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& l : lost) {
+    if (l.attempts >= max_attempts) {
+      const std::string reason = fmt::format(
+          "lost {} times: its worker stopped heartbeating each time (the last, {}, {:.0f}s ago)", l.attempts, l.worker, l.age);
+      Statement u(db_, "UPDATE trials SET status = ?, stop = ?, reason = ?, worker = NULL, updated_at = ? "
+                       "WHERE run_id = ? AND trial_id = ?");
+      u.bind(1, std::string(to_string(TrialStatus::kFailed))).bind(2, std::string(to_string(StopReason::kError)));
+      u.bind(3, reason).bind(4, now_iso()).bind(5, run_id).bind(6, l.id);
+      u.step();
+      out.push_back(fmt::format("trial {} failed: {}", l.id, reason));
+    } else {
+      Statement u(db_, "UPDATE trials SET status = ?, queued = 1, worker = NULL, updated_at = ? WHERE run_id = ? AND trial_id = ?");
+      u.bind(1, std::string(to_string(TrialStatus::kProposed))).bind(2, now_iso()).bind(3, run_id).bind(4, l.id);
+      u.step();
+      for (const char* table : {"folds", "training_logs"}) {
+        Statement d(db_, fmt::format("DELETE FROM {} WHERE run_id = ? AND trial_id = ?", table).c_str());
+        d.bind(1, run_id).bind(2, l.id);
+        d.step();
+      }
+      out.push_back(fmt::format("trial {} back in the queue: worker {} stopped heartbeating {:.0f}s ago", l.id, l.worker,
+                                l.age));
+    }
+  }
+  tx.commit();
+  return out;
+}
+
+int SqliteStore::cancel_queued(const std::string& run_id, const std::string& reason) {
+  Statement s(db_, "UPDATE trials SET status = ?, stop = ?, reason = ?, queued = 0, updated_at = ? "
+                   "WHERE run_id = ? AND queued = 1 AND status = ?");
+  s.bind(1, std::string(to_string(TrialStatus::kStopped))).bind(2, std::string(to_string(StopReason::kNoFoldRan)));
+  s.bind(3, reason).bind(4, now_iso()).bind(5, run_id).bind(6, std::string(to_string(TrialStatus::kProposed)));
+  s.step();
+  return sqlite3_changes(db_);
+}
+
+std::map<int, TrialStatus> SqliteStore::trial_statuses(const std::string& run_id) {
+  Statement s(db_, "SELECT trial_id, status FROM trials WHERE run_id = ?");
+  s.bind(1, run_id);
+  std::map<int, TrialStatus> out;
+  while (s.step()) out[sqlite3_column_int(s.get(), 0)] = parse_trial_status(column_text(s.get(), 1));
+  return out;
+}
+
+void SqliteStore::worker_alive(const std::string& worker, const std::string& host, int pid, const std::string& run_id,
+                               int trial_id) {
+  Statement s(db_, fmt::format(R"(INSERT INTO workers (worker_id, host, pid, run_id, trial_id, started_at, heartbeat_at)
+      VALUES (?,?,?,?,?,{0},{0}) ON CONFLICT (worker_id) DO UPDATE SET run_id = excluded.run_id,
+      trial_id = excluded.trial_id, heartbeat_at = excluded.heartbeat_at)",
+                               kSqliteNow)
+                       .c_str());
+  s.bind(1, worker).bind(2, host).bind(3, pid).bind(4, run_id).bind(5, trial_id);
+  s.step();
+}
+
+std::vector<nlohmann::json> SqliteStore::workers_alive(const std::string& run_id, double within_s) {
+  Statement s(db_, fmt::format("SELECT worker_id, host, pid, run_id, trial_id, {0} - heartbeat_at FROM workers "
+                               "WHERE heartbeat_at >= {0} - ? AND (? = '' OR run_id = ?) ORDER BY worker_id",
+                               kSqliteNow)
+                       .c_str());
+  s.bind(1, within_s).bind(2, run_id).bind(3, run_id);
+  std::vector<nlohmann::json> out;
+  while (s.step()) {
+    auto* st = s.get();
+    out.push_back({{"worker", column_text(st, 0)}, {"host", column_text(st, 1)}, {"pid", sqlite3_column_int(st, 2)},
+                   {"run_id", column_text(st, 3)}, {"trial_id", sqlite3_column_int(st, 4)},
+                   {"seconds_ago", sqlite3_column_double(st, 5)}});
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> SqliteStore::runs() {
+  Statement s(db_, "SELECT run_id, status, created_at, folder FROM runs ORDER BY created_at DESC, run_id DESC");
+  std::vector<nlohmann::json> out;
+  while (s.step()) {
+    out.push_back({{"run_id", column_text(s.get(), 0)}, {"status", column_text(s.get(), 1)},
+                   {"created_at", column_text(s.get(), 2)}, {"folder", column_text(s.get(), 3)}});
+  }
+  return out;
+}
+
+void SqliteStore::put_dataset(const std::string& sha256, const std::string& bytes) {
+  Statement s(db_, "INSERT OR IGNORE INTO datasets (sha256, bytes, content, created_at) VALUES (?,?,?,?)");
+  s.bind(1, sha256).bind(2, static_cast<double>(bytes.size())).bind_blob(3, bytes.data(), bytes.size()).bind(4, now_iso());
+  s.step();
+}
+
+std::optional<std::string> SqliteStore::get_dataset(const std::string& sha256) {
+  Statement s(db_, "SELECT content FROM datasets WHERE sha256 = ?");
+  s.bind(1, sha256);
+  if (!s.step()) return std::nullopt;
+  const auto* p = static_cast<const char*>(sqlite3_column_blob(s.get(), 0));
+  return std::string(p ? p : "", static_cast<std::size_t>(sqlite3_column_bytes(s.get(), 0)));
 }
 
 }  // namespace automl
