@@ -439,16 +439,29 @@ std::map<std::string, ColumnType> DataCard::feature_types() const {
 
 namespace {
 
-nlohmann::json yaml_to_json(const YAML::Node& n) {
+// YAML aliases make a graph, not a tree: `&a {e: *a}` refers to itself, and aliases of
+// aliases grow exponentially when expanded. A card is small and shallow, so the
+// conversion stops at 64 levels or 100,000 values (`budget` counts them down).
+constexpr int kMaxYamlDepth = 64;
+constexpr long kMaxYamlValues = 100000;
+
+nlohmann::json yaml_to_json(const YAML::Node& n, const std::string& source, int depth, long* budget) {
+  if (depth > kMaxYamlDepth) {
+    throw_invalid(fmt::format("{}: nested deeper than {} levels (a YAML alias that refers to itself?)", source,
+                              kMaxYamlDepth));
+  }
+  if (--*budget < 0) {
+    throw_invalid(fmt::format("{}: more than {} values once its YAML aliases are expanded", source, kMaxYamlValues));
+  }
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       nlohmann::json j = nlohmann::json::object();
-      for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_to_json(kv.second, source, depth + 1, budget);
       return j;
     }
     case YAML::NodeType::Sequence: {
       nlohmann::json j = nlohmann::json::array();
-      for (const auto& e : n) j.push_back(yaml_to_json(e));
+      for (const auto& e : n) j.push_back(yaml_to_json(e, source, depth + 1, budget));
       return j;
     }
     case YAML::NodeType::Scalar: {
@@ -511,7 +524,8 @@ nlohmann::json parse_card_text(const std::string& text, const std::string& sourc
     if (first != std::string::npos && text[first] == '{') {
       j = nlohmann::json::parse(text);
     } else {
-      j = yaml_to_json(YAML::Load(text));
+      long budget = kMaxYamlValues;
+      j = yaml_to_json(YAML::Load(text), source, 0, &budget);
     }
   } catch (const nlohmann::json::exception& e) {
     throw_invalid(source + ": not valid JSON: " + e.what());

@@ -110,5 +110,31 @@ TEST(DataCard, SharedDatasetCardOverridesInference) {
   EXPECT_EQ(c.meta_features.at("missing_share"), 0.0);  // "None" is a real category here
 }
 
+// A YAML card is a graph once aliases are read: one that refers to itself, or aliases of
+// aliases that expand a billion-fold, is refused by name instead of recursing until the
+// stack or the memory runs out (both found by the card fuzz target's inputs).
+TEST(DataCard, YamlAliasesThatLoopOrExplodeAreRefusedByName) {
+  auto error_of = [](const std::string& text) {
+    try {
+      parse_card_text(text, "card.yaml");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::kInvalidInput);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of("&zt\ne: *zt\nb"), "card.yaml: nested deeper than 64 levels (a YAML alias that refers to itself?)");
+  std::string laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    laughs += std::string(1, c) + ": &" + c + " [";
+    for (int k = 0; k < 10; ++k) laughs += std::string(k ? ", " : "") + "*" + static_cast<char>(c - 1);
+    laughs += "]\n";
+  }
+  EXPECT_EQ(error_of(laughs), "card.yaml: more than 100000 values once its YAML aliases are expanded");
+  // An ordinary alias still reads.
+  const auto j = parse_card_text("name: &n iris\ndescription: *n\n", "card.yaml");
+  EXPECT_EQ(j.at("description"), "iris");
+}
+
 }  // namespace
 }  // namespace automl
