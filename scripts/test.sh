@@ -8,7 +8,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DAUTOML_BUILD_TESTS=ON >/dev/nul
 cmake --build build -j"$(nproc)"
 # A real PostgreSQL server for the run-store tests (tests/store/postgres_store_test.cpp),
 # stopped when this script ends however it ends.
-eval "$(scripts/pg-test-server.sh start)"
-trap 'scripts/pg-test-server.sh stop "$AUTOML_TEST_PG_DIR"' EXIT
+# The trap names the script by its full path: it runs after the `cd build` below.
+root=$PWD
+eval "$("$root/scripts/pg-test-server.sh" start)"
+trap '"$root/scripts/pg-test-server.sh" stop "$AUTOML_TEST_PG_DIR"' EXIT
 cd build
 ctest --output-on-failure -j"$(nproc)" --timeout 600
