@@ -20,6 +20,8 @@ cmake --build "$dir" -j"$(nproc)" --target automl_tests automl-gpt
 # Undefined behaviour stops the test (-fno-sanitize-recover); leaks are reported at exit.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+# OpenMP inside libxgboost and libtorch is not instrumented: tests/tsan.supp says what is
+# suppressed and why.
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp}
 cd "$dir"
 ctest -L unit --output-on-failure -j"$(nproc)" --timeout 1200 "$@"
