@@ -19,6 +19,8 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAUTOML_SANITIZE="$kind"
 cmake --build "$dir" -j"$(nproc)" --target automl_tests automl-gpt
 # Undefined behaviour stops the test (-fno-sanitize-recover); leaks are reported at exit.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+# Leaks inside third-party libraries, each with its reason (the same file the fuzzers use).
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # OpenMP inside libxgboost and libtorch is not instrumented: tests/tsan.supp says what is
 # suppressed and why.
