@@ -204,7 +204,9 @@ class LogCalibration::Impl {
       constexpr double kLength = 0.25;
       double num = std::log(ratio), den = 1.0;
       for (const auto& [t, log_pace] : own_pace) {
-        const double w = kernel(here, unit_params(family, t->params, t->resource), kLength);
+        auto at = points_.find(t->id);
+        if (at == points_.end()) at = points_.emplace(t->id, unit_params(family, t->params, t->resource)).first;
+        const double w = kernel(here, at->second, kLength);
         num += w * log_pace;
         den += w;
       }
@@ -490,6 +492,7 @@ class LogCalibration::Impl {
     double relative, relative_sd, log_seconds;
   };
   std::map<int, CachedGuess> rel_cache_;  // trial id -> the learned guesses for its setting
+  std::map<int, std::vector<double>> points_;  // trial id -> unit_params of its setting (pace neighbours)
   std::set<std::string> known_families_;  // families with trials in the knowledge base
   struct ResidualFit {
     std::size_t n_points = static_cast<std::size_t>(-1);  // finished trials the fit saw

@@ -405,17 +405,7 @@ std::optional<nlohmann::json> PostgresStore::load_state(const std::string& run_i
 
 void PostgresStore::propose_trial(const std::string& run_id, const TrialResult& t) {
   Op op("propose_trial");
-  TrialResult p;
-  p.id = t.id;
-  p.family = t.family;
-  p.params = t.params;
-  p.rung = t.rung;
-  p.parent = t.parent;
-  p.resource = t.resource;
-  p.sample_rows = t.sample_rows;
-  p.predicted = t.predicted;
-  p.status = TrialStatus::kProposed;
-  p.stop = StopReason::kNone;
+  const TrialResult p = proposed_record(t);
   impl_->write([&](pqxx::work& w) {
     impl_->upsert_trial(w, run_id, p, false);
     // Proposed afresh: out of any queue, held by no worker (as SQLite's replaced row is).

@@ -382,17 +382,7 @@ void upsert_trial(sqlite3* db, const std::string& run_id, const TrialResult& t, 
 }  // namespace
 
 void SqliteStore::propose_trial(const std::string& run_id, const TrialResult& t) {
-  TrialResult p;
-  p.id = t.id;
-  p.family = t.family;
-  p.params = t.params;
-  p.rung = t.rung;
-  p.parent = t.parent;
-  p.resource = t.resource;
-  p.sample_rows = t.sample_rows;
-  p.predicted = t.predicted;
-  p.status = TrialStatus::kProposed;
-  p.stop = StopReason::kNone;
+  const TrialResult p = proposed_record(t);
   Transaction tx(db_, path_);
   upsert_trial(db_, run_id, p, false);
   for (const char* table : {"folds", "training_logs"}) {

@@ -11,6 +11,21 @@
 
 namespace automl {
 
+TrialResult proposed_record(const TrialResult& t) {
+  TrialResult p;
+  p.id = t.id;
+  p.family = t.family;
+  p.params = t.params;
+  p.rung = t.rung;
+  p.parent = t.parent;
+  p.resource = t.resource;
+  p.sample_rows = t.sample_rows;
+  p.predicted = t.predicted;
+  p.status = TrialStatus::kProposed;
+  p.stop = StopReason::kNone;
+  return p;
+}
+
 bool is_postgres_location(const std::string& location) {
   return location.rfind("postgresql://", 0) == 0 || location.rfind("postgres://", 0) == 0;
 }

@@ -171,6 +171,10 @@ class RunStore : public LlmCache {
   virtual const std::string& location() const = 0;
 };
 
+// The record propose_trial writes for `t`: its setting, rung, parent, resource, sample
+// and prediction, status proposed, nothing measured yet (both stores write the same).
+TrialResult proposed_record(const TrialResult& t);
+
 // Opens the store at `location`: a postgresql:// or postgres:// URI (libpq's
 // connection URI: PGPASSWORD, ~/.pgpass, sslmode and the other PG* variables work as
 // libpq defines them) opens a PostgresStore, anything else is a SQLite file path.
