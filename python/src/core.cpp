@@ -182,13 +182,25 @@ std::pair<std::string, bool> fit(const TableBuilder& rows, const std::string& ta
   std::exception_ptr error;
   std::optional<py::error_already_set> callback_error;
   nlohmann::json summary;
+  auto interrupt = [&] {
+    if (interrupted) return;
+    interrupted = true;
+    Session::stop_flag().store(true);
+    progress << "interrupted: the search stops; the best so far is refit and saved\n";
+  };
   auto hand_on = [&] {
     for (const auto& line : lines.take()) {
       if (callback_error || on_line.is_none()) continue;
       try {
         on_line(line);
-      } catch (py::error_already_set& e) {  // the callback failed: stop, and raise its error at the end
-        callback_error.emplace(std::move(e));
+      } catch (py::error_already_set& e) {
+        // Ctrl-C that lands while the callback runs surfaces as the callback's exception:
+        // it means the same as one that lands between callbacks.
+        if (e.matches(PyExc_KeyboardInterrupt)) {
+          interrupt();
+          continue;
+        }
+        callback_error.emplace(std::move(e));  // the callback failed: stop, and raise its error at the end
         Session::stop_flag().store(true);
       }
     }
@@ -216,11 +228,7 @@ std::pair<std::string, bool> fit(const TableBuilder& rows, const std::string& ta
       hand_on();
       if (PyErr_CheckSignals() != 0) {  // Ctrl-C (KeyboardInterrupt) or another signal handler's exception
         PyErr_Clear();
-        if (!interrupted) {
-          interrupted = true;
-          Session::stop_flag().store(true);
-          progress << "interrupted: the search stops; the best so far is refit and saved\n";
-        }
+        interrupt();
       }
     }
     worker.join();

@@ -167,6 +167,25 @@ def test_ctrl_c_stops_the_search_and_keeps_the_best_so_far(penguins, runs_dir):
     assert len(model.predict(X)) == len(X)
 
 
+def test_ctrl_c_while_the_progress_callback_runs_also_stops_the_search(penguins, runs_dir):
+    # Ctrl-C often lands while Python code is running, and during fit that code is the
+    # progress callback: the KeyboardInterrupt comes out of the callback, and must mean
+    # the same as one that lands between callbacks.
+    X, y = split(pd.read_csv(penguins / "train.csv"), "species")
+    pressed = []
+
+    def progress(line):
+        if "trial" in line and not pressed:
+            pressed.append(line)
+            raise KeyboardInterrupt
+
+    model = automl_gpt.AutoML(budget="120s", runs_dir=runs_dir, progress=progress).fit(X, y)
+    assert pressed
+    assert model.interrupted_ is True
+    assert model.summary_["seconds"] < 120
+    assert len(model.predict(X)) == len(X)
+
+
 def test_pickle_keeps_the_model(penguins, runs_dir):
     import pickle
     X, y = split(pd.read_csv(penguins / "train.csv"), "species")
