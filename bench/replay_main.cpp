@@ -108,6 +108,11 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
     else if (t.reason.rfind("pruned", 0) == 0) t.stop = StopReason::kPruned;
     else if (t.reason.find("capped at") != std::string::npos) t.stop = StopReason::kRoundCap;
     t.capped = t.stop == StopReason::kRoundCap || t.stop == StopReason::kCompleted;
+    // The leaderboard keeps a trial's sample and its deadline stop in its reason.
+    if (const auto at = t.reason.find("on a sample of "); at != std::string::npos)
+      t.sample_rows = std::atoi(t.reason.c_str() + at + 15);
+    t.deadline_stopped = t.reason.rfind("budget ran out", 0) == 0 &&
+                         t.reason.rfind("budget ran out before a fold started", 0) != 0;
     if (!std::isnan(t.score)) t.fold_scores = {t.score};
     const PredictedLog p = planner->predict_log(card, t.family, t.params, t.resource, history);
     if (static_cast<int>(i) <= opt.show)

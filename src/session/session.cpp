@@ -275,7 +275,10 @@ struct Session::Impl {
     std::map<int, TrialResult> back;
     for (TrialResult& t : store->trials(run_id)) back[t.id] = std::move(t);
     std::vector<TrialResult> out;
-    for (const auto& p : proposed) out.push_back(std::move(back.at(p.id)));
+    for (const auto& p : proposed) {
+      out.push_back(std::move(back.at(p.id)));
+      evaluator->note_predict_pace(out.back().family, out.back().predict_s_per_row);  // the search plans by it
+    }
     return out;
   }
 
@@ -1452,6 +1455,7 @@ struct Session::Impl {
         if (t.usable() && (so_far.best < 0 || ranks_above(t, so_far.trials[static_cast<std::size_t>(so_far.best)], card.metric)))
           so_far.best = static_cast<int>(i);
         folder->add_trial(t);
+        evaluator->note_predict_pace(t.family, t.predict_s_per_row);
         note_trial(t, so_far.best >= 0 ? &so_far.trials[static_cast<std::size_t>(so_far.best)] : nullptr);
       }
       say(fmt::format("resumed: {} finished trials read back", so_far.trials.size()));

@@ -94,6 +94,18 @@ const std::vector<Evaluator::FoldData>& Evaluator::folds_for(Encoding enc, int s
   return cache_.emplace(key, std::move(folds)).first->second;
 }
 
+double Evaluator::predict_reserve_s(const std::string& family) const {
+  auto it = predict_rate_.find(family);
+  if (it == predict_rate_.end() || plan_.splits.empty()) return 0.0;
+  return it->second * static_cast<double>(plan_.splits[0].valid.size());
+}
+
+void Evaluator::note_predict_pace(const std::string& family, double s_per_row) {
+  if (!(s_per_row > 0) || !std::isfinite(s_per_row)) return;
+  double& rate = predict_rate_[family];
+  rate = std::max(rate, s_per_row);
+}
+
 int Evaluator::effective_sample_rows(int sample_rows) const {
   const std::size_t fold_rows = plan_.splits.empty() ? 0 : plan_.splits[0].train.size();
   return sample_rows > 0 && static_cast<std::size_t>(sample_rows) < fold_rows ? sample_rows : 0;
@@ -142,18 +154,21 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
                        : deadline;
     // Training stops early enough for the fold to predict its validation rows (at the
     // pace this family predicted them before) by the end of its share.
-    double predict_rate = 0;
-    if (auto it = predict_rate_.find(family); it != predict_rate_.end()) predict_rate = it->second;
-    const auto predict_time = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(predict_rate * static_cast<double>(folds[0].valid_y.size())));
+    const auto predict_time =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(predict_reserve_s(family)));
+    // Within a time box the prediction takes at most half the fold's share: the pace is
+    // the family's slowest so far (its largest setting's), and a box smaller than that
+    // would otherwise stop every fold after its first round. The run's deadline keeps
+    // the whole reserve.
     auto fold_deadline = [&](std::size_t k) {
       const auto now = Clock::now();
-      Clock::time_point end = deadline;
-      if (box_end < deadline) {
-        const std::size_t rounds_left = (n_folds - k + workers - 1) / workers;
-        end = now >= box_end ? box_end : now + (box_end - now) / static_cast<long>(std::max<std::size_t>(1, rounds_left));
-      }
-      return end == Clock::time_point::max() ? end : std::max(now, end - predict_time);
+      const auto hard = deadline == Clock::time_point::max() ? deadline : deadline - predict_time;
+      if (box_end >= deadline) return std::max(now, hard);
+      const std::size_t rounds_left = (n_folds - k + workers - 1) / workers;
+      const auto share_end =
+          now >= box_end ? box_end : now + (box_end - now) / static_cast<long>(std::max<std::size_t>(1, rounds_left));
+      const auto hold = std::min(predict_time, std::max(Clock::duration::zero(), (share_end - now) / 2));
+      return std::max(now, std::min(share_end - hold, hard));
     };
     parallel_for(n_folds, workers, [&](std::size_t k) {
       if (Clock::now() >= box_end || stop_requested()) return;
@@ -220,8 +235,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.fold_model = outcomes[0].model;
       t.fold_preprocessor = folds[0].pre;
       t.predict_s_per_row = outcomes[0].predict_s / static_cast<double>(std::max<std::size_t>(1, folds[0].valid_y.size()));
-      double& rate = predict_rate_[family];
-      rate = std::max(rate, t.predict_s_per_row);
+      note_predict_pace(family, t.predict_s_per_row);
     }
     for (auto& o : outcomes) {
       if (!o.error.empty()) throw Error(ErrorKind::kInternal, o.error);
@@ -454,8 +468,7 @@ class Search {
         std::vector<Pending> batch;
         for (const auto& p : opt_.refine(result_.trials, left)) {
           if (!supported(p.family) || !can_continue()) continue;
-          const double now_left = std::chrono::duration<double>(deadline() - Clock::now()).count();
-          if (beats_constant() && known_cost(p, -1) > now_left) continue;  // could not finish
+          if (beats_constant() && !could_finish(p.family, known_cost(p, -1))) continue;
           if (opt_.evaluate_batch) {
             batch.push_back({p.family, p.params});
           } else {
@@ -514,8 +527,7 @@ class Search {
           const int resource = family_resource(model_registry().get(t.family), t.params, level);
           // A promotion expected to outlast the time left is not started: the deadline
           // would stop it below the rounds its parent already reached.
-          const double cost = known_cost({t.family, t.params, ""}, resource);
-          if (beats_constant() && cost > std::chrono::duration<double>(deadline() - Clock::now()).count()) continue;
+          if (beats_constant() && !could_finish(t.family, known_cost({t.family, t.params, ""}, resource))) continue;
           if (opt_.evaluate_batch) {
             promoted.push_back({t.family, t.params, resource, 0, level, t.id});
           } else {
@@ -774,6 +786,20 @@ class Search {
     return n >= opt_.min_sample_rows ? static_cast<int>(n) : 0;
   }
 
+  // Whether a trial of `family` expected to take `cost` seconds (< 0: not known) can
+  // finish in the time left, its folds' prediction included.
+  bool could_finish(const std::string& family, double cost) const {
+    const double usable = std::chrono::duration<double>(deadline() - Clock::now()).count() - fold_reserve(family);
+    return usable > 0 && cost <= usable;
+  }
+
+  // The seconds a fold of `family` stops training before the deadline to predict its
+  // validation rows (Evaluator::predict_reserve_s), for families that train in rounds or
+  // epochs; another family's predicted cost already holds its prediction.
+  double fold_reserve(const std::string& family) const {
+    return model_registry().get(family).resource_param.empty() ? 0.0 : ev_.predict_reserve_s(family);
+  }
+
   // Seconds below which no trial starts on a sample once a model beats the constant: a
   // trial has costs no sample shrinks (its folds' data, its first round), and one started
   // in the last instant scores near the constant.
@@ -835,26 +861,33 @@ class Search {
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     std::size_t pick = 0;
     if (beats_constant()) {
-      double cheapest = std::numeric_limits<double>::infinity();
+      double cheapest = std::numeric_limits<double>::infinity(), cheapest_left = 0;
       std::size_t fits = queue->size();
       for (std::size_t i = 0; i < queue->size(); ++i) {
         const Proposal& p = (*queue)[i];
         const ModelEntry& e = model_registry().get(p.family);
         const int resource = level < 0 || e.resource_param.empty() ? -1 : family_resource(e, p.params, level);
+        // Each fold stops early enough to predict its validation rows at the family's
+        // slowest pace so far: a trial with less than that left would stop after its
+        // first round.
+        const double usable = left - fold_reserve(p.family);
+        if (usable <= 0) continue;
         const double cost = known_cost(p, resource);
-        if (cost < 0 || cost <= left) {
+        if (cost < 0 || cost <= usable) {
           fits = i;
           break;
         }
         if (cost < cheapest) {
           cheapest = cost;
+          cheapest_left = usable;
           pick = i;
         }
       }
       if (fits < queue->size()) {
         pick = fits;
       } else {
-        const int sample = sample_that_fits(cheapest, left);
+        if (!std::isfinite(cheapest)) return std::nullopt;
+        const int sample = sample_that_fits(cheapest, cheapest_left);
         if (sample <= 0) return std::nullopt;
         *sample_rows = sample;
       }

@@ -103,7 +103,12 @@ TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
   for (const auto& t : result.trials) {
     if (!t.fold_scores.empty()) EXPECT_LT(t.started, opt.deadline) << "trial " << t.id << " " << t.family;
   }
-  EXPECT_GE(Clock::now(), opt.deadline);
+  // No trial starts once less is left than its folds keep back to predict (the family's
+  // slowest prediction so far), so the search may end that much before the deadline.
+  double reserve = 0;
+  for (const auto& t : result.trials) reserve = std::max(reserve, ev.predict_reserve_s(t.family));
+  EXPECT_GE(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(reserve)),
+            opt.deadline);
   EXPECT_GE(result.best, 0);
 }
 
@@ -201,6 +206,48 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   EXPECT_GT(on_sample, base);
   EXPECT_LT(on_sample, 0.9);
   EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
+}
+
+// Each fold stops training early enough to predict its validation rows at the family's
+// slowest pace so far. With less than that left, a trial would stop after its first
+// round and score near the constant: once a model beats the constant, none starts.
+TEST(Search, NoTrialStartsWithLessTimeLeftThanItsFoldsNeedToPredict) {
+  auto data = toy("binary", 20000, 4, 1);
+  Evaluator& ev = *data->ev;
+  EXPECT_EQ(ev.predict_reserve_s("xgboost"), 0.0);  // nothing predicted yet
+  auto first = ev.evaluate("xgboost", {{"max_depth", 2}, {"n_estimators", 20}}, -1, Clock::time_point::max());
+  ASSERT_TRUE(first.usable()) << first.reason;
+  EXPECT_NEAR(ev.predict_reserve_s("xgboost"),
+              first.predict_s_per_row * static_cast<double>(ev.plan().splits[0].valid.size()), 1e-12);
+  // A pace measured before (a resumed run's slowest setting): a second per fold.
+  ev.note_predict_pace("xgboost", 1.0 / static_cast<double>(ev.plan().splits[0].valid.size()));
+  EXPECT_NEAR(ev.predict_reserve_s("xgboost"), 1.0, 1e-9);
+  ev.note_predict_pace("xgboost", 1e-9);  // a faster one does not lower it
+  EXPECT_NEAR(ev.predict_reserve_s("xgboost"), 1.0, 1e-9);
+  SearchOptions opt;
+  opt.start = Clock::now();
+  opt.budget_s = 3;
+  // Room for the constant and the first model, and for 0.2 s trials on all rows, but not
+  // for them and the second each fold keeps back to predict.
+  opt.deadline = opt.start + std::chrono::milliseconds(2500);
+  opt.max_trials = 20;
+  opt.predict = [](const std::string&, const nlohmann::json&, int, const std::vector<TrialResult>&) {
+    return nlohmann::json{{"seconds", 0.2}, {"final_score", 0.9}, {"basis", "test"}};
+  };
+  opt.initial = {{"constant", nlohmann::json::object(), ""}, {"xgboost", {{"max_depth", 2}, {"n_estimators", 20}}, ""}};
+  opt.families = {"constant", "xgboost"};
+  auto result = run_search(ev, opt, nullptr);
+  // The constant and the first model (which may run however little time is left, since
+  // nothing beat the constant yet); once it beat the constant, no trial that the deadline
+  // would stop after a round started.
+  // And the time before the reserve was used: trials after the first ran and learned.
+  ASSERT_GT(result.trials.size(), 2u);
+  EXPECT_GT(result.trials[2].iterations, 1);
+  for (std::size_t i = 2; i < result.trials.size(); ++i) {
+    const TrialResult& t = result.trials[i];
+    EXPECT_FALSE(t.deadline_stopped && t.iterations <= 1) << "trial " << t.id << ": " << t.reason;
+    EXPECT_LE(t.started + std::chrono::seconds(1), opt.deadline) << "trial " << t.id << " started inside the reserve";
+  }
 }
 
 // An early rung on a large table may train on a sample of the rows: it is scored on

@@ -88,6 +88,14 @@ class Evaluator {
     max_model_mb_ = max_model_mb;
     max_predict_ms_per_row_ = max_predict_ms_per_row;
   }
+  // Seconds each fold of `family` stops training before its deadline to predict its
+  // validation rows: the slowest pace per row the family has predicted at so far (0
+  // before its first trial). A trial started with less time left than this trains
+  // for one round at most.
+  double predict_reserve_s(const std::string& family) const;
+  // A pace per validation row at which `family` predicted outside evaluate() (a
+  // resumed run's trials, a worker's): counted as if measured here.
+  void note_predict_pace(const std::string& family, double s_per_row);
   const ValidationPlan& plan() const { return plan_; }
   const std::string& metric() const { return metric_; }
   const Target& target() const { return target_; }
