@@ -27,6 +27,7 @@
 #include "automl/data_card.h"
 #include "automl/ensemble.h"
 #include "automl/error.h"
+#include "automl/explain.h"
 #include "automl/image.h"
 #include "automl/knowledge.h"
 #include "automl/llm.h"
@@ -450,8 +451,30 @@ struct Session::Impl {
   // at most a minute. Kept back with saving (finish_cost), so the search leaves it.
   double importance_box() const { return std::clamp(0.03 * budget, 0.2, 60.0); }
 
+  // What importance is expected to need with `models` (the best, or an ensemble's
+  // members): every column shuffled `repeats` times on up to max_rows validation rows,
+  // each pass a prediction by every model at its measured pace, three times over for
+  // encoding the rows and the tree SHAP pass, and about 2 ms a model a pass however few
+  // the rows (stacking's nine members on pima's 116 rows: 0.76 s). At most its box, and
+  // the box while a pace is unknown. Keeping the whole box back left ~3% of every budget
+  // unused (importance took 0.04-0.3 s of the 1.8 s kept at 60 s on most tables).
+  double importance_need(const std::vector<const TrialResult*>& models) const {
+    if (models.empty() || plan.splits.empty()) return importance_box();
+    const ImportanceOptions io;
+    const double n = static_cast<double>(std::min(plan.splits[0].valid.size(), io.max_rows));
+    const double passes = 1.0 + io.repeats * static_cast<double>(features.size());
+    double per_pass = 0;
+    for (const auto* t : models) {
+      if (!t || !(t->predict_s_per_row > 0)) return importance_box();
+      per_pass += 0.002 + 3.0 * n * t->predict_s_per_row;
+    }
+    // At least 1% of the budget: the margin that absorbs a refit or a save slowed by a
+    // busy machine.
+    return std::min(importance_box(), std::max(0.01 * budget, 0.1 + passes * per_pass));
+  }
+
   double finish_cost(const std::vector<const TrialResult*>& models) const {
-    double s = 0.1 + 0.003 * budget + importance_box();
+    double s = 0.1 + 0.003 * budget + importance_need(models);
     // Saving: about 15 ns a level byte per model (a 10 MB cell in 8 members: 0.85 s here).
     s += 1.5e-8 * level_bytes * static_cast<double>(std::max<std::size_t>(1, models.size()));
     if (test_rows_guess > 0) {
@@ -1614,7 +1637,13 @@ struct Session::Impl {
       // Choosing again takes about as long as the first choice did, and an ensemble chosen
       // again is saved and scored again: as long as the first time, or longer with more
       // members (the margins).
-      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + importance_box() + 0.05;
+      std::vector<const TrialResult*> kept;
+      if (ens_pipe.is_ensemble()) {
+        for (int id : ens.winner().members) kept.push_back(&result.trials[static_cast<std::size_t>(id)]);
+      } else {
+        kept.push_back(best);
+      }
+      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + importance_need(kept) + 0.05;
       tail_end =
           hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(end_need));
       const double left = std::chrono::duration<double>(tail_end - Clock::now()).count();
