@@ -89,6 +89,8 @@ class TorchModel : public Model {
   // Class probabilities (double, rows sum to 1) or values in the target's units.
   std::vector<double> outputs_to_predictions(const torch::Tensor& out) const;
   std::vector<double> predict_rows(const FeatureMatrix& x) const;
+  // The predictions for the listed rows of `x` only, in that order.
+  std::vector<double> predict_rows(const FeatureMatrix& x, const std::vector<int64_t>& rows) const;
 
   torch::Generator gen_;
   std::uintmax_t saved_pt_bytes_ = 0;  // while loading: the size of <family>.pt
