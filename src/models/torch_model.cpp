@@ -156,6 +156,20 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
     }
   }
 
+  // Training ends by `train_end`: the deadline, less the time predicting every validation
+  // row will take when the caller has not kept that back (predict_valid_after), timed
+  // on a chunk of them with the untrained network (its pace does not change with training).
+  Clock::time_point train_end = ctx.deadline;
+  if (ctx.predict_valid_after && validate && ctx.deadline != Clock::time_point::max() && valid_x->rows > 0) {
+    std::vector<int64_t> probe(std::min<std::size_t>(valid_x->rows, static_cast<std::size_t>(kPredictChunk)));
+    std::iota(probe.begin(), probe.end(), int64_t{0});
+    const auto probe_start = Clock::now();
+    predict_rows(*valid_x, probe);
+    const double per_row = std::chrono::duration<double>(Clock::now() - probe_start).count() / static_cast<double>(probe.size());
+    train_end -= std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(per_row * static_cast<double>(valid_x->rows)));
+  }
+
   std::vector<int64_t> order(x.rows);
   std::iota(order.begin(), order.end(), 0);
   std::vector<torch::Tensor> best_state;
@@ -183,7 +197,7 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
       auto pred = outputs_to_predictions(out.detach());
       seen_pred.insert(seen_pred.end(), pred.begin(), pred.end());
       for (auto r : rows) seen_y.push_back(y[static_cast<std::size_t>(r)]);
-      if (Clock::now() >= ctx.deadline) {
+      if (Clock::now() >= train_end) {
         out_of_time = true;
         break;
       }
@@ -229,7 +243,7 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
       stop_reason_ = FitStop::kEarlyStopping;
       break;
     }
-    if (Clock::now() >= ctx.deadline && epoch + 1 < epochs) {
+    if (Clock::now() >= train_end && epoch + 1 < epochs) {
       stop_reason_ = FitStop::kDeadline;
       break;
     }

@@ -182,6 +182,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
         ctx.threads = workers > 1 ? 1 : threads_;
         ctx.seed = seed_ + k;
         ctx.deadline = fold_deadline(k);
+        ctx.predict_valid_after = predict_reserve_s(family) <= 0;
         ctx.max_iterations = resource;
         o.log.fold = static_cast<int>(k);
         std::shared_ptr<Model> model = entry.create(full, target_.task);

@@ -32,6 +32,10 @@ struct FitContext {
   int threads = 2;
   uint64_t seed = 0;
   Clock::time_point deadline = Clock::time_point::max();
+  // The caller predicts every row of valid_x after fit and `deadline` does not allow for
+  // that yet (the family's prediction pace is not known): a model that can time its own
+  // prediction stops training early enough for it.
+  bool predict_valid_after = false;
   int max_iterations = -1;        // resource cap for iterative families (-1 = declared)
   int fixed_iterations = -1;      // train exactly this many (refit); disables early stopping
   // Called after each iteration; return false to stop training now.
