@@ -8,7 +8,6 @@
 #include <limits>
 #include <numeric>
 #include <random>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -148,8 +147,12 @@ void TorchModel::fit(const FeatureMatrix& x, const std::vector<double>& y, const
     }
     for (auto r : watch) watch_y.push_back((*valid_y)[static_cast<std::size_t>(r)]);
     // A rare class the sample missed would leave the metric undefined: then every row.
-    if (is_classification(task_) && watch.size() < valid_x->rows &&
-        std::set<double>(watch_y.begin(), watch_y.end()).size() < std::set<double>(valid_y->begin(), valid_y->end()).size()) {
+    auto classes_in = [&](const std::vector<double>& labels) {
+      std::vector<char> seen(static_cast<std::size_t>(outputs_), 0);
+      for (double v : labels) seen[static_cast<std::size_t>(v)] = 1;
+      return std::count(seen.begin(), seen.end(), 1);
+    };
+    if (is_classification(task_) && watch.size() < valid_x->rows && classes_in(watch_y) < classes_in(*valid_y)) {
       watch.resize(valid_x->rows);
       std::iota(watch.begin(), watch.end(), int64_t{0});
       watch_y = *valid_y;

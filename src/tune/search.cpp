@@ -182,7 +182,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
         ctx.threads = workers > 1 ? 1 : threads_;
         ctx.seed = seed_ + k;
         ctx.deadline = fold_deadline(k);
-        ctx.predict_valid_after = predict_reserve_s(family) <= 0;
+        ctx.predict_valid_after = predict_time == Clock::duration::zero();
         ctx.max_iterations = resource;
         o.log.fold = static_cast<int>(k);
         std::shared_ptr<Model> model = entry.create(full, target_.task);
@@ -887,7 +887,6 @@ class Search {
       if (fits < queue->size()) {
         pick = fits;
       } else {
-        if (!std::isfinite(cheapest)) return std::nullopt;
         const int sample = sample_that_fits(cheapest, cheapest_left);
         if (sample <= 0) return std::nullopt;
         *sample_rows = sample;
