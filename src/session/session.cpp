@@ -1653,6 +1653,11 @@ struct Session::Impl {
         const std::size_t before = result.trials.size();
         opt.deadline_fn = [this] { return tail_end; };
         opt.at_deadline = nullptr;
+        // The kept ensemble's members keep their fold models while the tail's trials push
+        // them out of the candidates: importance is measured on them.
+        std::set<int> members;
+        if (ens_pipe.is_ensemble()) members.insert(ens.winner().members.begin(), ens.winner().members.end());
+        opt.keep_fold_model = [members](int id) { return members.count(id) > 0; };
         result = continue_search(*evaluator, opt, on_trial, std::move(result));
         best = &result.trials[static_cast<std::size_t>(best_id)];
         tail_trials = static_cast<int>(result.trials.size() - before);

@@ -991,7 +991,7 @@ class Search {
     // Fitted fold models stay with the best trial (the fallback when no time is left
     // to refit it) and with the ensemble's candidates (the same, for its members).
     for (auto& t : result_.trials) {
-      if (t.id != result_.best && !t.oof) release(&t);
+      if (t.id != result_.best && !t.oof && !(opt_.keep_fold_model && opt_.keep_fold_model(t.id))) release(&t);
     }
   }
 

@@ -164,6 +164,9 @@ struct SearchOptions {
   // Out-of-fold predictions are kept for this many top trials by score, plus the
   // best trial of each family (for ensembles); 0 = none.
   int keep_predictions = 20;
+  // Trials whose fitted fold models stay whatever their rank (a continued search's
+  // ensemble members, whose fold models importance is measured on); unset: none.
+  std::function<bool(int trial_id)> keep_fold_model;
   // Anytime (budget_s > 0): until some model beats the constant, a trial may run only
   // until start + first_model_share x budget_s (at least min_box_share x budget_s), so a
   // slow first family cannot eat the budget; after that a trial's time box is
