@@ -336,6 +336,7 @@ nlohmann::json FeatureImportance::to_json() const {
                       {"base_score", num(base_score)},
                       {"rows", rows},
                       {"repeats", repeats},
+                      {"repeats_asked", repeats_asked},
                       {"columns", columns.size()},
                       {"columns_measured", columns_measured},
                       {"shap_rows", shap_rows},
@@ -512,10 +513,22 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
     }
   };
   fi.rows = work.n_rows;
-  const std::size_t total = d * static_cast<std::size_t>(repeats);
+  std::size_t total = d * static_cast<std::size_t>(repeats);
   std::size_t next = 0;
   bool stopped = false;
-  while (next < total) {
+  // Asked repeats done with time to spare: one more whole repeat when it fits twice over
+  // before the deadline at the pace measured so far (its batches' fixed cost and its rows).
+  const int most = std::max(repeats, opt.max_repeats);
+  auto one_more = [&] {
+    if (!fi.cut.empty() || repeats >= most) return false;
+    const double batches = std::ceil(static_cast<double>(d) / static_cast<double>(per_batch())) + 1.0;
+    const double repeat_s = batches * pace_a + pace_b * static_cast<double>(work.n_rows * d);
+    if (!(2.0 * repeat_s < left())) return false;
+    ++repeats;
+    total += d;
+    return true;
+  };
+  while (next < total || one_more()) {
     if (Clock::now() >= opt.deadline) {
       stopped = true;
       break;
@@ -570,8 +583,9 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
   }
   const int done_repeats = static_cast<int>(std::max<std::size_t>(complete, full > 0 ? 1 : 0));
   fi.repeats = done_repeats;
+  fi.repeats_asked = std::max(1, opt.repeats);
   fi.columns_measured = full;
-  if (stopped) {
+  if (stopped && (full < d || done_repeats < fi.repeats_asked)) {
     fi.cut = full < d ? fmt::format("the deadline came after {} of {} columns", full, d)
                       : fmt::format("{} repeats asked, time for {}", opt.repeats, done_repeats);
   }

@@ -52,6 +52,10 @@ enum class Phase { kNone, kRead, kPlan, kSearch, kRefit, kEnsemble, kSave, kTail
 
 namespace {
 
+// Importance asks for 5 shuffles of each column and takes up to this many when the end
+// of a run leaves the time (the spread over 30 repeats is a fair standard deviation).
+constexpr int kImportanceMostRepeats = 30;
+
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // Fault injection for the resume tests (docs/architecture.md): with AUTOML_GPT_KILL_AT
@@ -386,6 +390,7 @@ struct Session::Impl {
   std::optional<Table> test;
   nlohmann::json test_part;  // what the summary says of the test file
   double finish_s = 0, refinish_s = 0;
+  std::size_t trials_noted = 0;  // trials the search has reported so far (the report's size)
   std::size_t finish_members = 1;
   // Phase 8: the tail.
   Clock::time_point tail_end;
@@ -453,28 +458,42 @@ struct Session::Impl {
 
   // What importance is expected to need with `models` (the best, or an ensemble's
   // members): every column shuffled `repeats` times on up to max_rows validation rows,
-  // each pass a prediction by every model at its measured pace, three times over for
-  // encoding the rows and the tree SHAP pass, and about 2 ms a model a pass however few
-  // the rows (stacking's nine members on pima's 116 rows: 0.76 s). At most its box, and
-  // the box while a pace is unknown. Keeping the whole box back left ~3% of every budget
-  // unused (importance took 0.04-0.3 s of the 1.8 s kept at 60 s on most tables).
-  double importance_need(const std::vector<const TrialResult*>& models) const {
+  // each shuffled block predicted by every model at its measured pace, three times over
+  // for encoding the rows and the tree SHAP pass, and about 2 ms a model a prediction
+  // call however few the rows. The blocks go in batches of about 4M cells (all of them in
+  // one batch on a small table), after the calls that time the pace, score the rows and
+  // time a first block. At most its box, and the box while a pace is unknown. Counting
+  // the fixed cost per block instead of per batch kept ~3% of the budget back on small
+  // tables with ensembles (sonar at 60 s: 1.8 s kept, 0.3 s used, and no tail).
+  double importance_need(const std::vector<const TrialResult*>& models, bool with_margin = true) const {
     if (models.empty() || plan.splits.empty()) return importance_box();
     const ImportanceOptions io;
     const double n = static_cast<double>(std::min(plan.splits[0].valid.size(), io.max_rows));
-    const double passes = 1.0 + io.repeats * static_cast<double>(features.size());
-    double per_pass = 0;
+    const double d = static_cast<double>(std::max<std::size_t>(1, features.size()));
+    const double blocks = io.repeats * d;
+    const double per_batch = std::max(1.0, std::floor(4e6 / std::max(1.0, n * d)));
+    const double calls = 5.0 + std::ceil(blocks / per_batch);
+    double s = 0;
     for (const auto* t : models) {
       if (!t || !(t->predict_s_per_row > 0)) return importance_box();
-      per_pass += 0.002 + 3.0 * n * t->predict_s_per_row;
+      s += 0.002 * calls + 3.0 * n * (1.0 + blocks) * t->predict_s_per_row;
     }
     // At least 1% of the budget: the margin that absorbs a refit or a save slowed by a
-    // busy machine.
-    return std::min(importance_box(), std::max(0.01 * budget, 0.1 + passes * per_pass));
+    // busy machine (importance then spends what the margin was not needed for). The
+    // tail, after the refits and the first save, keeps its own margins instead.
+    return std::min(importance_box(), std::max(with_margin ? 0.01 * budget : 0.0, 0.03 + s));
+  }
+
+  // Seconds the summary and the report take after importance: about 1.3 ms a trial (the
+  // report reads back and draws every trial's curves; 876 trials of iris at 60 s: 0.99 s,
+  // 229 at 15 s: 0.20 s). Importance's deadline leaves it, and spends what it did not need.
+  double report_need() const {
+    const double n = static_cast<double>(std::max(result.trials.size(), trials_noted));
+    return std::max(0.03 + 0.001 * budget, 0.03 + 0.0013 * n);
   }
 
   double finish_cost(const std::vector<const TrialResult*>& models) const {
-    double s = 0.1 + 0.003 * budget + importance_need(models);
+    double s = 0.05 + 0.001 * budget + report_need() + importance_need(models);
     // Saving: about 15 ns a level byte per model (a 10 MB cell in 8 members: 0.85 s here).
     s += 1.5e-8 * level_bytes * static_cast<double>(std::max<std::size_t>(1, models.size()));
     if (test_rows_guess > 0) {
@@ -1435,6 +1454,7 @@ struct Session::Impl {
   // (also for the trials a resumed run reads back).
   void note_trial(const TrialResult& t, const TrialResult* best) {
       current_best = best;
+      ++trials_noted;
       if (best) {
         // A refit that would take a large share of the budget is not worth its time: the
         // best trial's fold model is kept, and the search goes on instead.
@@ -1643,7 +1663,8 @@ struct Session::Impl {
       } else {
         kept.push_back(best);
       }
-      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + importance_need(kept) + 0.05;
+      const double end_need = 1.2 * std::max(ensemble_s, first_choose_s) + 1.3 * finish_s + importance_need(kept, false) +
+                              report_need() + 0.05;
       tail_end =
           hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(end_need));
       const double left = std::chrono::duration<double>(tail_end - Clock::now()).count();
@@ -1756,7 +1777,7 @@ struct Session::Impl {
     // When the phases before it overran (a loaded machine), it still gets 1% of the budget
     // (at least 0.1 s), so a run always says which columns mattered.
     const auto deadline = std::max(
-        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.05 + 0.002 * budget)),
+        hard_end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(report_need())),
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(0.1 + 0.01 * budget)));
     std::string measured_on;
     const Pipeline ip = importance_pipeline(&measured_on);
@@ -1766,11 +1787,17 @@ struct Session::Impl {
     ImportanceOptions io;
     io.seed = req.seed;
     io.deadline = deadline;
+    // The time left before the report is the end's margin, not needed: more repeats.
+    io.max_repeats = kImportanceMostRepeats;
     importance = permutation_importance(ip, table, valid, yv, card.metric, io);
     importance.measured_on = measured_on;
     write_feature_importance(dir / "feature_importance.csv", importance);
-    say(fmt::format("feature importance: {} of {} columns, {} repeats on {} rows in {:.2f}s{}",
-                    importance.columns_measured, importance.columns.size(), importance.repeats, importance.rows,
+    say(fmt::format("feature importance: {} of {} columns, {} repeats{} on {} rows in {:.2f}s{}",
+                    importance.columns_measured, importance.columns.size(), importance.repeats,
+                    importance.repeats > importance.repeats_asked
+                        ? fmt::format(" ({} asked, more in the time the end did not need)", importance.repeats_asked)
+                        : std::string(),
+                    importance.rows,
                     importance.seconds, importance.cut.empty() ? std::string() : " (" + importance.cut + ")"));
   }
 

@@ -549,7 +549,7 @@ class Search {
     std::string family = pick_family(samples);
     if (family.empty()) return {};
     const ModelEntry& e = model_registry().get(family);
-    auto params = sample_params(e.params, rng_);
+    auto params = sample_params(search_space(e), rng_);
     for (const auto& s : e.params) {
       if (!s.tuned) params.erase(s.name);  // leave the fixed ones at their declared defaults
     }
@@ -558,6 +558,37 @@ class Search {
       params[kPrepParam] = pick_variant(family);
     }
     return {family, params, "random"};
+  }
+
+  // The family's tuned parameters as this data lets the search draw them
+  // (ModelEntry::narrow_search), worked out once per family.
+  const std::vector<ParamSpec>& search_space(const ModelEntry& e) {
+    auto it = spaces_.find(e.name);
+    if (it != spaces_.end()) return it->second;
+    std::vector<ParamSpec> specs = e.params;
+    if (e.narrow_search) {
+      SearchData d;
+      const Target& t = ev_.target();
+      d.task = t.task;
+      double train = 0;
+      for (const auto& sp : ev_.plan().splits) train += static_cast<double>(sp.train.size());
+      d.fit_rows = ev_.plan().splits.empty() ? static_cast<double>(ev_.n_rows())
+                                             : train / static_cast<double>(ev_.plan().splits.size());
+      if (is_classification(t.task) && t.n_classes() > 0) {
+        std::vector<double> count(static_cast<std::size_t>(t.n_classes()), 0.0);
+        double n = 0;
+        for (double v : t.y) {
+          if (std::isnan(v) || v < 0 || v >= static_cast<double>(count.size())) continue;
+          count[static_cast<std::size_t>(v)] += 1;
+          n += 1;
+        }
+        if (n > 0) {
+          for (double c : count) d.class_shares.push_back(c / n);
+        }
+      }
+      e.narrow_search(d, specs);
+    }
+    return spaces_.emplace(e.name, std::move(specs)).first->second;
   }
 
   // The data-processing variant of a random setting: the one whose trials of this family
@@ -1006,6 +1037,7 @@ class Search {
   std::mt19937_64 rng_;
   std::vector<std::string> families_;
   std::string favourite_;  // the family most random settings are drawn from (pick_family)
+  std::map<std::string, std::vector<ParamSpec>> spaces_;  // search_space, by family
   std::size_t prep_turn_ = 0;  // the next non-design data-processing variant (random_setting)
   Clock::time_point asked_at_ = Clock::time_point::min();  // the deadline at_deadline last saw
   SearchResult result_;

@@ -286,5 +286,31 @@ TEST(Explain, ImportanceWithNoTimeLeftListsTheColumnsAndSaysSo) {
   EXPECT_EQ(fi.to_json()["columns_measured"], 0);
 }
 
+// Time to spare after the asked repeats goes to more whole repeats, up to max_repeats;
+// every column gets the same number and the summary says how many were asked.
+TEST(Explain, ImportanceTakesMoreRepeatsWhenTimeIsLeft) {
+  Fixture f = toy("binary", 200, 9);
+  Pipeline p = fitted(f.table, f.y, f.card, "linear", kToyColumns);
+  std::vector<std::size_t> rows;
+  std::vector<double> ys;
+  for (std::size_t i = 0; i < f.table.n_rows; ++i) {
+    rows.push_back(i);
+    ys.push_back(f.y.y[i]);
+  }
+  ImportanceOptions opt;
+  opt.repeats = 3;
+  opt.deadline = Clock::now() + std::chrono::seconds(60);
+  FeatureImportance asked = permutation_importance(p, f.table, rows, ys, f.card.metric, opt);
+  EXPECT_EQ(asked.repeats, 3);  // no max_repeats: what was asked
+  opt.max_repeats = 12;
+  FeatureImportance more = permutation_importance(p, f.table, rows, ys, f.card.metric, opt);
+  EXPECT_EQ(more.repeats, 12);
+  EXPECT_EQ(more.repeats_asked, 3);
+  EXPECT_TRUE(more.cut.empty()) << more.cut;
+  for (const auto& c : more.columns) EXPECT_EQ(c.repeats, 12) << c.column;
+  EXPECT_EQ(more.to_json()["repeats_asked"], 3);
+  EXPECT_LT(more.seconds, 60.0);
+}
+
 }  // namespace
 }  // namespace automl

@@ -255,6 +255,29 @@ TEST(Search, NoTrialStartsWithLessTimeLeftThanItsFoldsNeedToPredict) {
   }
 }
 
+// On a small table the random search draws only leaf weights a fold's rows can reach:
+// with XGBoost's fixed range (min_child_weight up to 50) about half the trials on a
+// 156-row binary table made no split and scored the constant.
+TEST(Search, RandomSettingsOnASmallTableAllSplit) {
+  auto data = toy("binary", 160, 7, 0);
+  Evaluator& ev = *data->ev;
+  SearchOptions opt;
+  opt.max_trials = 40;
+  opt.families = {"constant", "xgboost"};
+  opt.initial = {{"constant", nlohmann::json::object(), ""}};
+  opt.seed = 3;
+  auto result = run_search(ev, opt, nullptr);
+  ASSERT_GE(result.trials.size(), 30u);
+  const double constant = result.trials[0].score;
+  int xgb = 0;
+  for (const auto& t : result.trials) {
+    if (t.family != "xgboost" || !t.usable()) continue;
+    ++xgb;
+    EXPECT_GT(t.score, constant + 0.05) << "trial " << t.id << " " << t.params.dump() << " scored the constant";
+  }
+  EXPECT_GE(xgb, 25);
+}
+
 // An early rung on a large table may train on a sample of the rows: it is scored on
 // every validation row, says so, and its out-of-fold predictions cover the same rows.
 TEST(Search, ASampledTrialIsScoredOnAllValidationRows) {

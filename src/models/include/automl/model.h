@@ -161,6 +161,14 @@ inline double planned_fits_per_trial(double rows) {
   return rows <= 1000 ? 10 : rows <= 3000 ? 5 : rows <= 10000 ? 3 : 1;
 }
 
+// What a family's search range may depend on: the task, the rows one validation fold
+// trains on, and for classes their shares of the rows.
+struct SearchData {
+  Task task = Task::kRegression;
+  double fit_rows = 0;
+  std::vector<double> class_shares;
+};
+
 struct ModelEntry {
   std::string name;
   std::string structure;
@@ -175,6 +183,11 @@ struct ModelEntry {
   // with the data (a run leaves out a family whose estimate breaks a requirement).
   std::function<Footprint(double rows, double features)> footprint;
   std::function<std::unique_ptr<Model>(const nlohmann::json& params, Task task)> create;
+  // Narrows the range the random search draws its tuned parameters from on this data
+  // (unset: the declared tuning ranges), where part of a range cannot fit these rows (a
+  // leaf weight no fold's rows can reach makes a tree with no split). Values set by hand,
+  // a planner or the knowledge base are only checked against the hard bounds.
+  std::function<void(const SearchData& data, std::vector<ParamSpec>& specs)> narrow_search;
   // Bytes a fit on `shape` holds beyond its encoded input matrix (the library's own
   // copy of the data, gradients, tensors, the fitted model), calibrated against peak
   // resident memory measured on real fits; the family's file says where its constants

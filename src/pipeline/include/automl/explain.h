@@ -90,6 +90,11 @@ void write_contributions(std::ostream& out, const ColumnContributions& c);
 
 struct ImportanceOptions {
   int repeats = 5;              // shuffles of each column
+  // More whole repeats, up to this many, while one more still fits before the deadline
+  // at the measured pace (a run gives importance the time its end did not need: more
+  // repeats make each column's mean drop and its spread more exact). At most `repeats`
+  // when it is smaller.
+  int max_repeats = 0;
   std::size_t max_rows = 2000;  // rows scored (a seeded sample)
   std::size_t shap_rows = 500;  // rows whose tree SHAP values are averaged (models that have them)
   uint64_t seed = 0;
@@ -119,6 +124,7 @@ struct FeatureImportance {
   std::size_t rows = 0;                                           // rows scored
   std::size_t shap_rows = 0;                                      // rows behind shap_abs_mean (0: none)
   int repeats = 0;                                                // repeats every measured column got
+  int repeats_asked = 0;                                          // ImportanceOptions::repeats
   std::size_t columns_measured = 0;
   std::string measured_on;  // which model and rows (the caller says; saved in the summary)
   std::string cut;          // what the deadline cut ("" = nothing)
