@@ -266,16 +266,21 @@ INSTANTIATE_TEST_SUITE_P(Explain, PlantedImportance,
                                            std::make_pair(std::string("knn"), std::string("regression"))),
                          [](const auto& info) { return info.param.first + "_" + info.param.second; });
 
+// A run's importance pass scores every row of the toy table: the rows and their targets.
+std::pair<std::vector<std::size_t>, std::vector<double>> every_row(const Fixture& f) {
+  std::pair<std::vector<std::size_t>, std::vector<double>> out;
+  for (std::size_t i = 0; i < f.table.n_rows; ++i) {
+    out.first.push_back(i);
+    out.second.push_back(f.y.y[i]);
+  }
+  return out;
+}
+
 // A deadline already past still lists every column (unmeasured) and says what it cut.
 TEST(Explain, ImportanceWithNoTimeLeftListsTheColumnsAndSaysSo) {
   Fixture f = toy("binary", 200, 9);
   Pipeline p = fitted(f.table, f.y, f.card, "linear", kToyColumns);
-  std::vector<std::size_t> rows;
-  std::vector<double> ys;
-  for (std::size_t i = 0; i < f.table.n_rows; ++i) {
-    rows.push_back(i);
-    ys.push_back(f.y.y[i]);
-  }
+  const auto [rows, ys] = every_row(f);
   ImportanceOptions opt;
   opt.deadline = Clock::now() - std::chrono::seconds(1);
   FeatureImportance fi = permutation_importance(p, f.table, rows, ys, f.card.metric, opt);
@@ -291,12 +296,7 @@ TEST(Explain, ImportanceWithNoTimeLeftListsTheColumnsAndSaysSo) {
 TEST(Explain, ImportanceTakesMoreRepeatsWhenTimeIsLeft) {
   Fixture f = toy("binary", 200, 9);
   Pipeline p = fitted(f.table, f.y, f.card, "linear", kToyColumns);
-  std::vector<std::size_t> rows;
-  std::vector<double> ys;
-  for (std::size_t i = 0; i < f.table.n_rows; ++i) {
-    rows.push_back(i);
-    ys.push_back(f.y.y[i]);
-  }
+  const auto [rows, ys] = every_row(f);
   ImportanceOptions opt;
   opt.repeats = 3;
   opt.deadline = Clock::now() + std::chrono::seconds(60);
