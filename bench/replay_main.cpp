@@ -8,7 +8,9 @@
 //   brain_replay runs/brain/*-30s-automl-gpt [--knowledge FILE] [--skip N] [--show N]
 //
 // --skip N leaves each run's first N trials out of the correlation (how much the
-// uncalibrated start costs); --show N prints them with their replayed predictions.
+// uncalibrated start costs); --show N prints them with their replayed predictions;
+// --dump FILE writes every scored trial's real and replayed score as JSON lines (run,
+// trial, family, resource, real, replayed), for a look by family or rung.
 //
 // It lets a change to the predictor be measured on real trials in seconds, without
 // re-running the searches; bench/brain.py remains the end-to-end measurement.
@@ -66,6 +68,7 @@ struct Replayed {
 struct Options {
   int skip = 0;  // leave the first trials of each run out of the correlation
   int show = 0;  // print the first trials of each run with their replayed prediction
+  std::ofstream* dump = nullptr;  // every scored trial as a JSON line
 };
 
 Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase& kb, const Options& opt) {
@@ -122,6 +125,11 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
       real.push_back(t.score);
       replayed.push_back(p.final_score);
       recorded.push_back(number(r[c_pred]));
+      if (opt.dump)
+        *opt.dump << nlohmann::json{{"run", folder.filename().string()}, {"trial", t.id}, {"family", t.family},
+                                    {"resource", t.resource}, {"real", t.score}, {"replayed", p.final_score}}
+                         .dump()
+                  << "\n";
     }
     if (t.status == TrialStatus::kFinished && t.seconds >= 0.1 && p.seconds > 0) {
       seconds_log_errors.push_back(std::abs(std::log(p.seconds / t.seconds)));
@@ -144,6 +152,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> folders;
   std::string kb_path = automl::default_knowledge_path().string();
   Options opt;
+  std::ofstream dump;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--knowledge" && i + 1 < argc) {
@@ -152,15 +161,22 @@ int main(int argc, char** argv) {
       opt.skip = std::atoi(argv[++i]);
     } else if (a == "--show" && i + 1 < argc) {
       opt.show = std::atoi(argv[++i]);
+    } else if (a == "--dump" && i + 1 < argc) {
+      dump.open(argv[++i]);
+      if (!dump) {
+        std::cerr << "error: cannot write " << argv[i] << "\n";
+        return 1;
+      }
+      opt.dump = &dump;
     } else if (!a.empty() && a[0] == '-') {
-      std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N]\n";
+      std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N] [--dump FILE]\n";
       return 2;
     } else {
       folders.push_back(a);
     }
   }
   if (folders.empty()) {
-    std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N]\n";
+    std::cerr << "usage: brain_replay RUN_FOLDER... [--knowledge FILE] [--skip N] [--show N] [--dump FILE]\n";
     return 2;
   }
   try {
