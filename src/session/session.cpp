@@ -436,8 +436,8 @@ struct Session::Impl {
   // The seconds kept back to refit a trial on all rows (its fit's time, scaled by the
   // rows it gains, with a margin), and whether that is more than the refit is worth:
   // over 15% of the budget, when the trial kept a fold model to use instead.
-  // (A refit trains a fixed number of rounds with nothing to score along the way, and the
-  // best trial's with every thread: folds side by side had one each.)
+  // (A refit trains a fixed number of rounds with nothing to score along the way; on small
+  // data, where folds ran side by side on one thread each, it has one thread too.)
   // An iterative trial's own log gives its seconds per round (or epoch), so the refit's
   // rounds (those its folds kept, a few more for the rows gained) can be priced directly.
   // A trial trained on a sample of its fold's rows is refit on all rows: its pace scales
@@ -455,7 +455,7 @@ struct Session::Impl {
     return fit_seconds(t) * rows_factor;
   }
 
-  double refit_need(const TrialResult& t) const { return one_fit_s(t) * (side_by_side ? 0.7 : 1.0) * 1.2 + 0.3; }
+  double refit_need(const TrialResult& t) const { return one_fit_s(t) * 1.2 + 0.3; }
 
   // The seconds feature importance gets at the end: 3% of the budget, at least 0.2 s and
   // at most a minute. Kept back with saving (finish_cost), so the search leaves it.
@@ -1565,7 +1565,12 @@ struct Session::Impl {
                       rounds_for(best, *entry) ? fmt::format(" with {} {}", rounds_for(best, *entry),
                                                                   entry->resource_param == "epochs" ? "epochs" : "rounds")
                                               : std::string()));
-      pipe = refit_setting(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds, req.threads);
+      // Small data: one thread, as its folds were trained. Threads gain nothing there and
+      // lose much when the machine is busy (glass's xgboost refit, 160 rows and 388
+      // rounds, ran 2.8 s against the budget beside another process and was cut; its
+      // trial's single-threaded folds took 0.2 s each).
+      pipe = refit_setting(best_family, best ? best->params : nlohmann::json::object(), best, &refit_rounds,
+                           side_by_side ? 1 : req.threads);
       if (!pipe.model && !has_fold_model) throw Error(ErrorKind::kBudget, refusal);
     }
     best_refit_s = seconds_since(refit_start);
