@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -310,6 +311,42 @@ TEST(Explain, ImportanceTakesMoreRepeatsWhenTimeIsLeft) {
   for (const auto& c : more.columns) EXPECT_EQ(c.repeats, 12) << c.column;
   EXPECT_EQ(more.to_json()["repeats_asked"], 3);
   EXPECT_LT(more.seconds, 60.0);
+}
+
+// A model whose first predictions are slow (a member warming up) and the rest quick.
+class SlowAtFirst : public Model {
+ public:
+  explicit SlowAtFirst(std::shared_ptr<Model> inner) : inner_(std::move(inner)) {}
+  void fit(const FeatureMatrix& x, const std::vector<double>& y, const FeatureMatrix* vx, const std::vector<double>* vy,
+           const FitContext& ctx) override {
+    inner_->fit(x, y, vx, vy, ctx);
+  }
+  std::vector<double> predict(const FeatureMatrix& x) const override {
+    if (calls_++ < 2) std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    return inner_->predict(x);
+  }
+  void save(const std::filesystem::path& dir) const override { inner_->save(dir); }
+  void load(const std::filesystem::path& dir) override { inner_->load(dir); }
+
+ private:
+  std::shared_ptr<Model> inner_;
+  mutable int calls_ = 0;
+};
+
+// The first timings say a repeat takes most of the time left, so the plan is cut to one;
+// the repeats then go quickly, and the time left goes to the repeats asked.
+TEST(Explain, ImportanceRepeatsAtThePaceTheRepeatsTook) {
+  Fixture f = toy("binary", 200, 9);
+  Pipeline p = fitted(f.table, f.y, f.card, "linear", kToyColumns);
+  p.model = std::make_shared<SlowAtFirst>(p.model);
+  const auto [rows, ys] = every_row(f);
+  ImportanceOptions opt;
+  opt.repeats = 5;
+  opt.deadline = Clock::now() + std::chrono::seconds(2);
+  FeatureImportance fi = permutation_importance(p, f.table, rows, ys, f.card.metric, opt);
+  EXPECT_EQ(fi.repeats, 5);
+  EXPECT_TRUE(fi.cut.empty()) << fi.cut;
+  for (const auto& c : fi.columns) EXPECT_EQ(c.repeats, 5) << c.column;
 }
 
 }  // namespace
