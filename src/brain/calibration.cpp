@@ -168,9 +168,10 @@ class LogCalibration::Impl {
     // boston_housing, knn's k on digits): median Spearman within a family and round cap
     // 0.60 -> 0.67, over the whole run 0.68 -> 0.70. Before that, the guess is what
     // there is.
-    std::map<std::string, int> family_n;
-    for (const auto* t : pts) ++family_n[t->family];
-    auto own_shape = [&](const std::string& f) { return family_n[f] >= kOwnShapeFrom; };
+    auto own_shape = [&](const std::string& f) {
+      auto it = lines.find(f);
+      return it != lines.end() && it->second.n >= kOwnShapeFrom;
+    };
     std::vector<double> r_line = r;
     for (std::size_t i = 0; i < r.size(); ++i) {
       const TrialResult& t = *pts[i];
@@ -341,6 +342,7 @@ class LogCalibration::Impl {
   // the slope never turns the family's order of settings upside down.
   struct FamilyLine {
     double offset = 0, slope = 0, mean_rel = 0;
+    int n = 0;  // the family's finished trials
   };
   static std::map<std::string, FamilyLine> family_lines(const std::vector<const TrialResult*>& pts,
                                                         const std::vector<double>& r, const std::vector<double>& y,
@@ -359,6 +361,7 @@ class LogCalibration::Impl {
       mr /= n;
       FamilyLine l;
       l.mean_rel = mr;
+      l.n = static_cast<int>(idx.size());
       l.offset = me / (n + k_offset);
       if (idx.size() >= 3) {
         double sxy = 0, sxx = 0;

@@ -493,7 +493,7 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
   std::vector<std::size_t> col_index(d);
   for (std::size_t j = 0; j < d; ++j) col_index[j] = static_cast<std::size_t>(work.find(fi.columns[j].column));
   auto per_batch = [&] {
-    return std::max<std::size_t>(1, 4000000 / std::max<std::size_t>(1, work.n_rows * d));
+    return importance_blocks_per_call(work.n_rows, d);
   };
   // Predicts the blocks [first, last) of the repeat-major order.
   auto run_blocks = [&](std::size_t first, std::size_t last) {
@@ -615,6 +615,10 @@ FeatureImportance permutation_importance(const Pipeline& p, const Table& table, 
                                              : std::string();
   }
   return finish(fi);
+}
+
+std::size_t importance_blocks_per_call(std::size_t rows, std::size_t columns) {
+  return std::max<std::size_t>(1, 4000000 / std::max<std::size_t>(1, rows * columns));
 }
 
 void write_feature_importance(const std::filesystem::path& file, const FeatureImportance& fi) {

@@ -476,7 +476,8 @@ struct Session::Impl {
     const double n = static_cast<double>(std::min(plan.splits[0].valid.size(), io.max_rows));
     const double d = static_cast<double>(std::max<std::size_t>(1, features.size()));
     const double blocks = io.repeats * d;
-    const double per_batch = std::max(1.0, std::floor(4e6 / std::max(1.0, n * d)));
+    const double per_batch = static_cast<double>(
+        importance_blocks_per_call(static_cast<std::size_t>(n), static_cast<std::size_t>(d)));
     const double calls = 5.0 + std::ceil(blocks / per_batch);
     double s = 0;
     for (const auto* t : models) {

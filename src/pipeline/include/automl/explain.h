@@ -134,6 +134,10 @@ struct FeatureImportance {
   nlohmann::json to_json() const;
 };
 
+// How many shuffled blocks (`rows` rows each, `columns` columns shuffled one at a time)
+// permutation_importance predicts in one call: about 4M cells, at least one block.
+std::size_t importance_blocks_per_call(std::size_t rows, std::size_t columns);
+
 // Permutation importance of each input column of `p` on the rows `rows` of `table`,
 // whose encoded targets are `y` (one per entry of `rows`), under `metric`.
 FeatureImportance permutation_importance(const Pipeline& p, const Table& table, const std::vector<std::size_t>& rows,
