@@ -33,6 +33,7 @@
 #include "automl/llm.h"
 #include "automl/memory.h"
 #include "automl/metrics.h"
+#include "automl/networks.h"
 #include "automl/pipeline.h"
 #include "automl/planner.h"
 #include "automl/prompt.h"
@@ -1011,6 +1012,10 @@ struct Session::Impl {
       candidates.push_back(e);
     }
     if (candidates.empty()) throw_invalid("no model family meets the request (--models and --require leave none)");
+    // A network among the families: its module loads meanwhile (automl/networks.h).
+    if (std::any_of(candidates.begin(), candidates.end(), [](const ModelEntry* e) { return e->network; })) {
+      start_loading_networks();
+    }
     fit_to_memory();
 
     // The knowledge base: experience from earlier runs, for warm starts and learned

@@ -240,6 +240,42 @@ TEST(Cli, BenchOnARealDatasetBeatsAFloor) {
 }
 
 
+// The program loads the networks' module only when a run may train a network: the
+// family still trains, is saved, and a later `predict` (another process) reloads it.
+TEST(Cli, ANetworkFamilyTrainsThroughTheModuleAndReloads) {
+  auto dir = testing::temp_dir("network-module");
+  auto r = run_cli("run " + (kPenguins / "train.csv").string() + " --target species --test " +
+                   (kPenguins / "test.csv").string() + " --models mlp --no-ensemble --budget 8s --out " +
+                   (dir / "run").string() + " --store " + (dir / "s.sqlite").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = nlohmann::json::parse(testing::read_file(dir / "run" / "summary.json"));
+  EXPECT_EQ(s["model"]["family"], "mlp") << s.dump(2);
+  EXPECT_GE(s["test_score"].get<double>(), 0.9) << s.dump(2);
+  auto p = run_cli("predict " + (dir / "run").string() + " " + (kPenguins / "test.csv").string() + " --out " +
+                   (dir / "again.csv").string());
+  ASSERT_EQ(p.exit_code, 0) << p.out;
+  EXPECT_EQ(testing::read_file(dir / "again.csv"), testing::read_file(dir / "run" / "test_predictions.csv"));
+  fs::remove_all(dir);
+}
+
+// A module that cannot be loaded fails the network's trials with where it looked; the
+// run goes on without them.
+TEST(Cli, AMissingNetworkModuleIsNamedInTheTrialsItFails) {
+  auto dir = testing::temp_dir("network-module-missing");
+  auto r = run_cli("run " + (kPenguins / "train.csv").string() + " --target species --models mlp,linear "
+                   "--no-ensemble --budget 5s --out " + (dir / "run").string() + " --store " +
+                   (dir / "s.sqlite").string(),
+                   "AUTOML_GPT_NETWORKS=" + (dir / "no-such-module.so").string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto s = nlohmann::json::parse(testing::read_file(dir / "run" / "summary.json"));
+  EXPECT_EQ(s["model"]["family"], "linear") << s.dump(2);
+  const std::string board = testing::read_file(dir / "run" / "leaderboard.csv");
+  EXPECT_NE(board.find("mlp cannot be trained: the neural-network module could not be loaded"), std::string::npos)
+      << board;
+  EXPECT_NE(board.find("no-such-module.so (not there)"), std::string::npos) << board;
+  fs::remove_all(dir);
+}
+
 TEST(Cli, TestRowsOfAClassNeverSeenInTrainingAreLeftOutOfTheScore) {
   auto dir = testing::temp_dir("unseen-class");
   testing::write_file(dir / "train.csv", testing::make_csv("multiclass", 300, 2));

@@ -179,6 +179,7 @@ struct ModelEntry {
   std::string resource_param;  // the iteration count successive halving scales ("" if none)
   bool explainable = false;    // a person can read how it decides (coefficients, a constant)
   bool baseline = false;       // the reference every model must beat (it ignores the features)
+  bool network = false;        // trained by the networks' module (automl/networks.h), loaded on first use
   // From the training rows and encoded features; unset where the cost does not grow
   // with the data (a run leaves out a family whose estimate breaks a requirement).
   std::function<Footprint(double rows, double features)> footprint;

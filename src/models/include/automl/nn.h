@@ -2,7 +2,7 @@
 // planner and the tests can reason about them cheaply): how a setting of `mlp`,
 // `cnn` or `fasttext` spells a network, and what that network costs in parameters
 // (its saved size: 4 bytes each) and in floating-point operations per row (its
-// prediction time). The networks themselves are built in src/models/*_model.cpp.
+// prediction time). The networks themselves are built in src/networks/*_network.cpp.
 //
 //   CnnArchitecture a = CnnArchitecture::from_params(params);     // validated, defaulted params
 //   NetworkCost c = cnn_cost(a, {1, 20, 20}, 10);

@@ -1,9 +1,9 @@
-// What the neural-network families (mlp_model.cpp, cnn_model.cpp, fasttext_model.cpp)
+// What the neural-network families (mlp_network.cpp, cnn_network.cpp, fasttext_network.cpp)
 // share: one training loop (AdamW on mini-batches, a per-epoch log of the run's
 // metric on the training batches and the validation set, early stopping that keeps
 // the best epoch, the deadline checked after every batch), prediction in chunks,
 // and save/load as torch parameters + a JSON of the architecture. Private to
-// src/models/: only these files include torch.
+// src/networks/: only these files include torch.
 //
 // All randomness (initial weights, shuffling, dropout, augmentation) comes from the
 // model's own generator seeded by FitContext::seed, so folds trained side by side

@@ -1,5 +1,5 @@
 // The training loop, prediction and persistence the neural-network families share
-// (src/models/torch_model.h).
+// (src/networks/torch_model.h).
 #include "torch_model.h"
 
 #include <algorithm>
