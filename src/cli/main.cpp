@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "automl/error.h"
+#include "automl/networks.h"
 #include "commands.h"
 
 namespace {
@@ -24,9 +25,7 @@ int exit_code(automl::ErrorKind kind) {
   return 1;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
   CLI::App app{"automl-gpt: automatic machine learning on your CSV files, offline.\n"
                "A planner reads the Data Card and the Model Cards, searches within your time budget,\n"
                "and saves the best pipeline with its training logs.",
@@ -69,4 +68,12 @@ int main(int argc, char** argv) {
     std::cerr << "automl-gpt: internal error: " << e.what() << "\n";
     return 70;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run_command(argc, argv);
+  automl::wait_for_networks();  // a run that ended while the networks' module was loading
+  return code;
 }

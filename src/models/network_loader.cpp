@@ -76,6 +76,16 @@ void start_loading_networks() {
   n.loading = std::async(std::launch::async, load_module).share();
 }
 
+void wait_for_networks() {
+  Networks& n = networks();
+  std::shared_future<std::string> loading;
+  {
+    std::lock_guard<std::mutex> lock(n.mutex);
+    loading = n.loading;
+  }
+  if (loading.valid()) loading.wait();
+}
+
 std::unique_ptr<Model> create_network(const std::string& family, const nlohmann::json& params, Task task) {
   Networks& n = networks();
   std::shared_future<std::string> loading;

@@ -29,6 +29,11 @@ bool register_network(const std::string& family, NetworkFactory make);
 // linked in or already loading. Never throws: a failure shows at create_network.
 void start_loading_networks();
 
+// Waits for a load in progress, if any. A program calls it before it exits: exiting
+// while the module's static objects are still being built runs the destructors of the
+// ones already built, beside the rest (libtorch aborts). Never throws.
+void wait_for_networks();
+
 // A new model of the network family `family`, loading the module first if it is not
 // loaded (waiting for a load in progress). Throws kInternal, with the loader's reason
 // and where it looked, when the module cannot be loaded.
