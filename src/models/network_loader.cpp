@@ -57,7 +57,9 @@ std::string load_module() {
     const char* why = dlerror();
     tried.push_back(fmt::format("{} ({})", path.string(), why ? why : "unknown error"));
   }
-  return fmt::format("the neural-network module could not be loaded; tried {}", fmt::join(tried, "; "));
+  return fmt::format("the neural-network module could not be loaded; tried {} (build it with `cmake --build build "
+                     "--target automl_networks`, or set AUTOML_GPT_NETWORKS to its path)",
+                     fmt::join(tried, "; "));
 }
 
 }  // namespace
