@@ -963,6 +963,13 @@ struct Session::Impl {
 
   void phase_read() {
     choose_memory_limit();
+    // The networks' module loads while the data is read when the run may train a network
+    // (any family, or one named): reading an image set takes seconds, and its first
+    // trials are networks'. Otherwise once the candidates are known (below).
+    const bool any_network = std::any_of(req.families.begin(), req.families.end(), [](const std::string& f) {
+      return model_registry().has(f) && model_registry().get(f).network;
+    });
+    if (any_network || (req.families.empty() && !wants.explainable)) start_loading_networks();
     // 1. Data and its card. The knowledge base loads meanwhile (when reading fails, the
     // future's end waits for it, and its learning's handle for the learning).
     std::future<LoadedKnowledge> knowledge_loading = std::async(std::launch::async, [this] { return load_knowledge(); });
