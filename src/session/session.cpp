@@ -1542,6 +1542,13 @@ struct Session::Impl {
       say(fmt::format("{} setting{} waited behind cheaper ones: predicted not to finish in the time left",
                       result.deferred, result.deferred == 1 ? "" : "s"));
     }
+    for (const auto& family : result.left_out) {
+      std::string why;
+      for (const auto& t : result.trials) {
+        if (t.family == family && t.status == TrialStatus::kFailed) why = t.reason;
+      }
+      say(fmt::format("model family {} left out of the search: two of its trials failed alike ({})", family, why));
+    }
     add_report(pj);
     folder->write_json("plan.json", pj);
   }
@@ -1901,6 +1908,7 @@ struct Session::Impl {
     summary["last_trial_start_s"] =
         last_start ? nlohmann::json(std::chrono::duration<double>(*last_start - start).count()) : nlohmann::json(nullptr);
     summary["n_settings_deferred"] = result.deferred;
+    summary["families_left_out_by_search"] = result.left_out;
     summary["n_tail_trials"] = tail_trials;
     // Ctrl-C (or request_stop) ended the search before its deadline.
     summary["interrupted"] = Session::stop_flag().load();

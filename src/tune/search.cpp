@@ -413,6 +413,8 @@ class Search {
       if (wanted && e->supports(ev.target().task)) families_.push_back(e->name);
     }
     if (families_.empty()) throw_invalid("no model family supports this task among those asked for");
+    // A family that could not be trained at all before (a continued search) stays out.
+    for (const auto& t : result_.trials) drop_if_broken(t.family);
     // Most random settings go to the planner's first choice among the families that
     // can lead (a CNN for images, a text model for documents), else to the family
     // that leads by default (boosted trees: the higher ceiling on tables).
@@ -895,6 +897,10 @@ class Search {
   // and its best round or epoch is kept.
   std::optional<Proposal> take_next(std::vector<Proposal>* queue, int level, int* sample_rows) {
     *sample_rows = 0;
+    // A family left out since the queue was made (drop_if_broken) is not tried again.
+    queue->erase(std::remove_if(queue->begin(), queue->end(), [this](const Proposal& p) { return !supported(p.family); }),
+                 queue->end());
+    if (queue->empty()) return std::nullopt;
     const double left = std::chrono::duration<double>(deadline() - Clock::now()).count();
     std::size_t pick = 0;
     if (beats_constant()) {
@@ -998,8 +1004,32 @@ class Search {
       result_.best = added.id;
     }
     keep_top_predictions();
+    drop_if_broken(added.family);
     if (cb_) cb_(added, result_.best >= 0 ? &result_.trials[result_.best] : nullptr);
     return added.id;
+  }
+
+  // A family whose trials failed twice with the same error and never trained is left
+  // out of the rest of the search: its model cannot be made here (a network whose
+  // module cannot be loaded failed every one of its trials, and took their places).
+  void drop_if_broken(const std::string& family) {
+    if (!supported(family)) return;
+    std::map<std::string, int> errors;
+    int most = 0;
+    for (const auto& t : result_.trials) {
+      if (t.family != family) continue;
+      if (t.status != TrialStatus::kFailed || t.stop != StopReason::kError) {
+        if (t.status != TrialStatus::kFailed) return;  // it trained, or the deadline stopped it
+        continue;
+      }
+      most = std::max(most, ++errors[t.reason]);
+    }
+    if (most < 2) return;
+    families_.erase(std::find(families_.begin(), families_.end(), family));
+    if (std::find(result_.left_out.begin(), result_.left_out.end(), family) == result_.left_out.end()) {
+      result_.left_out.push_back(family);
+    }
+    if (favourite_ == family) favourite_.clear();
   }
 
   // Out-of-fold predictions stay with the top keep_predictions trials by score and

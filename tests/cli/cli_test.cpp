@@ -1,6 +1,8 @@
 // End-to-end: the built automl-gpt program, as a user runs it.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <sqlite3.h>
 
 #include <nlohmann/json.hpp>
@@ -273,6 +275,16 @@ TEST(Cli, AMissingNetworkModuleIsNamedInTheTrialsItFails) {
   EXPECT_NE(board.find("mlp cannot be trained: the neural-network module could not be loaded"), std::string::npos)
       << board;
   EXPECT_NE(board.find("no-such-module.so (not there)"), std::string::npos) << board;
+  // Two failures alike and the family is left out: the rest of the budget goes to linear.
+  EXPECT_EQ(s["families_left_out_by_search"], nlohmann::json::array({"mlp"})) << s.dump(2);
+  int mlp_trials = 0;  // leaderboard rows whose second field, the family, is mlp
+  std::istringstream lines(board);
+  for (std::string line; std::getline(lines, line);) {
+    const auto comma = line.find(',');
+    mlp_trials += comma != std::string::npos && line.compare(comma + 1, 4, "mlp,") == 0;
+  }
+  EXPECT_EQ(mlp_trials, 2) << board;
+  EXPECT_NE(r.out.find("model family mlp left out of the search"), std::string::npos) << r.out;
   fs::remove_all(dir);
 }
 

@@ -212,6 +212,9 @@ struct SearchResult {
   std::vector<TrialResult> trials;
   int best = -1;  // index into trials
   int deferred = 0;  // settings put back behind others because they would not finish in time
+  // Families left out of the search after two of their trials failed with the same error
+  // and none trained (their model cannot be made here), in the order they were dropped.
+  std::vector<std::string> left_out;
 };
 
 // Whether trial a should be preferred to trial b as the run's best: complete trials
