@@ -11,6 +11,7 @@
 #include <numeric>
 #include <optional>
 #include <random>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -509,8 +510,16 @@ class Search {
       }
       if (opt_.evaluate_batch) rung = run_batch(batch);
       // Nothing a bracket draws can finish in the time left: a trial started now would
-      // be cut by the deadline after a round or two and teach nothing.
-      if (none_fits && rung.empty()) return std::move(result_);
+      // be cut by the deadline after a round or two and teach nothing. Those settings'
+      // families sit out the rest of this search and the next bracket draws from the
+      // others (an image set's tail of 13 s, whose CNN and boosted trees no longer fit,
+      // ended with no trial while linear ones of 1 s could run); none left, it ends.
+      if (none_fits && rung.empty()) {
+        bool more = false;
+        for (const auto& p : settings) more = too_dear_.insert(p.family).second || more;
+        if (!more) return std::move(result_);
+        continue;
+      }
       if (drawn && rung.empty()) continue;  // the deadline came (can_continue decides)
       if (rung.empty()) return std::move(result_);  // nothing left worth searching
       for (int level = 1; level <= levels() && can_continue(); ++level) {
@@ -985,6 +994,7 @@ class Search {
       const ModelEntry& e = model_registry().get(f);
       if (!e.random_search) continue;
       if (e.random_max >= 0 && (*samples)[f] >= e.random_max) continue;
+      if (too_dear_.count(f)) continue;
       pool.push_back(f);
     }
     if (pool.empty()) return "";
@@ -1071,6 +1081,9 @@ class Search {
   const TrialCallback& cb_;
   std::mt19937_64 rng_;
   std::vector<std::string> families_;
+  // Families none of whose drawn settings could finish in the time left (run()): no more
+  // random settings of theirs in this search.
+  std::set<std::string> too_dear_;
   std::string favourite_;  // the family most random settings are drawn from (pick_family)
   std::map<std::string, std::vector<ParamSpec>> spaces_;  // search_space, by family
   std::size_t prep_turn_ = 0;  // the next non-design data-processing variant (random_setting)

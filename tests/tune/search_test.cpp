@@ -208,6 +208,40 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
 }
 
+// When none of a bracket's settings can finish in the time left, their family sits out
+// and the search goes on with the families that still fit, instead of ending.
+TEST(Search, AFamilyThatNoLongerFitsLeavesTheTimeToOthers) {
+  auto data = toy("binary", 12000, 4, 1);
+  Evaluator& ev = *data->ev;
+  SearchOptions opt;
+  opt.start = Clock::now();
+  opt.budget_s = 30;
+  opt.deadline = opt.start + std::chrono::seconds(30);
+  opt.max_trials = 10;
+  // The planner's seconds: any xgboost setting but the first is ten times the time left
+  // (too dear even on the smallest sample); linear ones are quick.
+  const nlohmann::json cheap = {{"max_depth", 2}, {"n_estimators", 20}};
+  opt.predict = [cheap](const std::string& family, const nlohmann::json& params, int,
+                        const std::vector<TrialResult>&) {
+    const bool dear = family == "xgboost" && params != cheap;
+    return nlohmann::json{{"seconds", dear ? 300.0 : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
+  };
+  opt.initial = {{"constant", nlohmann::json::object(), ""}, {"xgboost", cheap, ""}};
+  opt.families = {"constant", "xgboost", "linear"};
+  // Brackets of xgboost settings only (the lead family's share is 85%): the first cannot
+  // run, and the ones after it draw linear settings.
+  opt.bracket_size = 3;
+  const auto result = run_search(ev, opt, nullptr);
+  int linear = 0, dear = 0;
+  for (const auto& t : result.trials) {
+    linear += t.family == "linear";
+    dear += t.family == "xgboost" && t.params != cheap;
+  }
+  EXPECT_EQ(dear, 0);
+  EXPECT_GE(linear, 3) << result.trials.size() << " trials";
+  EXPECT_LT(Clock::now(), opt.deadline);  // it did not wait for the deadline either
+}
+
 // Each fold stops training early enough to predict its validation rows at the family's
 // slowest pace so far. With less than that left, a trial would stop after its first
 // round and score near the constant: once a model beats the constant, none starts.
