@@ -964,8 +964,9 @@ struct Session::Impl {
   void phase_read() {
     choose_memory_limit();
     // The networks' module loads while the data is read when the run may train a network
-    // (any family, or one named): reading an image set takes seconds, and its first
-    // trials are networks'. Otherwise once the candidates are known (below).
+    // (no families named and no explainable requirement, or a network named): reading an
+    // image set takes seconds, and its first trials are networks'. Otherwise once the
+    // candidates are known (below).
     const bool any_network = std::any_of(req.families.begin(), req.families.end(), [](const std::string& f) {
       return model_registry().has(f) && model_registry().get(f).network;
     });
