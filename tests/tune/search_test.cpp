@@ -87,6 +87,27 @@ std::unique_ptr<Toy> toy(const std::string& task, int rows, uint64_t seed, int f
   return t;
 }
 
+// Options for a search of `seconds` from now, at most `max_trials` trials.
+SearchOptions budgeted(int seconds, int max_trials) {
+  SearchOptions opt;
+  opt.start = Clock::now();
+  opt.budget_s = seconds;
+  opt.deadline = opt.start + std::chrono::seconds(seconds);
+  opt.max_trials = max_trials;
+  return opt;
+}
+
+// The xgboost setting the planner below prices at 0.01 s; it prices every other xgboost
+// setting at `dear_seconds`, and any other family's at 0.01 s.
+const nlohmann::json kCheapXgboost = {{"max_depth", 2}, {"n_estimators", 20}};
+decltype(SearchOptions::predict) dear_xgboost(double dear_seconds) {
+  return [dear_seconds](const std::string& family, const nlohmann::json& params, int,
+                        const std::vector<TrialResult>&) {
+    const bool dear = family == "xgboost" && params != kCheapXgboost;
+    return nlohmann::json{{"seconds", dear ? dear_seconds : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
+  };
+}
+
 TEST(Search, StopsAtTheDeadlineAndRecordsFailures) {
   auto data = toy("regression", 3000, 3, 0);
   Evaluator& ev = *data->ev;
@@ -138,11 +159,7 @@ TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
 TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
   auto data = toy("regression", 20000, 5, 1);
   Evaluator& ev = *data->ev;
-  SearchOptions opt;
-  opt.start = Clock::now();
-  opt.budget_s = 8;
-  opt.deadline = opt.start + std::chrono::seconds(8);
-  opt.max_trials = 2;
+  SearchOptions opt = budgeted(8, 2);
   opt.initial = {{"constant", nlohmann::json::object(), ""},
                  {"xgboost", {{"learning_rate", 0.001}, {"n_estimators", 20000}, {"max_depth", 10}}, ""}};
   auto result = run_search(ev, opt, nullptr);
@@ -164,22 +181,13 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   auto data = toy("binary", 12000, 4, 1);  // a holdout: 9,600 training rows
   Evaluator& ev = *data->ev;
   auto search = [&](double dear_seconds, int max_trials) {
-    SearchOptions opt;
-    opt.start = Clock::now();
-    opt.budget_s = 30;
-    opt.deadline = opt.start + std::chrono::seconds(30);
-    opt.max_trials = max_trials;
+    SearchOptions opt = budgeted(30, max_trials);
     // The planner's seconds: tiny for the first xgboost setting, `dear_seconds` for any
     // other (the second, depth 5, and the random ones after it), which the time left
     // cannot hold on all rows.
-    const nlohmann::json cheap = {{"max_depth", 2}, {"n_estimators", 20}};
-    opt.predict = [dear_seconds, cheap](const std::string& family, const nlohmann::json& params, int,
-                                        const std::vector<TrialResult>&) {
-      const bool dear = family == "xgboost" && params != cheap;
-      return nlohmann::json{{"seconds", dear ? dear_seconds : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
-    };
+    opt.predict = dear_xgboost(dear_seconds);
     opt.initial = {{"constant", nlohmann::json::object(), ""},
-                   {"xgboost", cheap, ""},
+                   {"xgboost", kCheapXgboost, ""},
                    {"xgboost", {{"max_depth", 5}, {"n_estimators", 20}}, ""}};
     opt.families = {"constant", "xgboost"};
     return run_search(ev, opt, nullptr);
@@ -213,20 +221,11 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
 TEST(Search, AFamilyThatNoLongerFitsLeavesTheTimeToOthers) {
   auto data = toy("binary", 12000, 4, 1);
   Evaluator& ev = *data->ev;
-  SearchOptions opt;
-  opt.start = Clock::now();
-  opt.budget_s = 30;
-  opt.deadline = opt.start + std::chrono::seconds(30);
-  opt.max_trials = 10;
+  SearchOptions opt = budgeted(30, 10);
   // The planner's seconds: any xgboost setting but the first is ten times the time left
   // (too dear even on the smallest sample); linear ones are quick.
-  const nlohmann::json cheap = {{"max_depth", 2}, {"n_estimators", 20}};
-  opt.predict = [cheap](const std::string& family, const nlohmann::json& params, int,
-                        const std::vector<TrialResult>&) {
-    const bool dear = family == "xgboost" && params != cheap;
-    return nlohmann::json{{"seconds", dear ? 300.0 : 0.01}, {"final_score", 0.9}, {"basis", "test"}};
-  };
-  opt.initial = {{"constant", nlohmann::json::object(), ""}, {"xgboost", cheap, ""}};
+  opt.predict = dear_xgboost(300.0);
+  opt.initial = {{"constant", nlohmann::json::object(), ""}, {"xgboost", kCheapXgboost, ""}};
   opt.families = {"constant", "xgboost", "linear"};
   // Brackets of xgboost settings only (the lead family's share is 85%): the first cannot
   // run, and the ones after it draw linear settings.
@@ -235,7 +234,7 @@ TEST(Search, AFamilyThatNoLongerFitsLeavesTheTimeToOthers) {
   int linear = 0, dear = 0;
   for (const auto& t : result.trials) {
     linear += t.family == "linear";
-    dear += t.family == "xgboost" && t.params != cheap;
+    dear += t.family == "xgboost" && t.params != kCheapXgboost;
   }
   EXPECT_EQ(dear, 0);
   EXPECT_GE(linear, 3) << result.trials.size() << " trials";
