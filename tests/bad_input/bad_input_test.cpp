@@ -286,12 +286,12 @@ TEST_F(BadInputCli, TruncatedOrTamperedModel) {
   EXPECT_EQ(r.error.rfind("automl-gpt: error: truncated/model/pipeline.json is damaged: ", 0), 0u) << r.out;
 
   fs::copy(dir_ / "model-run", dir_ / "tampered", fs::copy_options::recursive);
-  std::string booster = testing::read_file(dir_ / "tampered" / "model" / "xgboost.json");
+  std::string booster = testing::read_file(dir_ / "tampered" / "model" / "xgboost.ubj");
   booster.replace(booster.size() / 2, 16, std::string(16, '\0'));
-  testing::write_file(dir_ / "tampered" / "model" / "xgboost.json", booster);
+  testing::write_file(dir_ / "tampered" / "model" / "xgboost.ubj", booster);
   r = run_in(dir_, "predict tampered good.csv --out p.csv");
   EXPECT_EQ(r.exit_code, 2) << r.out;
-  EXPECT_EQ(r.error.rfind("automl-gpt: error: tampered/model/xgboost.json is damaged: ", 0), 0u) << r.out;
+  EXPECT_EQ(r.error.rfind("automl-gpt: error: tampered/model/xgboost.ubj is damaged: ", 0), 0u) << r.out;
   EXPECT_EQ(r.out.find("Stack trace"), std::string::npos) << r.out;
 }
 

@@ -84,6 +84,9 @@ struct TrialResult {
   Clock::time_point started{};
   double time_box_s = 0;  // the seconds its time box allowed (0 = none: up to the deadline)
   double predict_s_per_row = 0;  // the first fold's model predicting its validation rows, per row
+  // What saving the first fold's model writes (Model::saved_bytes; 0 = small or not
+  // known). Not stored: a resumed run's trials come back with 0.
+  double saved_bytes = 0;
   double iterations = 0;  // mean kept iterations (boosting rounds)
   // Some fold ran every round it was allowed (a successive-halving cap or the
   // setting's own count) without early stopping: it could improve with more.

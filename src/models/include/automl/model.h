@@ -83,6 +83,9 @@ class Model {
     (void)n_features;
     return {};
   }
+  // About how many bytes save() writes, when that can be known for far less than a save
+  // costs (0: small or not known). The run prices saving its final model by it.
+  virtual double saved_bytes() const { return 0; }
 };
 
 // What a fitted model will cost, estimated before any fit: its saved size and
