@@ -12,6 +12,9 @@ Writes one folder per shape (train.csv, test.csv, card.json, the layout of
   ames_small    125 training rows of ames (regression with categorical columns), the test
                 split unchanged.
   spam_wide     spam with 300 extra noise columns (a wide binary table).
+  tall          300,000 + 50,000 rows of a generated binary task: 12 numeric columns (two
+                interactions, a threshold and noise), 3 categorical columns (8 to 200 levels),
+                5% of cells missing; roc_auc. A table larger than any shared one.
   small:SET:N   N training rows of the shared set SET (e.g. small:sacramento:125), the test
                 split unchanged (up to 3,000 rows of it), in folder SET_N: the small tables
                 the shared sets lack (small regression sets are where the project was weakest).
@@ -90,6 +93,26 @@ def ratings(out, rng):
          description="Ratings with integer user and item ids")
 
 
+def tall(out, rng):
+    folder = os.path.join(out, "tall")
+    header = [f"x{j}" for j in range(12)] + ["shop", "region", "kind", "bought"]
+    shops = [rng.gauss(0, 0.7) for _ in range(200)]
+    regions = [rng.gauss(0, 0.4) for _ in range(30)]
+    rows = []
+    for _ in range(350000):
+        x = [rng.gauss(0, 1) for _ in range(12)]
+        shop, region, kind = rng.randrange(200), rng.randrange(30), rng.randrange(8)
+        z = (0.8 * x[0] - 0.6 * x[1] + 0.9 * x[2] * x[3] + (1.0 if x[4] > 0.5 else -0.3) + 0.4 * x[5] * x[6]
+             + shops[shop] + regions[region] + (0.5 if kind in (2, 5) else 0.0) + rng.gauss(0, 1.0))
+        cells = [f"{v:.4f}" for v in x] + [f"s{shop}", f"r{region}", f"k{kind}"]
+        cells = ["" if rng.random() < 0.05 else c for c in cells]
+        rows.append(cells + ["yes" if z > 0.6 else "no"])
+    write(folder, "train.csv", header, rows[:300000])
+    write(folder, "test.csv", header, rows[300000:])
+    card(folder, name="tall", task="binary", modality="tabular", target="bought", metric="roc_auc",
+         description="A generated binary task on 300,000 rows of mixed columns")
+
+
 def ames_small(shared, out, rng):
     folder = os.path.join(out, "ames_small")
     h, rows = read(os.path.join(shared, "ames", "train.csv"))
@@ -144,6 +167,8 @@ def main():
             ratings(a.out, rng)
         elif name == "ames_small":
             ames_small(a.shared, a.out, rng)
+        elif name == "tall":
+            tall(a.out, rng)
         elif name == "spam_wide":
             spam_wide(a.shared, a.out, rng)
         elif name.startswith("small:") and len(name.split(":")) == 3 and name.split(":")[2].isdigit():
