@@ -351,9 +351,9 @@ class XgboostModel final : public Model {
   void load(const std::filesystem::path& dir) override {
     booster_.reset();
     booster_ = create_booster(nullptr, 0);
-    const auto model_file = std::filesystem::exists(dir / "xgboost.ubj") || !std::filesystem::exists(dir / "xgboost.json")
-                                ? dir / "xgboost.ubj"
-                                : dir / "xgboost.json";
+    // An earlier version's JSON only when there is no UBJSON file.
+    const bool legacy = !std::filesystem::exists(dir / "xgboost.ubj") && std::filesystem::exists(dir / "xgboost.json");
+    const auto model_file = dir / (legacy ? "xgboost.json" : "xgboost.ubj");
     std::string bytes;
     {
       std::ifstream in(model_file, std::ios::binary);

@@ -57,9 +57,14 @@ Fitted fit_on_ids() {
   return f;
 }
 
+// An unfitted regression model of the family, to load into.
+std::unique_ptr<Model> blank_model() {
+  const ModelEntry& e = model_registry().get("xgboost");
+  return e.create(with_defaults(e.params, {}), Task::kRegression);
+}
+
 std::string load_error(const fs::path& dir) {
-  auto model = model_registry().get("xgboost").create(with_defaults(model_registry().get("xgboost").params, {}),
-                                                      Task::kRegression);
+  auto model = blank_model();
   try {
     model->load(dir);
   } catch (const Error& e) {
@@ -89,8 +94,7 @@ TEST(XgboostFile, SavesUbjsonOfTheSizeItSaidAndReloadsToTheSamePredictions) {
   EXPECT_FALSE(fs::exists(dir / "xgboost.json"));
   EXPECT_EQ(f.model->saved_bytes(), static_cast<double>(fs::file_size(dir / "xgboost.ubj")));
 
-  auto back = model_registry().get("xgboost").create(with_defaults(model_registry().get("xgboost").params, {}),
-                                                     Task::kRegression);
+  auto back = blank_model();
   back->load(dir);
   EXPECT_EQ(back->predict(f.x), f.model->predict(f.x));
   fs::remove_all(dir);
@@ -107,8 +111,7 @@ TEST(XgboostFile, AModelSavedAsJsonByAnEarlierVersionLoads) {
   ASSERT_EQ(XGBoosterSaveModel(h, (dir / "xgboost.json").c_str()), 0);
   XGBoosterFree(h);
   fs::remove(dir / "xgboost.ubj");
-  auto back = model_registry().get("xgboost").create(with_defaults(model_registry().get("xgboost").params, {}),
-                                                     Task::kRegression);
+  auto back = blank_model();
   back->load(dir);
   const auto want = f.model->predict(f.x), got = back->predict(f.x);
   ASSERT_EQ(got.size(), want.size());
