@@ -112,12 +112,19 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
     else if (t.reason.find("capped at") != std::string::npos) t.stop = StopReason::kRoundCap;
     t.capped = t.stop == StopReason::kRoundCap || t.stop == StopReason::kCompleted;
     // The leaderboard keeps a trial's sample and its deadline stop in its reason.
-    if (const auto at = t.reason.find("on a sample of "); at != std::string::npos)
-      t.sample_rows = std::atoi(t.reason.c_str() + at + 15);
+    if (const auto at = t.reason.find("trained on a sample of "); at != std::string::npos)
+      t.sample_rows = std::atoi(t.reason.c_str() + at + 23);
     t.deadline_stopped = t.reason.rfind("budget ran out", 0) == 0 &&
                          t.reason.rfind("budget ran out before a fold started", 0) != 0;
     if (!std::isnan(t.score)) t.fold_scores = {t.score};
-    const PredictedLog p = planner->predict_log(card, t.family, t.params, t.resource, history);
+    PredictedLog p = planner->predict_log(card, t.family, t.params, t.resource, history);
+    // A trial on a sample of its fold's rows was predicted for that sample, as the search
+    // does (expect_on_sample_rows); the fold's rows are in its reason.
+    t.predicted = p.to_json();
+    if (const auto at = t.reason.find(" of the fold's "); t.sample_rows > 0 && at != std::string::npos) {
+      expect_on_sample_rows(&t.predicted, t.sample_rows, std::atof(t.reason.c_str() + at + 15), history);
+      p.final_score = t.predicted["final_score"].get<double>();
+    }
     if (static_cast<int>(i) <= opt.show)
       std::printf("  %3d %-8s %5d real %9.4f pred %9.4f  %s\n", t.id, t.family.c_str(), t.resource, t.score, p.final_score,
                   t.params.dump().substr(0, 90).c_str());

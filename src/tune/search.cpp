@@ -392,6 +392,40 @@ bool is_baseline(const std::string& family) { return model_registry().get(family
 
 }  // namespace
 
+void expect_on_sample_rows(nlohmann::json* predicted, int sample_rows, double fold_rows,
+                           const std::vector<TrialResult>& history) {
+  if (sample_rows <= 0 || fold_rows <= 0 || !predicted->is_object() || !predicted->contains("final_score") ||
+      !(*predicted)["final_score"].is_number())
+    return;
+  const TrialResult* constant = nullptr;
+  for (const auto& t : history) {
+    if (is_baseline(t.family) && t.usable()) constant = &t;
+  }
+  if (!constant) return;
+  const double base = constant->score, full = (*predicted)["final_score"].get<double>();
+  constexpr double kPrior = 0.15, kPriorWeight = 2.0;
+  double sum = kPrior * kPriorWeight, n = kPriorWeight;
+  for (const auto& t : history) {
+    if (t.sample_rows <= 0 || !t.usable() || t.deadline_stopped || !t.predicted.is_object() ||
+        !t.predicted.contains("all_rows_score") || !t.predicted["all_rows_score"].is_number())
+      continue;
+    const double p = t.predicted["all_rows_score"].get<double>(), share = t.sample_rows / fold_rows;
+    if (std::abs(p - base) < 1e-12 || share >= 0.95) continue;
+    const double kept = std::clamp((t.score - base) / (p - base), 0.01, 1.0);
+    sum += std::clamp(std::log(kept) / std::log(share), 0.0, 2.0);
+    n += 1;
+  }
+  const double a = sum / n, share = sample_rows / fold_rows;
+  const double kept = std::pow(share, a);
+  (*predicted)["all_rows_score"] = full;
+  (*predicted)["final_score"] = base + (full - base) * kept;
+  if (predicted->contains("basis") && (*predicted)["basis"].is_string()) {
+    (*predicted)["basis"] = (*predicted)["basis"].get<std::string>() +
+                            fmt::format("; on a sample of {} rows it keeps {:.2f} of the gain over the constant",
+                                        sample_rows, kept);
+  }
+}
+
 int fold_workers(int threads, std::size_t n_folds, double train_cells) {
   // Small data: one thread per fit and folds side by side, which keeps both cores
   // busy where a single fit cannot. Large data: one fit at a time, all threads.
@@ -772,42 +806,12 @@ class Search {
     return predicted;
   }
 
-  // The planner predicts a setting trained on all rows. On a sample of a share s of them
-  // it keeps a share s^a of its predicted gain over the constant: a = 0.15 a priori (error
-  // falls slowly with more rows), and what this run's sampled trials kept, counted as two
-  // of them. The prediction on all rows stays as "all_rows_score".
+  // The prediction for a setting on a sample of this run's fold rows (expect_on_sample_rows,
+  // learning from this run's sampled trials).
   void expect_on_sample(nlohmann::json* predicted, int sample_rows) const {
-    if (sample_rows <= 0 || !predicted->is_object() || !predicted->contains("final_score") ||
-        !(*predicted)["final_score"].is_number() || ev_.plan().splits.empty())
-      return;
-    const TrialResult* constant = nullptr;
-    for (const auto& t : result_.trials) {
-      if (is_baseline(t.family) && t.usable()) constant = &t;
-    }
-    if (!constant) return;
-    const double rows = static_cast<double>(ev_.plan().splits[0].train.size());
-    const double base = constant->score, full = (*predicted)["final_score"].get<double>();
-    constexpr double kPrior = 0.15, kPriorWeight = 2.0;
-    double sum = kPrior * kPriorWeight, n = kPriorWeight;
-    for (const auto& t : result_.trials) {
-      if (t.sample_rows <= 0 || !t.usable() || t.deadline_stopped || !t.predicted.is_object() ||
-          !t.predicted.contains("all_rows_score") || !t.predicted["all_rows_score"].is_number())
-        continue;
-      const double p = t.predicted["all_rows_score"].get<double>(), share = t.sample_rows / rows;
-      if (std::abs(p - base) < 1e-12 || share >= 0.95) continue;
-      const double kept = std::clamp((t.score - base) / (p - base), 0.01, 1.0);
-      sum += std::clamp(std::log(kept) / std::log(share), 0.0, 2.0);
-      n += 1;
-    }
-    const double a = sum / n, share = sample_rows / rows;
-    const double kept = std::pow(share, a);
-    (*predicted)["all_rows_score"] = full;
-    (*predicted)["final_score"] = base + (full - base) * kept;
-    if (predicted->contains("basis") && (*predicted)["basis"].is_string()) {
-      (*predicted)["basis"] = (*predicted)["basis"].get<std::string>() +
-                              fmt::format("; on a sample of {} rows it keeps {:.2f} of the gain over the constant",
-                                          sample_rows, kept);
-    }
+    if (ev_.plan().splits.empty()) return;
+    expect_on_sample_rows(predicted, sample_rows, static_cast<double>(ev_.plan().splits[0].train.size()),
+                          result_.trials);
   }
 
   // The training rows per fold a bracket's first rung trains on (0 = all): on a large

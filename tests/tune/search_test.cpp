@@ -216,6 +216,37 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
 }
 
+// A prediction for all rows becomes one for a sample: the share of the gain over the
+// constant kept is the prior's, moved by what the run's sampled trials kept.
+TEST(Search, APredictionOnASampleKeepsWhatSampledTrialsKept) {
+  TrialResult constant;
+  constant.family = "constant";
+  constant.score = 0.5;
+  constant.fold_scores = {0.5};
+  nlohmann::json p = {{"final_score", 0.8}, {"basis", "test"}};
+  expect_on_sample_rows(&p, 0, 10000, {constant});  // all rows: unchanged
+  EXPECT_EQ(p, (nlohmann::json{{"final_score", 0.8}, {"basis", "test"}}));
+  expect_on_sample_rows(&p, 5000, 10000, {});  // no constant to measure the gain from
+  EXPECT_DOUBLE_EQ(p["final_score"].get<double>(), 0.8);
+  // The prior alone: half the rows keep 0.5^0.15 of the gain.
+  nlohmann::json prior = p;
+  expect_on_sample_rows(&prior, 5000, 10000, {constant});
+  EXPECT_DOUBLE_EQ(prior["all_rows_score"].get<double>(), 0.8);
+  EXPECT_NEAR(prior["final_score"].get<double>(), 0.5 + 0.3 * std::pow(0.5, 0.15), 1e-12);
+  EXPECT_NE(prior["basis"].get<std::string>().find("on a sample of 5000 rows"), std::string::npos);
+  // A trial on a quarter of the rows kept 0.25^0.5 of its predicted gain: the exponent
+  // becomes (2 x 0.15 + 0.5) / 3.
+  TrialResult sampled;
+  sampled.family = "xgboost";
+  sampled.sample_rows = 2500;
+  sampled.predicted = {{"final_score", 0.6}, {"all_rows_score", 0.9}};
+  sampled.score = 0.5 + 0.4 * std::sqrt(0.25);
+  sampled.fold_scores = {sampled.score};
+  nlohmann::json learned = p;
+  expect_on_sample_rows(&learned, 5000, 10000, {constant, sampled});
+  EXPECT_NEAR(learned["final_score"].get<double>(), 0.5 + 0.3 * std::pow(0.5, (0.3 + 0.5) / 3), 1e-12);
+}
+
 // When none of a bracket's settings can finish in the time left, their family sits out
 // and the search goes on with the families that still fit, instead of ending.
 TEST(Search, AFamilyThatNoLongerFitsLeavesTheTimeToOthers) {
