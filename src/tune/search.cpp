@@ -363,14 +363,18 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
 
 std::string Evaluator::check_limits(const Model& model, const FeatureMatrix& sample) const {
   if (max_model_mb_ > 0) {
-    static std::atomic<int> counter{0};
-    auto dir = std::filesystem::temp_directory_path() /
-               fmt::format("automl-size-{}-{}", ::getpid(), counter.fetch_add(1));
-    std::filesystem::create_directories(dir);
-    model.save(dir);
-    double bytes = 0;
-    for (const auto& f : std::filesystem::directory_iterator(dir)) bytes += static_cast<double>(f.file_size());
-    std::filesystem::remove_all(dir);
+    // The size its family can tell without writing (XGBoost: its trees serialized, the
+    // bulk of its files), else the files it saves to a temporary folder.
+    double bytes = model.saved_bytes();
+    if (bytes <= 0) {
+      static std::atomic<int> counter{0};
+      auto dir = std::filesystem::temp_directory_path() /
+                 fmt::format("automl-size-{}-{}", ::getpid(), counter.fetch_add(1));
+      std::filesystem::create_directories(dir);
+      model.save(dir);
+      for (const auto& f : std::filesystem::directory_iterator(dir)) bytes += static_cast<double>(f.file_size());
+      std::filesystem::remove_all(dir);
+    }
     double mb = bytes / (1024.0 * 1024.0);
     if (mb > max_model_mb_) return fmt::format("model is {:.2f} MB, the limit is {} MB", mb, max_model_mb_);
   }

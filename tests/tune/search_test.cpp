@@ -154,6 +154,27 @@ TEST(Search, AFoldTheDeadlineStopsKeepsItsBestRoundAndIsScored) {
   EXPECT_TRUE(t.oof);  // every fold scored: an ensemble may use it
 }
 
+// A model larger than the run's size limit fails its trial and says why; within the
+// limit it is scored. XGBoost's size is known without writing it; linear's is measured
+// by saving.
+TEST(Search, AModelOverTheSizeLimitFailsItsTrial) {
+  auto data = toy("binary", 3000, 3, 1);
+  Evaluator& ev = *data->ev;
+  const nlohmann::json deep = {{"max_depth", 8}, {"n_estimators", 60}, {"learning_rate", 0.3}};
+  ev.set_limits(0.001, -1);  // about 1 KB
+  const auto big = ev.evaluate("xgboost", deep, -1, Clock::time_point::max());
+  EXPECT_EQ(big.status, TrialStatus::kFailed);
+  EXPECT_EQ(big.stop, StopReason::kRequirementBroken);
+  EXPECT_NE(big.reason.find("MB, the limit is 0.001 MB"), std::string::npos) << big.reason;
+  ev.set_limits(0.00001, -1);  // ten bytes: even the linear model's files are larger
+  const auto linear = ev.evaluate("linear", nlohmann::json::object(), -1, Clock::time_point::max());
+  EXPECT_EQ(linear.status, TrialStatus::kFailed);
+  EXPECT_NE(linear.reason.find("the limit is"), std::string::npos) << linear.reason;
+  ev.set_limits(100, -1);
+  const auto fits = ev.evaluate("xgboost", deep, -1, Clock::time_point::max());
+  EXPECT_TRUE(fits.usable()) << fits.reason;
+}
+
 // A search whose first model is slow still holds a model better than the constant
 // early: the first trials run in a time box of a share of the budget.
 TEST(Search, ASlowFirstFamilyCannotHoldTheBudget) {
