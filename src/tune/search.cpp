@@ -269,7 +269,7 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
       }
     }
     if ((max_model_mb_ > 0 || max_predict_ms_per_row_ > 0) && outcomes[0].done) {
-      std::string broken = check_limits(*outcomes[0].model, folds[0].valid_x);
+      std::string broken = check_limits(*outcomes[0].model, outcomes[0].saved_bytes, folds[0].valid_x);
       if (!broken.empty()) {
         t.status = TrialStatus::kFailed;
         t.stop = StopReason::kRequirementBroken;
@@ -361,11 +361,11 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
   return t;
 }
 
-std::string Evaluator::check_limits(const Model& model, const FeatureMatrix& sample) const {
+std::string Evaluator::check_limits(const Model& model, double saved_bytes, const FeatureMatrix& sample) const {
   if (max_model_mb_ > 0) {
-    // The size its family can tell without writing (XGBoost: its trees serialized, the
-    // bulk of its files), else the files it saves to a temporary folder.
-    double bytes = model.saved_bytes();
+    // The size its family told (XGBoost: its trees serialized, the bulk of its files),
+    // else the files it saves to a temporary folder.
+    double bytes = saved_bytes;
     if (bytes <= 0) {
       static std::atomic<int> counter{0};
       auto dir = std::filesystem::temp_directory_path() /

@@ -113,8 +113,9 @@ class Evaluator {
   };
   // Each fold's encoded rows; sample_rows > 0: a fixed sample of that many training rows.
   const std::vector<FoldData>& folds_for(Encoding enc, int sample_rows, const ColumnDesign& design);
-  // "" when `model` meets the limits, else what it breaks.
-  std::string check_limits(const Model& model, const FeatureMatrix& sample) const;
+  // "" when `model` meets the limits, else what it breaks. saved_bytes: its size as its
+  // family told it (Model::saved_bytes), 0 when it cannot (then it is saved and measured).
+  std::string check_limits(const Model& model, double saved_bytes, const FeatureMatrix& sample) const;
 
   const Table& table_;
   const Target& target_;
