@@ -1113,6 +1113,20 @@ struct Session::Impl {
     if (client) say(fmt::format("planner: {} at {}", planner->name(), req.llm.base_url));
   }
 
+  // Whether a design can change what a model learns: leaving out columns that hold one
+  // value in the training data cannot (a linear model's weight on one is zero, a tree never
+  // splits on one), so a design of only those is no reason to try the family's plain
+  // encoding as well (on images it was the same linear trial twice: 5 s of 15).
+  bool changes_the_fit(const ColumnDesign& d) const {
+    return std::any_of(d.begin(), d.end(), [&](const auto& c) {
+      const auto col = std::find_if(card.columns.begin(), card.columns.end(),
+                                    [&](const ColumnProfile& p) { return p.name == c.first; });
+      const bool constant = col != card.columns.end() &&
+                            (col->cardinality == 0 || (col->cardinality == 1 && col->missing_share == 0));
+      return !(c.second.drop && constant);
+    });
+  }
+
   // From the planner's design: each family's column design, the open integer columns and
   // the data-processing variants trials try. The same for a worker reading the plan back.
   void derive_designs() {
@@ -1141,7 +1155,7 @@ struct Session::Impl {
     variants = {"design"};
     if (!open_codes.empty()) variants.insert(variants.end(), {"codes", "numbers"});
     bool beyond_plain = false;
-    for (const auto& [family, d] : designs) beyond_plain = beyond_plain || !d.empty();
+    for (const auto& [family, d] : designs) beyond_plain = beyond_plain || changes_the_fit(d);
     if (beyond_plain) variants.push_back("plain");
   }
 
@@ -1189,7 +1203,7 @@ struct Session::Impl {
           }
         } else if (e.encoding == Encoding::kOneHot && !one_hot_done) {
           one_hot_done = true;
-          if (!design_for(e.name, "design").empty()) {
+          if (changes_the_fit(design_for(e.name, "design"))) {
             Proposal p = proposals[i];
             p.params[kPrepParam] = "plain";
             p.why = "the same setting with the family's fixed encoding instead of the design";

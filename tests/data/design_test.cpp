@@ -10,7 +10,10 @@
 #include "automl/data_card.h"
 #include "automl/pipeline.h"
 #include "automl/planner.h"
+#include "automl/run.h"
+#include "automl/session.h"
 #include "automl/table.h"
+#include "helpers.h"
 
 namespace automl {
 namespace {
@@ -184,6 +187,51 @@ TEST(Design, SkewedCountsAreFlaggedAndLoggedForLinearModels) {
   auto design = planner->design_preprocessing(card, families);
   EXPECT_EQ(column_design(design.at("linear")).at("views").transform, "log");
   EXPECT_EQ(column_design(design.at("xgboost")).count("views"), 0u);
+}
+
+// The linear model's first setting is tried again with its plain encoding only when the
+// design could change what it learns: dropping a column with one value cannot (on an
+// image set that was the same 5 s trial twice). A skewed count the design logs can.
+TEST(DesignRun, ThePlainEncodingIsTriedOnlyWhenTheDesignChangesTheFit) {
+  auto proposals_with_plain = [](const std::string& name, bool skewed) {
+    auto dir = testing::temp_dir(name);
+    std::string csv = "a,b,flat,count,y\n";
+    for (int i = 0; i < 300; ++i) {
+      const double a = (i * 37 % 101) / 101.0, b = (i * 53 % 97) / 97.0;
+      // Amounts with cents, a few huge (skewed), or spread evenly.
+      const double count = skewed ? (i % 50 == 0 ? 100000.25 + i : i % 20 + 0.25) : (i * 29 % 83) / 83.0;
+      csv += std::to_string(a) + "," + std::to_string(b) + ",7," + std::to_string(count) + "," +
+             std::to_string(a + b > 1.0 ? 1 : 0) + "\n";
+    }
+    testing::write_file(dir / "train.csv", csv);
+    RunRequest r;
+    r.train_path = (dir / "train.csv").string();
+    r.target = "y";
+    r.out_dir = (dir / "run").string();
+    r.store_path = (dir / "store.sqlite").string();
+    r.budget_s = 30;
+    r.max_trials = 4;
+    r.families = {"constant", "linear"};
+    r.ensemble = false;
+    r.report = false;
+    r.quiet = true;
+    r.knowledge = "none";
+    Session(r, std::cerr).run();
+    const json plan = json::parse(testing::read_file(dir / "run" / "plan.json"));
+    int plain = 0;
+    for (const auto& p : plan["hyperparameter_proposals"]) {
+      plain += p["hyperparameters"].value("prep", "") == "plain" ? 1 : 0;
+    }
+    // The constant column is left out by the design either way.
+    bool dropped = false;
+    for (const auto& step : plan["preprocessing"]["linear"]) {
+      dropped = dropped || (step["op"] == "drop_constant" && step["columns"] == json::array({"flat"}));
+    }
+    EXPECT_TRUE(dropped) << plan["preprocessing"].dump();
+    return plain;
+  };
+  EXPECT_EQ(proposals_with_plain("design-plain-constant", false), 0);
+  EXPECT_EQ(proposals_with_plain("design-plain-skewed", true), 1);
 }
 
 TEST(Design, TheVocabularyMapsOntoColumnOperators) {
