@@ -237,6 +237,44 @@ TEST(Search, ATrialThatCannotFinishIsNotStartedOrRunsOnASample) {
   EXPECT_NEAR(on_sample, base + (0.9 - base) * std::pow(dear.sample_rows / 9600.0, 0.15), 1e-9);
 }
 
+// A network over its time box keeps its best whole epoch, so its sample is sized for a
+// few epochs in the box, not for every epoch the planner expects it to run; a boosted
+// model's sample is sized for all its rounds, as before.
+TEST(Search, ANetworkOverItsBoxGetsTheRowsOfAFewEpochs) {
+  auto data = toy("binary", 12000, 4, 1);  // a holdout: 9,600 training rows
+  Evaluator& ev = *data->ev;
+  // The network's setting: 150 s for `epochs` epochs, ten times its box (half of the time
+  // left); the cheap xgboost setting before it beats the constant.
+  auto search = [&](int epochs) {
+    SearchOptions opt = budgeted(30, 3);
+    opt.predict = [epochs](const std::string& family, const nlohmann::json& params, int,
+                           const std::vector<TrialResult>&) {
+      nlohmann::json checkpoints = nlohmann::json::array();
+      for (int k = 1; k <= epochs; ++k) checkpoints.push_back(k);
+      const bool dear = family == "mlp";
+      return nlohmann::json{{"seconds", dear ? 150.0 : 0.01}, {"final_score", 0.9}, {"checkpoints", checkpoints},
+                            {"basis", "test"}};
+    };
+    opt.initial = {{"constant", nlohmann::json::object(), ""},
+                   {"xgboost", kCheapXgboost, ""},
+                   {"mlp", {{"depth", 1}, {"width", 8}, {"epochs", 2}}, ""}};
+    opt.families = {"constant", "xgboost", "mlp"};
+    auto result = run_search(ev, opt, nullptr);
+    EXPECT_EQ(result.trials.size(), 3u);
+    EXPECT_EQ(result.trials.back().family, "mlp");
+    EXPECT_TRUE(result.trials.back().usable()) << result.trials.back().reason;
+    return result.trials.back().sample_rows;
+  };
+  // 30 epochs predicted: three of them (15 s) fit the box of about 15 s, on about 0.8 of
+  // the rows.
+  const int few_of_many = search(30);
+  EXPECT_GT(few_of_many, 9600 / 2);
+  EXPECT_LT(few_of_many, 9600);
+  // Three epochs predicted: all 150 s must fit, and 0.8 / 10 of the rows is under the
+  // smallest sample (2,000 rows).
+  EXPECT_EQ(search(3), 2000);
+}
+
 // A prediction for all rows becomes one for a sample: the share of the gain over the
 // constant kept is the prior's, moved by what the run's sampled trials kept.
 TEST(Search, APredictionOnASampleKeepsWhatSampledTrialsKept) {
