@@ -171,6 +171,38 @@ TEST(Mlp, EpochsAreTheResourceAndTheDeadlineStopsIt) {
   }
 }
 
+// An epoch that cannot end by the deadline is not started (it would be thrown away
+// part-trained): the fit hands that time back. The pace is measured first, and the
+// deadline falls halfway through the third epoch.
+TEST(Mlp, AnEpochThatCannotEndByTheDeadlineIsNotStarted) {
+  const ModelEntry& e = model_registry().get("mlp");
+  DataSplit s = split_table(rings(6000, 7), "y", Encoding::kOneHot, {"x1", "x2", "noise"});
+  auto params = with_defaults(e.params, {{"early_stopping_epochs", 100}, {"batch_size", 8}, {"width", 128}});
+  std::vector<IterationLog> paced;
+  {
+    auto ctx = context(s, &paced);
+    ctx.max_iterations = 2;
+    e.create(params, s.target.task)->fit(s.train_x, s.train_y, &s.valid_x, &s.valid_y, ctx);
+  }
+  ASSERT_EQ(paced.size(), 2u);
+  const double epoch_s = paced[1].seconds - paced[0].seconds;
+  ASSERT_GT(epoch_s, 0.0);
+  std::vector<IterationLog> log;
+  auto ctx = context(s, &log);
+  const auto start = Clock::now();
+  ctx.deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(2.5 * epoch_s));
+  auto m = e.create(params, s.target.task);
+  m->fit(s.train_x, s.train_y, &s.valid_x, &s.valid_y, ctx);
+  const auto returned = Clock::now();
+  EXPECT_EQ(m->stop_reason(), FitStop::kDeadline);
+  ASSERT_GE(log.size(), 1u);
+  // Either the third epoch was not started and the fit came back before its deadline, or
+  // (on a machine suddenly faster) it ran whole; never one started and cut.
+  EXPECT_TRUE(log.size() >= 3 || returned < ctx.deadline)
+      << log.size() << " epochs; came back " << std::chrono::duration<double>(returned - ctx.deadline).count()
+      << " s after the deadline; an epoch took " << epoch_s << " s";
+}
+
 TEST(Cnn, ReachesATestAccuracyFloorOnDigits) {
   const fs::path dir = testing::shared_datasets() / "digits";
   if (!fs::exists(dir / "train.csv")) GTEST_SKIP() << "no " << dir;
