@@ -172,6 +172,53 @@ TEST(Knowledge, PlannerWarmStartsAndPredictsFromKnowledge) {
   EXPECT_FALSE(planner->report()["knowledge"]["nearest"].empty());
 }
 
+// Before anything but the constant has finished, a first model is expected to close
+// the share of the gap its family closed on the nearest known datasets judged by the
+// same metric (0.8 here), not half of it; without knowledge, half.
+TEST(Knowledge, AFirstModelClosesTheGapItsFamilyClosedOnKnownData) {
+  KnowledgeBase base = synthetic_kb(6);
+  for (auto& d : base.datasets) {
+    KnownTrial t;
+    t.family = "mlp";
+    t.params = json::object();
+    t.score = d.metric == "roc_auc" ? d.baseline + 0.8 * (1.0 - d.baseline) : 0.2 * d.baseline;
+    t.seconds_per_fit = 0.1;
+    t.iterations = 20;
+    d.trials.push_back(t);
+  }
+  auto kb = std::make_shared<const KnowledgeBase>(base);
+  DataCard c = card_like(kb->datasets[1]);  // binary, ROC AUC
+  const std::vector<TrialResult> history = {finished_trial(0, "constant", json::object(), 0.5)};
+  const auto p = make_builtin_planner(kb)->predict_log(c, "mlp", json::object(), -1, history);
+  EXPECT_NEAR(p.final_score, 0.9, 1e-9) << p.basis;
+  EXPECT_NE(p.basis.find("nearest known datasets"), std::string::npos) << p.basis;
+  DataCard r = card_like(kb->datasets[0]);  // regression, RMSE: 0.8 of the constant's error removed
+  const std::vector<TrialResult> rh = {finished_trial(0, "constant", json::object(), 10.0)};
+  EXPECT_NEAR(make_builtin_planner(kb)->predict_log(r, "mlp", json::object(), -1, rh).final_score, 2.0, 1e-9);
+  EXPECT_NEAR(make_builtin_planner()->predict_log(c, "mlp", json::object(), -1, history).final_score, 0.75, 1e-9);
+}
+
+// A network capped at fewer epochs than its family needed for its best (a first rung
+// of successive halving) is expected to end where its curve stands at the cap, below
+// what the uncapped trial reached; uncapped, at that score.
+TEST(Knowledge, ANetworkCappedBeforeItsBestEpochIsPredictedOnItsCurve) {
+  auto planner = make_builtin_planner();
+  DataCard c = card_like(synthetic_kb(2).datasets[1]);
+  c.meta_features["n_rows"] = 300;
+  std::vector<TrialResult> history = {finished_trial(0, "constant", json::object(), 0.5)};
+  history.push_back(finished_trial(1, "mlp", json::object(), 0.95));
+  history.back().iterations = 20;
+  const auto full = planner->predict_log(c, "mlp", {{"learning_rate", 0.0003}}, -1, history);
+  EXPECT_NEAR(full.final_score, 0.95, 1e-9) << full.basis;
+  const auto capped = planner->predict_log(c, "mlp", {{"learning_rate", 0.0003}}, 4, history);
+  EXPECT_LT(capped.final_score, 0.93) << capped.basis;
+  EXPECT_GT(capped.final_score, 0.5) << capped.basis;
+  EXPECT_NE(capped.basis.find("capped at 4"), std::string::npos) << capped.basis;
+  ASSERT_FALSE(capped.checkpoints.empty());
+  EXPECT_EQ(capped.checkpoints.back(), 4);
+  EXPECT_DOUBLE_EQ(capped.metric.back(), capped.final_score);
+}
+
 // A family that scores the same here whatever its setting, though the known
 // datasets say its setting matters: once a few of its trials have finished, an
 // untried setting of it is predicted at the level they reached, not where the

@@ -502,6 +502,42 @@ class BuiltinPlanner final : public Planner {
   LogCalibration calibration_;
   std::vector<Neighbour> nearest_;
 
+  // The share of the gap between the constant and a perfect score (for an error metric,
+  // of the constant's error) that `family` closed on the nearest known datasets judged by
+  // the same metric: the median over up to kNearest of them of the closest known setting
+  // (the same setting when it ran there, else the family's median score). With the
+  // number of datasets it comes from; 0 when the knowledge base has none.
+  std::pair<double, int> known_gap_closed(const DataCard& card, const std::string& family, const nlohmann::json& params,
+                                          bool bounded) const {
+    constexpr std::size_t kNearest = 5;
+    if (!kb_) return {0.0, 0};
+    const bool higher = metric_info(card.metric).higher_is_better;
+    std::vector<double> shares;
+    for (const auto& n : nearest_datasets(*kb_, card, kb_->datasets.size())) {
+      const KnownDataset& d = *n.dataset;
+      if (d.metric != card.metric) continue;
+      std::vector<double> scores;
+      double same = std::nan("");
+      for (const auto& t : d.trials) {
+        if (t.family != family || t.capped || t.status != TrialStatus::kFinished || !std::isfinite(t.score)) continue;
+        scores.push_back(t.score);
+        if (t.params == params) same = t.score;
+      }
+      if (scores.empty()) continue;
+      std::sort(scores.begin(), scores.end());
+      const double s = !std::isnan(same) ? same : scores[scores.size() / 2];
+      const double gap = higher ? (bounded ? 1.0 - d.baseline : std::abs(d.baseline)) : d.baseline;
+      if (!(gap > 1e-12)) continue;
+      shares.push_back(std::clamp(higher ? (s - d.baseline) / gap : (d.baseline - s) / gap, 0.0, 1.0));
+      if (shares.size() == kNearest) break;
+    }
+    if (shares.empty()) return {0.0, 0};
+    std::sort(shares.begin(), shares.end());
+    const std::size_t m = shares.size();
+    const double median = m % 2 ? shares[m / 2] : 0.5 * (shares[m / 2 - 1] + shares[m / 2]);
+    return {median, static_cast<int>(m)};
+  }
+
   // Without knowledge: the trials of the same family seen so far (their mean and
   // spread), else every finished trial, else the metric's neutral value.
   PredictedLog running_estimate(const DataCard& card, const std::string& family, const nlohmann::json& params,
@@ -551,11 +587,17 @@ class BuiltinPlanner final : public Planner {
         p.uncertainty = std::abs(b0) * 0.1 + 0.01;
         p.basis = known_baseline ? "the constant's score" : "the constant's score, guessed from the Data Card";
       } else {
-        p.final_score = info.higher_is_better ? (bounded ? b0 + 0.5 * (1.0 - b0) : b0 + 0.5 * std::abs(b0))
-                                              : 0.5 * b0;
+        const auto [closed, known_sets] = known_gap_closed(card, family, params, bounded);
+        const double share = known_sets > 0 ? closed : 0.5;
+        p.final_score = info.higher_is_better ? (bounded ? b0 + share * (1.0 - b0) : b0 + share * std::abs(b0))
+                                              : (1.0 - share) * b0;
         p.uncertainty = 0.25 * std::abs(p.final_score - b0) + 0.01;
-        p.basis = known_baseline ? "half of the gap the constant leaves (nothing else finished yet)"
-                                 : "half of the gap the constant leaves, guessed from the Data Card";
+        p.basis = known_sets > 0
+                      ? fmt::format("{:.2f} of the gap the constant leaves, as {} closed it on the {} nearest known "
+                                    "datasets (nothing else finished yet)",
+                                    share, family, known_sets)
+                  : known_baseline ? "half of the gap the constant leaves (nothing else finished yet)"
+                                   : "half of the gap the constant leaves, guessed from the Data Card";
       }
     }
     p.seconds = secs.empty() ? 0.0 : mean(secs);

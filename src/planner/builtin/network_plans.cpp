@@ -46,7 +46,8 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   const nlohmann::json full = with_defaults(e.params, params);
   const auto& info = metric_info(card.metric);
   const bool bounded = info.name == "roc_auc" || info.name == "accuracy" || info.name == "macro_f1";
-  int epochs = static_cast<int>(param_int(full, e.resource_param));
+  const int epoch_cap = static_cast<int>(param_int(full, e.resource_param));
+  int epochs = epoch_cap;
   if (resource > 0) epochs = std::min(epochs, resource);
   const int patience = static_cast<int>(param_int(full, "early_stopping_epochs"));
 
@@ -89,6 +90,7 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   // ranges and the epoch cap (a prior worth one trial at the family's mean), and a run
   // of the same setting with fewer epochs (a successive-halving parent) is where this
   // one starts, plus what promotions of this family have gained in this run so far.
+  bool continued = false;  // the prediction starts from a run of this setting with fewer epochs
   if (same.size() >= 2) {
     const std::vector<double> here = setting_point(e, params, resource);
     const double family_mean = mean(same);
@@ -119,6 +121,7 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
       gain /= static_cast<double>(gains.size()) + 1.0;  // shrunk towards no gain
       const double from_parent = parent->score + (info.higher_is_better ? 1.0 : -1.0) * std::max(0.0, gain);
       p->final_score = from_parent;
+      continued = true;
       p->basis = fmt::format("trial {} ran this setting for {} epochs; promotions here gained {:.4f} on average",
                              parent->id, parent->resource, gain);
     }
@@ -127,7 +130,7 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
 
   // How many epochs it will log: early stopping after the best epoch, as the family's
   // finished trials did, else a share of the cap.
-  const double best_epoch = same_iters.empty() ? std::max(3.0, 0.4 * epochs) : mean(same_iters);
+  const double best_epoch = same_iters.empty() ? std::max(3.0, 0.4 * epoch_cap) : mean(same_iters);
   const int n = std::max(1, std::min(epochs, static_cast<int>(std::lround(best_epoch)) + patience));
 
   // The curve: most of the gain within the first steps (fast at lr 1e-3 and many steps
@@ -142,16 +145,32 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   const double slow = std::max(1.0, std::min(static_cast<double>(n), best_epoch) / 3.0);
   double start = !std::isnan(baseline) ? baseline : info.name == "roc_auc" ? 0.5 : p->final_score;
   if (!bounded && std::isnan(baseline)) start = p->final_score;
+  const double norm = 0.85 * (1.0 - std::exp(-best_epoch / fast)) + 0.15 * (1.0 - std::exp(-best_epoch / slow));
+  auto at_epoch = [&](double k) {
+    const double progress = 0.85 * (1.0 - std::exp(-k / fast)) + 0.15 * (1.0 - std::exp(-k / slow));
+    double v = start + (p->final_score - start) * std::min(1.0, progress / std::max(norm, 1e-9));
+    return bounded ? std::clamp(v, 0.0, 1.0) : v;
+  };
   p->checkpoints.clear();
   p->metric.clear();
   const int step = std::max(1, n / 40);  // at most about 40 points
   for (int k = 1; k <= n; k += step) {
-    const double progress = 0.85 * (1.0 - std::exp(-k / fast)) + 0.15 * (1.0 - std::exp(-k / slow));
-    const double norm = 0.85 * (1.0 - std::exp(-best_epoch / fast)) + 0.15 * (1.0 - std::exp(-best_epoch / slow));
-    double v = start + (p->final_score - start) * std::min(1.0, progress / std::max(norm, 1e-9));
-    if (bounded) v = std::clamp(v, 0.0, 1.0);
     p->checkpoints.push_back(k);
-    p->metric.push_back(v);
+    p->metric.push_back(at_epoch(k));
+  }
+  // A setting capped before the epoch its family reaches its best at (a first rung of
+  // successive halving) ends where its curve is at the cap, not at the family's final
+  // score: a second network capped at 7 epochs was predicted the 0.996 its uncapped
+  // first trial reached, and scored 0.89.
+  if (!continued && same.size() < 2 && epochs < best_epoch) {
+    const double capped = at_epoch(epochs);
+    p->basis += fmt::format("; capped at {} of the {:.0f} epochs its best needs, it ends on its curve there", epochs,
+                            best_epoch);
+    p->final_score = capped;
+    if (p->checkpoints.empty() || p->checkpoints.back() != epochs) {
+      p->checkpoints.push_back(epochs);
+      p->metric.push_back(capped);
+    }
   }
 
   // Seconds: the family's finished trials, else the network's cost per row.
