@@ -193,7 +193,7 @@ class LogCalibration::Impl {
       resid[i] = y[i] - line(pts[i]->family, r_line[i]);
       resid_all += resid[i] * resid[i];
     }
-    const double correction = residual_correction(family, params, resource, pts, clipped(resid));
+    const double correction = residual_correction(family, params, resource, pts, clipped(family, pts, resid));
     LearnedLog p;
     p.final_score = line(family, rel_line) + correction;
     double resid_sd = r.size() >= 2 ? std::sqrt(resid_all / static_cast<double>(r.size())) : std::abs(0.15 * b);
@@ -380,21 +380,28 @@ class LogCalibration::Impl {
   }
 
   // The residuals the Gaussian process sees, each held within 1.5 robust standard
-  // deviations (1.4826 x the median absolute residual) of zero. A setting the
+  // deviations (1.4826 x the median absolute residual of `family`'s trials, from 5 of
+  // them on) of zero. The scale is the family's own: measured over every family, a
+  // family the learned model reads well (boosting) set it, and a family whose scores
+  // here slope across its range (a linear model's C) lost the slope. A setting the
   // learned model badly misjudged (a huge minimum leaf weight it thinks fatal on a
   // table where it is not) leaves a residual many times the others; unclipped, the
   // process spreads it over its neighbours and lifts every nearby setting past the
   // real scores. The run's line and the family's line still see the full residuals.
-  static std::vector<double> clipped(std::vector<double> resid) {
-    if (resid.size() < 5) return resid;
+  static std::vector<double> clipped(const std::string& family, const std::vector<const TrialResult*>& pts,
+                                     std::vector<double> resid) {
     std::vector<double> size;
-    for (double e : resid) size.push_back(std::abs(e));
+    for (std::size_t i = 0; i < resid.size(); ++i) {
+      if (pts[i]->family == family) size.push_back(std::abs(resid[i]));
+    }
+    if (size.size() < 5) return resid;
     auto mid = size.begin() + static_cast<std::ptrdiff_t>(size.size() / 2);
     std::nth_element(size.begin(), mid, size.end());
     const double c = 1.5 * 1.4826 * *mid;
     for (double& e : resid) e = std::clamp(e, -c, c);
     return resid;
   }
+
 
   // The posterior mean, at this setting, of a Gaussian process fitted to the
   // residuals of the run's finished trials of the same family. The kernel is a
@@ -406,7 +413,10 @@ class LogCalibration::Impl {
   // quarter, one or four times), one axis at a time by the same error: a setting that
   // does not matter on this dataset stops blurring the ones that do (on the 60 s
   // sweep's runs, replayed: median Spearman within a family and round cap 0.60 -> 0.62
-  // alone). The fit is cached until a trial finishes.
+  // alone). Last, a centred linear trend over the same cube joins the kernel when it
+  // lowers that error (weights 0, 0.3, 1 or 3): without it the process falls back to
+  // zero past the settings tried, and a C below the smallest so far was expected at
+  // the family's level. The fit is cached until a trial finishes.
   double residual_correction(const std::string& family, const nlohmann::json& params, int resource,
                              const std::vector<const TrialResult*>& pts, const std::vector<double>& resid) {
     ResidualFit& fit = residual_fits_[family];
@@ -431,7 +441,8 @@ class LogCalibration::Impl {
       auto gram = [&](double length, double noise) {
         Eigen::MatrixXd k(n, n);
         for (Eigen::Index i = 0; i < n; ++i) {
-          for (Eigen::Index j = 0; j <= i; ++j) k(i, j) = k(j, i) = kernel(fit.x[i], fit.x[j], length, fit.weights);
+          for (Eigen::Index j = 0; j <= i; ++j)
+            k(i, j) = k(j, i) = kernel(fit.x[i], fit.x[j], length, fit.weights) + fit.trend * trend(fit.x[i], fit.x[j], fit.weights);
         }
         k.diagonal().array() += noise;
         return k;
@@ -472,6 +483,20 @@ class LogCalibration::Impl {
             w = chosen;
           }
         }
+        {  // then the weight of the linear trend, by the same error
+          double chosen = 0.0;
+          fit.trend = 0.0;
+          best = loo_error(fit.length, fit.noise);
+          for (double other : {0.3, 1.0, 3.0}) {
+            fit.trend = other;
+            const double err = loo_error(fit.length, fit.noise);
+            if (err < best) {
+              best = err;
+              chosen = other;
+            }
+          }
+          fit.trend = chosen;
+        }
         fit.selected_at = static_cast<std::size_t>(n);
       }
       if (n >= 3) fit.alpha = gram(fit.length, fit.noise).ldlt().solve(ev);
@@ -479,8 +504,17 @@ class LogCalibration::Impl {
     if (fit.alpha.size() == 0) return 0.0;
     const auto here = unit_params(family, params, resource);
     double m = 0;
-    for (Eigen::Index i = 0; i < fit.alpha.size(); ++i) m += kernel(here, fit.x[i], fit.length, fit.weights) * fit.alpha(i);
+    for (Eigen::Index i = 0; i < fit.alpha.size(); ++i)
+      m += (kernel(here, fit.x[i], fit.length, fit.weights) + fit.trend * trend(here, fit.x[i], fit.weights)) * fit.alpha(i);
     return m;
+  }
+
+  // A linear trend over the unit cube, centred: what lets the process carry a slope
+  // past the settings tried (a linear model's C below the smallest one so far).
+  static double trend(const std::vector<double>& u, const std::vector<double>& v, const std::vector<double>& weights) {
+    double dot = 0;
+    for (std::size_t j = 0; j < u.size(); ++j) dot += (j < weights.size() ? weights[j] : 1.0) * (u[j] - 0.5) * (v[j] - 0.5);
+    return 4.0 * dot / static_cast<double>(std::max<std::size_t>(u.size(), 1));
   }
 
   // Squared exponential; the length is per axis in units of the tuning range,
@@ -560,6 +594,7 @@ class LogCalibration::Impl {
     std::size_t n_points = static_cast<std::size_t>(-1);  // finished trials the fit saw
     std::size_t selected_at = 0;                           // points when length and noise were chosen
     double length = 0.3, noise = 0.3;                      // until enough points choose them
+    double trend = 0.0;                                    // weight of the linear trend (chosen like them)
     std::vector<double> weights;                           // per axis (kernel); empty: all 1
     std::vector<std::vector<double>> x;
     Eigen::VectorXd alpha;
