@@ -144,10 +144,14 @@ int pool_progress(void* instance, const lbfgsfloatval_t*, const lbfgsfloatval_t*
   return Clock::now() >= static_cast<const PoolProblem*>(instance)->deadline ? 1 : 0;
 }
 
-lbfgsfloatval_t pool_objective(void* instance, const lbfgsfloatval_t* x, lbfgsfloatval_t* g, int n_params,
+// The member weights are exp(u) for the first m parameters u (never negative, see
+// stacking_on_view); the gradient is taken in w and carried to u at the end.
+lbfgsfloatval_t pool_objective(void* instance, const lbfgsfloatval_t* u, lbfgsfloatval_t* g, int n_params,
                                lbfgsfloatval_t) {
   const auto& pr = *static_cast<const PoolProblem*>(instance);
   std::fill(g, g + n_params, 0.0);
+  std::vector<double> x(u, u + n_params);
+  for (std::size_t j = 0; j < pr.m; ++j) x[j] = std::exp(std::min(u[j], 30.0));
   double loss = 0;
   std::vector<double> z(pr.k);
   for (std::size_t i = 0; i < pr.n; ++i) {
@@ -177,6 +181,7 @@ lbfgsfloatval_t pool_objective(void* instance, const lbfgsfloatval_t* x, lbfgsfl
     loss += 1e-4 * x[pr.m + c] * x[pr.m + c];
     g[pr.m + c] += 2e-4 * x[pr.m + c];
   }
+  for (std::size_t j = 0; j < pr.m; ++j) g[j] *= x[j];
   return loss;
 }
 
@@ -209,7 +214,7 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
     CHandle<lbfgsfloatval_t, lbfgs_free> owner(lbfgs_malloc(n_params));
     if (!owner) throw std::bad_alloc();
     lbfgsfloatval_t* x = owner.get();
-    for (std::size_t j = 0; j < m; ++j) x[j] = pr.prior;
+    for (std::size_t j = 0; j < m; ++j) x[j] = std::log(pr.prior);
     for (std::size_t cl = 0; cl < k; ++cl) x[m + cl] = 0;
     lbfgs_parameter_t param;
     lbfgs_parameter_init(&param);
@@ -219,7 +224,7 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
     pr.deadline = opt.deadline;
     // A partial solution (the iteration limit or the deadline reached) is still a fine one.
     lbfgs(n_params, x, &fx, pool_objective, pool_progress, &pr, &param);
-    b.weights.assign(x, x + m);
+    for (std::size_t j = 0; j < m; ++j) b.weights.push_back(std::exp(std::min(x[j], 30.0)));
     b.bias.assign(x + m, x + m + k);
     return b;
   }
@@ -234,11 +239,34 @@ Blend stacking_on_view(const OofCandidates& c, const View& v, const EnsembleOpti
   const double ymean = yv.mean();
   Eigen::MatrixXd xc = xm.rowwise() - xmean;
   Eigen::VectorXd yc = yv.array() - ymean;
-  Eigen::MatrixXd gram = xc.transpose() * xc;
+  const Eigen::MatrixXd gram = xc.transpose() * xc;
+  const Eigen::VectorXd xy = xc.transpose() * yc;
   const double lambda = std::max(1e-12, 0.01 * opt.stacking_l2 * gram.trace() / static_cast<double>(m));
-  Eigen::VectorXd prior = Eigen::VectorXd::Constant(m, 1.0 / static_cast<double>(m));
-  gram.diagonal().array() += lambda;
-  Eigen::VectorXd w = gram.ldlt().solve(xc.transpose() * yc + lambda * prior);
+  const double prior = 1.0 / static_cast<double>(m);
+  // Never a negative weight: the ridge is solved on the members still in, and the most
+  // negative one is left out (weight 0) until none is.
+  std::vector<std::size_t> in(m);
+  for (std::size_t j = 0; j < m; ++j) in[j] = j;
+  Eigen::VectorXd w = Eigen::VectorXd::Zero(m);
+  while (!in.empty()) {
+    const auto q = static_cast<Eigen::Index>(in.size());
+    Eigen::MatrixXd a(q, q);
+    Eigen::VectorXd rhs(q);
+    for (Eigen::Index i = 0; i < q; ++i) {
+      rhs(i) = xy(in[i]) + lambda * prior;
+      for (Eigen::Index j = 0; j < q; ++j) a(i, j) = gram(in[i], in[j]) + (i == j ? lambda : 0.0);
+    }
+    const Eigen::VectorXd sol = a.ldlt().solve(rhs);
+    Eigen::Index worst = 0;
+    for (Eigen::Index i = 1; i < q; ++i) {
+      if (sol(i) < sol(worst)) worst = i;
+    }
+    if (sol(worst) >= 0) {
+      for (Eigen::Index i = 0; i < q; ++i) w(in[i]) = sol(i);
+      break;
+    }
+    in.erase(in.begin() + worst);
+  }
   b.weights.assign(w.data(), w.data() + m);
   b.bias = {ymean - xmean.dot(w.transpose())};
   return b;

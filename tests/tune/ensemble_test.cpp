@@ -210,6 +210,48 @@ TEST(Stacking, HonestEstimateIsNotFooledByNoiseAndFindsComplementaryMembers) {
   EXPECT_LT(won.stacking.honest_score, won.caruana.honest_score);
 }
 
+// One member is the target plus an error, the other that error alone: a free linear
+// meta-model would subtract the second from the first and rely on a member whose test
+// predictions (refit on all rows, or one fold's model) need not match its out-of-fold
+// ones. Stacking keeps every weight at zero or above, for regression and classes alike.
+TEST(Stacking, NeverGivesAMemberANegativeWeight) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> g(0, 1);
+  const int n = 400;
+  Target r;
+  r.task = Task::kRegression;
+  std::vector<std::vector<double>> reg(2);
+  Target b;
+  b.task = Task::kBinary;
+  b.classes = {"no", "yes"};
+  b.positive = 1;
+  std::vector<std::vector<double>> bin(2);
+  for (int i = 0; i < n; ++i) {
+    const double y = g(rng), e = g(rng);
+    r.y.push_back(y);
+    reg[0].push_back(y + e);
+    reg[1].push_back(e + 0.1 * g(rng));
+    const double z = 2.0 * g(rng), f = 1.5 * g(rng);
+    b.y.push_back(sigmoid(z) > 0.5 ? 1.0 : 0.0);
+    const double p[2] = {sigmoid(z + f), sigmoid(f + 0.1 * g(rng))};
+    for (int j = 0; j < 2; ++j) {
+      bin[j].push_back(1 - p[j]);
+      bin[j].push_back(p[j]);
+    }
+  }
+  const auto cr = candidates(r, reg, "rmse");
+  const Blend sr = fit_stacking(cr, {0, 1}, {}, EnsembleOptions{});
+  ASSERT_EQ(sr.weights.size(), 2u);
+  for (double w : sr.weights) EXPECT_GE(w, 0.0);
+  EXPECT_GT(std::max(sr.weights[0], sr.weights[1]), 0.5);  // the informative member stays in
+  const auto cb = candidates(b, bin, "roc_auc");
+  const Blend sb = fit_stacking(cb, {0, 1}, {}, EnsembleOptions{});
+  ASSERT_EQ(sb.weights.size(), 2u);
+  for (double w : sb.weights) EXPECT_GE(w, 0.0);
+  const std::size_t good = cb.families[0] == "xgboost" ? 0 : 1;  // the fixture's first (informative) member
+  EXPECT_GT(sb.weights[good], sb.weights[1 - good]);
+}
+
 // Two member pipelines fitted by hand on a toy table.
 Pipeline fitted(const Table& table, const Target& y, const DataCard& card, const std::string& family) {
   Pipeline p;

@@ -1,6 +1,7 @@
 // Ensembles of a search's trials, built from their out-of-fold predictions
 // (TrialResult::oof): greedy ensemble selection with replacement (Caruana et al.
-// 2004) and stacking with a regularised linear meta-model. A run keeps one only when
+// 2004) and stacking with a regularised linear meta-model whose member weights are never
+// negative (stacked regressions, Breiman 1996). A run keeps one only when
 // its honest, cross-fitted score beats picking the best single trial, judged the
 // same way.
 //
