@@ -677,8 +677,8 @@ struct Session::Impl {
       // keep their fold model.
       if (member_refit_s(t) <= 0) {
         if (!fold_member(t.deadline_stopped ? "its trial was cut by its time box"
-                                            : fmt::format("a refit would take about {:.0f}s, over 5% of the budget",
-                                                          fit_seconds(t) * growth)))
+                                            : fmt::format("a refit would take about {:.1f}s, over 5% of the budget",
+                                                          one_fit_s(t) * 1.2)))
           break;
         continue;
       }
