@@ -402,7 +402,6 @@ class LogCalibration::Impl {
     return resid;
   }
 
-
   // The posterior mean, at this setting, of a Gaussian process fitted to the
   // residuals of the run's finished trials of the same family. The kernel is a
   // squared exponential over the unit cube of the tuning ranges; its length scale

@@ -90,7 +90,6 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   // ranges and the epoch cap (a prior worth one trial at the family's mean), and a run
   // of the same setting with fewer epochs (a successive-halving parent) is where this
   // one starts, plus what promotions of this family have gained in this run so far.
-  bool continued = false;  // the prediction starts from a run of this setting with fewer epochs
   if (same.size() >= 2) {
     const std::vector<double> here = setting_point(e, params, resource);
     const double family_mean = mean(same);
@@ -121,7 +120,6 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
       gain /= static_cast<double>(gains.size()) + 1.0;  // shrunk towards no gain
       const double from_parent = parent->score + (info.higher_is_better ? 1.0 : -1.0) * std::max(0.0, gain);
       p->final_score = from_parent;
-      continued = true;
       p->basis = fmt::format("trial {} ran this setting for {} epochs; promotions here gained {:.4f} on average",
                              parent->id, parent->resource, gain);
     }
@@ -161,8 +159,9 @@ void add_epoch_curve(const DataCard& card, const std::string& family, const nloh
   // A setting capped before the epoch its family reaches its best at (a first rung of
   // successive halving) ends where its curve is at the cap, not at the family's final
   // score: a second network capped at 7 epochs was predicted the 0.996 its uncapped
-  // first trial reached, and scored 0.89.
-  if (!continued && same.size() < 2 && epochs < best_epoch) {
+  // first trial reached, and scored 0.89. From two finished trials of the family on, the
+  // kernel-weighted mean above already has the cap as an axis (or a parent to start from).
+  if (same.size() < 2 && epochs < best_epoch) {
     const double capped = at_epoch(epochs);
     p->basis += fmt::format("; capped at {} of the {:.0f} epochs its best needs, it ends on its curve there", epochs,
                             best_epoch);
