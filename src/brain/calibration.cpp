@@ -323,10 +323,9 @@ class LogCalibration::Impl {
     for (const auto& n : nearest_datasets(*kb_, card, kb_->datasets.size())) {
       const KnownDataset& d = *n.dataset;
       if (d.metric != card.metric || used == 5) continue;
-      double h = info.higher_is_better ? (d.best - d.baseline) / (1.0 - d.baseline)
-                                       : (d.baseline - d.best) / std::abs(d.baseline);
-      if (!std::isfinite(h)) continue;
-      sum += std::clamp(h, 0.0, 1.0);
+      const double h = d.gap_closed(d.best);
+      if (std::isnan(h)) continue;
+      sum += h;
       weight += 1;
       ++used;
     }

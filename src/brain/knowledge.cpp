@@ -28,6 +28,13 @@ double KnownDataset::relative(double score) const {
   return (score - baseline) / span;
 }
 
+double KnownDataset::gap_closed(double score, bool bounded) const {
+  const bool higher = metric_info(metric).higher_is_better;
+  const double gap = higher && bounded ? 1.0 - baseline : std::abs(baseline);
+  if (!std::isfinite(gap) || !(gap > 1e-12) || !std::isfinite(score)) return std::nan("");
+  return std::clamp((higher ? score - baseline : baseline - score) / gap, 0.0, 1.0);
+}
+
 std::vector<const KnownTrial*> KnownDataset::best_trials(std::size_t k, const std::string& family) const {
   const bool higher = metric_info(metric).higher_is_better;
   std::vector<const KnownTrial*> out;

@@ -511,7 +511,6 @@ class BuiltinPlanner final : public Planner {
                                           bool bounded) const {
     constexpr std::size_t kNearest = 5;
     if (!kb_) return {0.0, 0};
-    const bool higher = metric_info(card.metric).higher_is_better;
     std::vector<double> shares;
     for (const auto& n : nearest_datasets(*kb_, card, kb_->datasets.size())) {
       const KnownDataset& d = *n.dataset;
@@ -525,10 +524,9 @@ class BuiltinPlanner final : public Planner {
       }
       if (scores.empty()) continue;
       std::sort(scores.begin(), scores.end());
-      const double s = !std::isnan(same) ? same : scores[scores.size() / 2];
-      const double gap = higher ? (bounded ? 1.0 - d.baseline : std::abs(d.baseline)) : d.baseline;
-      if (!(gap > 1e-12)) continue;
-      shares.push_back(std::clamp(higher ? (s - d.baseline) / gap : (d.baseline - s) / gap, 0.0, 1.0));
+      const double share = d.gap_closed(!std::isnan(same) ? same : scores[scores.size() / 2], bounded);
+      if (std::isnan(share)) continue;
+      shares.push_back(share);
       if (shares.size() == kNearest) break;
     }
     if (shares.empty()) return {0.0, 0};

@@ -48,6 +48,10 @@ struct KnownDataset {
 
   // Where a score sits between the baseline (0) and the best known (1).
   double relative(double score) const;
+  // The share, in [0, 1], of what the baseline leaves to gain that `score` reaches: of the
+  // way to a perfect 1 for a higher-is-better metric bounded there, else of the baseline's
+  // size (an error removed). NaN when the baseline leaves nothing to gain.
+  double gap_closed(double score, bool bounded = true) const;
   // Up to k trials, best first by the dataset's metric; of one family when given.
   std::vector<const KnownTrial*> best_trials(std::size_t k, const std::string& family = "") const;
   nlohmann::json to_json() const;
