@@ -73,6 +73,7 @@ class TfidfLinearModel final : public Model {
     n_dense_ = x.cols;
     LiblinearRows rows = to_liblinear(text, x);
     weights_.clear();
+    trained_ = 0;
     n_classes_ = task_ == Task::kRegression ? 0 : std::max(ctx.n_classes, 2);
     if (task_ == Task::kRegression) {
       fit_regression(rows, y, ctx.deadline);
@@ -146,6 +147,7 @@ class TfidfLinearModel final : public Model {
   }
 
   FitStop stop_reason() const override { return stop_reason_; }
+  bool learned() const override { return stop_reason_ != FitStop::kDeadline || trained_ > 0; }
 
  private:
   TfidfOptions tfidf_options() const {
@@ -231,6 +233,7 @@ class TfidfLinearModel final : public Model {
       const double pos_weight = balanced ? n / (2.0 * n_pos) : 1.0;
       const double neg_weight = balanced ? n / (2.0 * (n - n_pos)) : 1.0;
       weights_.push_back(train_one(rows, labels, L2R_LR, pos_weight, neg_weight));
+      ++trained_;
     }
   }
 
@@ -253,6 +256,7 @@ class TfidfLinearModel final : public Model {
     std::vector<double> z(y.size());
     for (std::size_t i = 0; i < y.size(); ++i) z[i] = (y[i] - y_mean_) / y_scale_;
     weights_.push_back(train_one(rows, z, L2R_L2LOSS_SVR, 1.0, 1.0));
+    ++trained_;
   }
 
   nlohmann::json params_;
@@ -264,6 +268,7 @@ class TfidfLinearModel final : public Model {
   // One weight vector per fit (text terms, then the non-text columns, then the bias).
   std::vector<std::vector<double>> weights_;
   FitStop stop_reason_ = FitStop::kCompleted;
+  int trained_ = 0;  // fits that ran (the rest, cut by the deadline, hold a class's share)
 };
 
 ModelEntry tfidf_linear_entry() {

@@ -209,11 +209,14 @@ TrialResult Evaluator::evaluate(const std::string& family, const nlohmann::json&
           return true;
         };
         model->fit(d.train_x, d.train_y, &d.valid_x, &d.valid_y, ctx);
-        // Cut before its first round or epoch ended: nothing was learned, and predicting
-        // the validation rows with an untrained model would only cost time (it counts as
-        // a fold that never ran).
+        // Cut before its first round or epoch ended, or before a non-iterative fit began:
+        // nothing was learned, and the prior it would predict is not the setting's score
+        // (it counts as a fold that never ran).
         const FitStop stop = interrupted ? FitStop::kDeadline : model->stop_reason();
-        if (!entry.resource_param.empty() && stop == FitStop::kDeadline && model->iterations() == 0) return;
+        if (stop == FitStop::kDeadline &&
+            (entry.resource_param.empty() ? !model->learned() : model->iterations() == 0)) {
+          return;
+        }
         if (k == 0) {
           o.model = model;
           o.saved_bytes = model->saved_bytes();

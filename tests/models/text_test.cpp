@@ -351,8 +351,13 @@ TEST(TfidfLinear, PastDeadlineStillGivesProperProbabilities) {
   auto model = e.create(with_defaults(e.params, {}), s.target.task);
   model->fit(s.train_x, s.train_y, nullptr, nullptr, ctx);
   EXPECT_EQ(model->stop_reason(), FitStop::kDeadline);
+  // It learned nothing (each class holds its share), and says so: the search then counts
+  // the fold as one that never ran instead of scoring the prior as the setting's.
+  EXPECT_FALSE(model->learned());
   auto pred = model->predict(s.test_x);
   for (std::size_t i = 0; i < s.test_x.rows; ++i) EXPECT_NEAR(pred[i * 3] + pred[i * 3 + 1] + pred[i * 3 + 2], 1.0, 1e-12);
+  model->fit(s.train_x, s.train_y, nullptr, nullptr, context_for(s));
+  EXPECT_TRUE(model->learned());
 }
 
 TEST(TfidfLinear, DeclaresItsSearchSpace) {

@@ -69,6 +69,10 @@ class Model {
   virtual int iterations() const { return 0; }
   // Why training stopped: "completed", "early stopping", "deadline".
   virtual FitStop stop_reason() const { return FitStop::kCompleted; }
+  // False when the deadline came before a non-iterative fit learned anything, so the
+  // model would only predict its prior (the search counts such a fold as one that never
+  // ran, as it does an iterative fit cut before its first round).
+  virtual bool learned() const { return true; }
   // Name of the metric in the training log ("" when there is no log).
   virtual std::string log_metric() const { return ""; }
   // Exact per-feature contributions (tree SHAP for boosted trees). Unset by default:
