@@ -27,7 +27,8 @@ table above (the peers for budget B are the budget-independent peers plus optuna
 a summary block: the mean ratio to the best peer, the data sets below 0.98 of the best peer,
 the share of runs whose chosen model was the constant baseline, and the project's seconds
 (fit_s, else wall_s) over the budget (mean, min, max, and the runs below 0.9 or above 1.02 of
-it); then an overview table across the budgets and one cross-budget line: the project at 15 s
+it), the median Spearman of the log prediction per modality and its ranking ceiling
+(leaderboard_ceiling); then an overview table across the budgets and one cross-budget line: the project at 15 s
 (or the smallest budget of the sweep) against the best peer at 60 s (budget-independent peers
 plus optuna-xgb at 60 s), with the data sets where it matches (ratio >= 0.995).
 
@@ -64,6 +65,7 @@ import datetime
 import json
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -231,6 +233,49 @@ def leaderboard_spearman(run_dir):
     return spearman(pred, real)
 
 
+def leaderboard_ceiling(run_dir, splits=20):
+    """About the highest Spearman any prediction could reach against a run's real validation
+    scores, given their own fold-to-fold noise, or None (a holdout run, or fewer than three
+    trials with every fold): the trials' scores on a random half of the folds are ranked against
+    their scores on the other half (the mean Spearman over `splits` seeded halvings), stepped up
+    to all folds by the Spearman-Brown formula, and its square root taken (the attenuation bound:
+    no predictor correlates with a measurement better than the measurement with its own repeat).
+    Trials with fewer folds than the run's most (cut by the deadline) are left out."""
+    path = os.path.join(run_dir or "", "leaderboard.csv")
+    if not run_dir or not os.path.exists(path):
+        return None
+    folds = []
+    with open(path, newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            if r.get("family") in ("ensemble", "stacking"):
+                continue
+            try:
+                float(r["predicted_score"]), float(r["validation_score"])
+                scores = [float(v) for v in (r.get("fold_scores") or "").split()]
+            except (KeyError, TypeError, ValueError):
+                continue
+            if scores and all(math.isfinite(v) for v in scores):
+                folds.append(scores)
+    k = max((len(v) for v in folds), default=0)
+    folds = [v for v in folds if len(v) == k]
+    if k < 2 or len(folds) < 3:
+        return None
+    rng = random.Random(0)
+    rhos = []
+    for _ in range(splits):
+        order = list(range(k))
+        rng.shuffle(order)
+        a, b = order[:k // 2], order[k // 2:]
+        rho = spearman([sum(v[i] for i in a) / len(a) for v in folds], [sum(v[i] for i in b) / len(b) for v in folds])
+        if rho is not None:
+            rhos.append(rho)
+    if not rhos:
+        return None
+    half = sum(rhos) / len(rhos)
+    reliability = 2 * half / (1 + half) if half > -1 else 0.0
+    return max(reliability, 0.0) ** 0.5
+
+
 def spearman_of(row):
     """A project row's Spearman: recorded in the row, else read from its run folder."""
     if row is None:
@@ -238,6 +283,15 @@ def spearman_of(row):
     if isinstance(row.get("spearman"), (int, float)):
         return float(row["spearman"])
     return leaderboard_spearman(row.get("run_folder"))
+
+
+def ceiling_of(row):
+    """A project row's ranking ceiling (leaderboard_ceiling): recorded, else from its run folder."""
+    if row is None:
+        return None
+    if isinstance(row.get("ranking_ceiling"), (int, float)):
+        return float(row["ranking_ceiling"])
+    return leaderboard_ceiling(row.get("run_folder"))
 
 
 def run_project(args, name, ds_dir, card, results, budget):
@@ -289,6 +343,9 @@ def run_project(args, name, ds_dir, card, results, budget):
     rho = leaderboard_spearman(row.get("run_folder"))
     if rho is not None:
         row["spearman"] = round(rho, 4)
+    ceiling = leaderboard_ceiling(row.get("run_folder"))
+    if ceiling is not None:
+        row["ranking_ceiling"] = round(ceiling, 4)
     results.add(row)
     log(f"  {PROJECT}: {row.get('metric')} = {fmt_num(row.get('score'))}  model {row.get('model')}, "
         f"{row.get('trials')} trials, {wall:.1f} s, peak {row.get('peak_rss_mb') or 0:.1f} MB")
@@ -682,7 +739,7 @@ def seconds_used(proj):
 def sweep_summary(rows, peers, datasets, budget):
     """The measures of one budget: a dict, and the lines of its summary block."""
     by, order = index(at_budget(rows, budget), datasets)
-    vs, below, runs, constant, used, rhos = [], [], 0, [], [], []
+    vs, below, runs, constant, used, rhos, ceilings = [], [], 0, [], [], [], []
     for d in order:
         metric, ps, best, r = vs_best_peer(by, d, peers)
         if ps is not None and best is not None:
@@ -700,6 +757,9 @@ def sweep_summary(rows, peers, datasets, budget):
         rho = spearman_of(proj)
         if rho is not None:
             rhos.append((d, modality_of(proj, d), rho))
+            ceiling = ceiling_of(proj)
+            if ceiling is not None:
+                ceilings.append((rho, ceiling))
     m, n = mean(vs)
     shares = [u for _, u in used]
     low = [(d, u) for d, u in used if u < TIME_LOW]
@@ -733,6 +793,10 @@ def sweep_summary(rows, peers, datasets, budget):
                      + ", ".join(f"{mod} {median(v):.3f} over {len(v)}" for mod, v in sorted(by_modality.items()))
                      + "); lowest: " + ", ".join(f"{d} {r:.2f}" for d, _, r in sorted(rhos, key=lambda t: t[2])[:3])
                      + ".")
+        if ceilings:
+            lines.append(f"- Ranking ceiling (the Spearman the real scores' own fold-to-fold noise allows; runs "
+                         f"validated on folds): median {median([c for _, c in ceilings]):.3f} over {len(ceilings)} "
+                         f"runs, whose Spearman's median is {median([r for r, _ in ceilings]):.3f}.")
     return s, lines
 
 
