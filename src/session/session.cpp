@@ -1562,11 +1562,6 @@ struct Session::Impl {
       say(fmt::format("{} setting{} waited behind cheaper ones: predicted not to finish in the time left",
                       result.deferred, result.deferred == 1 ? "" : "s"));
     }
-    for (std::size_t i = 1; i < result.leads.size(); ++i) {
-      const auto& [family, trial] = result.leads[i];
-      say(fmt::format("random settings were led by {} once its trial {} beat every {} trial", family, trial,
-                      result.leads[i - 1].first));
-    }
     for (const auto& family : result.left_out) {
       std::string why;
       for (const auto& t : result.trials) {
@@ -1934,10 +1929,6 @@ struct Session::Impl {
         last_start ? nlohmann::json(std::chrono::duration<double>(*last_start - start).count()) : nlohmann::json(nullptr);
     summary["n_settings_deferred"] = result.deferred;
     summary["families_left_out_by_search"] = result.left_out;
-    summary["search_leads"] = nlohmann::json::array();
-    for (const auto& [family, trial] : result.leads) {
-      summary["search_leads"].push_back({{"family", family}, {"from_trial", trial < 0 ? nlohmann::json(nullptr) : nlohmann::json(trial)}});
-    }
     summary["n_tail_trials"] = tail_trials;
     // Ctrl-C (or request_stop) ended the search before its deadline.
     summary["interrupted"] = Session::stop_flag().load();

@@ -689,7 +689,6 @@ class Search {
   // the most useful of a larger random pool (a third still purely random, so the
   // search keeps exploring where the planner is wrong).
   std::vector<Proposal> bracket_settings(std::map<std::string, int>* samples) {
-    follow_leader();
     std::vector<Proposal> out;
     if (!opt_.rank) {
       for (int i = 0; i < opt_.bracket_size; ++i) {
@@ -1015,31 +1014,6 @@ class Search {
     int r = opt_.max_resource;
     for (int l = levels(); l > level; --l) r /= opt_.eta;
     return std::max(10, r);
-  }
-
-  // The family most random settings come from follows the run: once the favourite has
-  // had a fair chance (kFairTrials complete trials on all rows) and a trial of another
-  // family that can lead beats every one of them, that family leads the next brackets
-  // (boston_housing at 60 s: the RBF SVM's second setting led the boosted trees by 6%
-  // while 128 of 155 trials went to boosted trees). A favourite whose trials were all
-  // cut or sampled (a network on a large image set) keeps its place.
-  void follow_leader() {
-    constexpr int kFairTrials = 3;
-    if (favourite_.empty()) return;
-    if (result_.leads.empty()) result_.leads.push_back({favourite_, -1});
-    auto counts = [](const TrialResult& t) { return t.usable() && !t.partial && t.sample_rows <= 0; };
-    int favourite_trials = 0;
-    const TrialResult* leader = nullptr;
-    for (const auto& t : result_.trials) {
-      if (!counts(t) || is_baseline(t.family)) continue;
-      if (t.family == favourite_) ++favourite_trials;
-      if (!leader || metric_better(ev_.metric(), t.score, leader->score)) leader = &t;
-    }
-    if (favourite_trials < kFairTrials || !leader || leader->family == favourite_) return;
-    const ModelEntry& e = model_registry().get(leader->family);
-    if (!e.search_lead || !e.random_search || !supported(leader->family) || too_dear_.count(leader->family)) return;
-    favourite_ = leader->family;
-    result_.leads.push_back({favourite_, leader->id});
   }
 
   // A family for the next random setting: the lead its declared share of the time,

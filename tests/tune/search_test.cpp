@@ -2,8 +2,6 @@
 
 #include <cmath>
 #include <map>
-#include <sstream>
-#include <random>
 
 #include "automl/data_card.h"
 #include "automl/metrics.h"
@@ -401,55 +399,6 @@ TEST(Search, RandomSettingsOnASmallTableAllSplit) {
     EXPECT_GT(t.score, constant + 0.05) << "trial " << t.id << " " << t.params.dump() << " scored the constant";
   }
   EXPECT_GE(xgb, 25);
-}
-
-// Random settings follow the family that leads the run: on a linear signal over ten
-// columns and 200 rows the RBF SVM beats boosted trees, and once the trees (the default
-// lead) have had three complete trials, the SVM leads the next brackets' draws.
-TEST(Search, RandomSettingsFollowTheFamilyThatLeads) {
-  std::mt19937_64 rng(5);
-  std::normal_distribution<double> n01(0.0, 1.0);
-  std::ostringstream csv;
-  for (int j = 0; j < 10; ++j) csv << "x" << j << ",";
-  csv << "y\n";
-  for (int i = 0; i < 200; ++i) {
-    double y = 0;
-    for (int j = 0; j < 10; ++j) {
-      const double x = n01(rng);
-      y += (1.0 + 0.2 * j) * x;
-      csv << x << ",";
-    }
-    csv << y + 0.1 * n01(rng) << "\n";
-  }
-  Table table = read_csv_buffer(csv.str(), "linear.csv");
-  DataCard card = infer_data_card(table, "y", "linear");
-  Target y = encode_target(table, card);
-  std::vector<std::size_t> all(table.n_rows);
-  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  std::vector<std::string> columns;
-  for (int j = 0; j < 10; ++j) columns.push_back("x" + std::to_string(j));
-  Evaluator ev(table, y, columns, make_validation_plan(y, all, 3, 0), card.metric, 2, 0);
-  SearchOptions opt;
-  opt.max_trials = 40;
-  opt.families = {"constant", "xgboost", "svm"};
-  opt.initial = {{"constant", nlohmann::json::object(), ""},
-                 {"xgboost", {{"max_depth", 3}}, ""},
-                 {"xgboost", {{"max_depth", 6}}, ""},
-                 {"xgboost", {{"learning_rate", 0.05}}, ""},
-                 {"svm", {{"C", 10.0}}, ""}};
-  opt.seed = 2;
-  auto result = run_search(ev, opt, nullptr);
-  double best_tree = 1e300, svm = result.trials[4].score;
-  for (int i = 1; i <= 3; ++i) best_tree = std::min(best_tree, result.trials[static_cast<std::size_t>(i)].score);
-  ASSERT_LT(svm, best_tree) << "the SVM should lead on this data";
-  ASSERT_GE(result.leads.size(), 2u);
-  EXPECT_EQ(result.leads[0].first, "xgboost");
-  EXPECT_EQ(result.leads[1].first, "svm");
-  int svm_random = 0, tree_random = 0;
-  for (std::size_t i = 5; i < result.trials.size(); ++i) {
-    (result.trials[i].family == "svm" ? svm_random : tree_random) += 1;
-  }
-  EXPECT_GT(svm_random, tree_random) << "random settings after the SVM took the lead";
 }
 
 // An early rung on a large table may train on a sample of the rows: it is scored on

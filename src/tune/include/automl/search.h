@@ -216,9 +216,6 @@ struct SearchResult {
   // Families left out of the search after two of their trials failed with the same error
   // and none trained (their model cannot be made here), in the order they were dropped.
   std::vector<std::string> left_out;
-  // The families most random settings came from, in turn: the first choice, then each
-  // family that took the lead from it (Search's follow_leader), with the trial that did.
-  std::vector<std::pair<std::string, int>> leads;
 };
 
 // Whether trial a should be preferred to trial b as the run's best: complete trials
