@@ -276,22 +276,23 @@ def leaderboard_ceiling(run_dir, splits=20):
     return max(reliability, 0.0) ** 0.5
 
 
-def spearman_of(row):
-    """A project row's Spearman: recorded in the row, else read from its run folder."""
+def recorded_or_read(row, field, read):
+    """A project row's `field` when recorded in it, else `read` of its run folder (None without a row)."""
     if row is None:
         return None
-    if isinstance(row.get("spearman"), (int, float)):
-        return float(row["spearman"])
-    return leaderboard_spearman(row.get("run_folder"))
+    if isinstance(row.get(field), (int, float)):
+        return float(row[field])
+    return read(row.get("run_folder"))
+
+
+def spearman_of(row):
+    """A project row's Spearman (leaderboard_spearman)."""
+    return recorded_or_read(row, "spearman", leaderboard_spearman)
 
 
 def ceiling_of(row):
-    """A project row's ranking ceiling (leaderboard_ceiling): recorded, else from its run folder."""
-    if row is None:
-        return None
-    if isinstance(row.get("ranking_ceiling"), (int, float)):
-        return float(row["ranking_ceiling"])
-    return leaderboard_ceiling(row.get("run_folder"))
+    """A project row's ranking ceiling (leaderboard_ceiling)."""
+    return recorded_or_read(row, "ranking_ceiling", leaderboard_ceiling)
 
 
 def run_project(args, name, ds_dir, card, results, budget):
