@@ -15,6 +15,12 @@ Writes one folder per shape (train.csv, test.csv, card.json, the layout of
   tall          300,000 + 50,000 rows of a generated binary task: 12 numeric columns (two
                 interactions, a threshold and noise), 3 categorical columns (8 to 200 levels),
                 5% of cells missing; roc_auc. A table larger than any shared one.
+  rare          adult with the positive class thinned to 2% of each split (about 500 of
+                24,000 training rows): a heavily imbalanced binary table; roc_auc.
+  holes         telco_churn with 40% of its feature cells emptied at random in both
+                splits: a table that is mostly missing values.
+  untyped:SET   the shared set SET with no feature_types in its card (the columns' kinds
+                read from the file alone), in folder SET_untyped.
   small:SET:N   N training rows of the shared set SET (e.g. small:sacramento:125), the test
                 split unchanged (up to 3,000 rows of it), in folder SET_N: the small tables
                 the shared sets lack (small regression sets are where the project was weakest).
@@ -153,6 +159,46 @@ def spam_wide(shared, out, rng):
          positive_class=src.get("positive_class"), description="spam with 300 noise columns")
 
 
+def rare(shared, out, rng):
+    folder = os.path.join(out, "rare")
+    src = json.load(open(os.path.join(shared, "adult", "card.json"), encoding="utf-8"))
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(shared, "adult", f"{split}.csv"))
+        t = h.index(src["target"])
+        neg = [r for r in rows if r[t] != src["positive_class"]]
+        pos = [r for r in rows if r[t] == src["positive_class"]]
+        keep = pos[:max(1, round(0.02 / 0.98 * len(neg)))]
+        made = neg + keep
+        rng.shuffle(made)
+        write(folder, f"{split}.csv", h, made)
+    card(folder, name="rare", task="binary", modality="tabular", target=src["target"], metric="roc_auc",
+         positive_class=src["positive_class"], feature_types=src["feature_types"],
+         description="adult with 2% positives")
+
+
+def holes(shared, out, rng):
+    folder = os.path.join(out, "holes")
+    src = json.load(open(os.path.join(shared, "telco_churn", "card.json"), encoding="utf-8"))
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(shared, "telco_churn", f"{split}.csv"))
+        t = h.index(src["target"])
+        made = [["" if i != t and rng.random() < 0.4 else v for i, v in enumerate(r)] for r in rows]
+        write(folder, f"{split}.csv", h, made)
+    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "feature_types",
+                                                     "positive_class")}
+    card(folder, name="holes", description="telco_churn with 40% of feature cells missing", **fields)
+
+
+def untyped(shared, out, name):
+    folder = os.path.join(out, f"{name}_untyped")
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(shared, name, f"{split}.csv"))
+        write(folder, f"{split}.csv", h, rows)
+    src = json.load(open(os.path.join(shared, name, "card.json"), encoding="utf-8"))
+    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "positive_class")}
+    card(folder, name=f"{name}_untyped", description=f"{name} without column types", **fields)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shared", default="../shared/datasets")
@@ -171,6 +217,13 @@ def main():
             tall(a.out, rng)
         elif name == "spam_wide":
             spam_wide(a.shared, a.out, rng)
+        elif name == "rare":
+            rare(a.shared, a.out, rng)
+        elif name == "holes":
+            holes(a.shared, a.out, rng)
+        elif name.startswith("untyped:") and len(name.split(":")) == 2:
+            untyped(a.shared, a.out, name.split(":")[1])
+            name = name.split(":")[1] + "_untyped"
         elif name.startswith("small:") and len(name.split(":")) == 3 and name.split(":")[2].isdigit():
             _, source, n = name.split(":")
             small(a.shared, a.out, rng, source, int(n))

@@ -10,7 +10,7 @@
 // --skip N leaves each run's first N trials out of the correlation (how much the
 // uncalibrated start costs); --show N prints them with their replayed predictions;
 // --dump FILE writes every scored trial's real and replayed score as JSON lines (run,
-// trial, family, resource, real, replayed), for a look by family or rung.
+// trial, family, resource, sample_rows, rung, real, replayed), for a look by family or rung.
 //
 // It lets a change to the predictor be measured on real trials in seconds, without
 // re-running the searches; bench/brain.py remains the end-to-end measurement.
@@ -134,7 +134,7 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
       recorded.push_back(number(r[c_pred]));
       if (opt.dump)
         *opt.dump << nlohmann::json{{"run", folder.filename().string()}, {"trial", t.id}, {"family", t.family},
-                                    {"resource", t.resource}, {"real", t.score}, {"replayed", p.final_score}}
+                                    {"resource", t.resource}, {"sample_rows", t.sample_rows}, {"rung", t.rung}, {"real", t.score}, {"replayed", p.final_score}}
                          .dump()
                   << "\n";
     }

@@ -79,7 +79,7 @@ Command add_run(CLI::App& app) {
   cmd->add_option("--max-trials", f->req.max_trials, "stop after this many trials even if budget remains");
   cmd->add_option("--folds", f->req.folds,
                   "validation folds: 1 = a 20% holdout, k > 1 = k-fold (default: by size; repeated 5-fold for small "
-                  "data, holdout above 10,000 rows)");
+                  "data, holdout above 10,000 rows unless a binary target's rarer class has under 1,000 of them)");
   cmd->add_option("--models", f->models,
                   "comma-separated model families to consider (default: all; see `automl-gpt models`)");
   cmd->add_option("--require", f->req.requirements,

@@ -35,12 +35,26 @@ ValidationPlan make_validation_plan(const Target& target, const std::vector<std:
   const std::size_t n = rows.size();
   if (n < 4) throw_invalid("need at least 4 rows with a target to validate anything; got " + std::to_string(n));
   if (folds <= 0) {
+    // A binary target's rarer class decides how well a holdout measures: its fifth of
+    // them is what ROC AUC (and the errors any metric counts) rests on. Under
+    // kRareForHoldout of them the holdout's score moves by about a hundredth between
+    // splits (adult thinned to 500 positives in 25,000 rows: 100 in the holdout), and
+    // three folds, which validate on every one of them, choose better models: test
+    // ROC AUC 0.904 -> 0.909 at 15 s, 0.908 -> 0.911 at 60 s, against 0.916 and 0.911
+    // for Optuna-tuned XGBoost.
+    constexpr std::size_t kRareForHoldout = 1000;
+    std::size_t rarer = n;
+    if (target.task == Task::kBinary) {
+      std::size_t positives = 0;
+      for (auto r : rows) positives += target.y[r] == 1 ? 1 : 0;
+      rarer = std::min(positives, n - positives);
+    }
     if (n <= 1000) {
       folds = 5;
       plan.repeats = 2;
     } else if (n <= 3000) {
       folds = 5;
-    } else if (n <= 10000) {
+    } else if (n <= 10000 || rarer < kRareForHoldout) {
       folds = 3;
     } else {
       folds = 1;

@@ -39,6 +39,28 @@ TEST(Validation, StratifiedFoldsKeepClassSharesAndCoverEveryRow) {
   EXPECT_EQ(make_validation_plan(t, rows, 0, 0).repeats, 2);  // small data: repeated k-fold
 }
 
+// A large binary table gets a holdout, unless its rarer class is too small for a fifth of
+// it to judge by: then three folds validate on every row of that class.
+TEST(Validation, RareClassKeepsKFoldOnLargeTables) {
+  auto plan_for = [](int positives_per_1000) {
+    Target t;
+    t.task = Task::kBinary;
+    t.classes = {"no", "yes"};
+    std::vector<std::size_t> rows;
+    for (int i = 0; i < 20000; ++i) {
+      t.y.push_back(i % 1000 < positives_per_1000 ? 1 : 0);
+      rows.push_back(static_cast<std::size_t>(i));
+    }
+    return make_validation_plan(t, rows, 0, 0);
+  };
+  EXPECT_EQ(plan_for(500).method, "holdout");  // 10,000 of each class
+  EXPECT_EQ(plan_for(60).method, "holdout");   // 1,200 positives
+  const ValidationPlan rare = plan_for(20);    // 400 positives
+  EXPECT_EQ(rare.method, "k-fold");
+  EXPECT_EQ(rare.folds, 3);
+  for (const auto& s : rare.splits) EXPECT_NEAR(static_cast<double>(s.valid.size()), 20000.0 / 3, 1.0);
+}
+
 std::vector<std::string> leaderboard(uint64_t seed) {
   Table table = read_csv_buffer(testing::make_csv("binary", 400, 11), "toy.csv");
   DataCard card = infer_data_card(table, "y", "toy");

@@ -39,7 +39,8 @@ struct ValidationPlan {
 };
 
 // Chooses the scheme by size (small data gets repeated k-fold, large data a
-// holdout) unless `folds` forces it (1 = holdout); stratified for classes.
+// holdout, unless a binary target's rarer class has under 1,000 rows: 3 folds)
+// unless `folds` forces it (1 = holdout); stratified for classes.
 ValidationPlan make_validation_plan(const Target& target, const std::vector<std::size_t>& rows, int folds,
                                     uint64_t seed);
 
