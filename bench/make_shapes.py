@@ -140,63 +140,67 @@ def small(shared, out, rng, name, n):
     rng.shuffle(test)
     write(folder, "test.csv", th, test[:3000])
     src = json.load(open(os.path.join(shared, name, "card.json"), encoding="utf-8"))
-    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "feature_types",
-                                                     "positive_class")}
-    card(folder, name=f"{name}_{n}", description=f"{n} training rows of {name}", **fields)
+    card(folder, name=f"{name}_{n}", description=f"{n} training rows of {name}", **card_fields(src))
+
+
+def from_shared(shared, source, folder, make):
+    """Writes both splits of the shared set `source` into `folder`, each as make(header, rows,
+    target column) returns it (a header and rows); returns the source's card."""
+    src = json.load(open(os.path.join(shared, source, "card.json"), encoding="utf-8"))
+    for split in ("train", "test"):
+        h, rows = read(os.path.join(shared, source, f"{split}.csv"))
+        header, made = make(h, rows, h.index(src["target"]))
+        write(folder, f"{split}.csv", header, made)
+    return src
+
+
+def card_fields(src, types=True):
+    """The fields of a source card a derived set keeps (its column types when `types`)."""
+    keep = ("task", "modality", "target", "metric", "positive_class") + (("feature_types",) if types else ())
+    return {k: v for k, v in src.items() if k in keep}
 
 
 def spam_wide(shared, out, rng):
     folder = os.path.join(out, "spam_wide")
-    src = json.load(open(os.path.join(shared, "spam", "card.json"), encoding="utf-8"))
-    for split in ("train", "test"):
-        h, rows = read(os.path.join(shared, "spam", f"{split}.csv"))
-        t = h.index(src["target"])
-        header = [c for i, c in enumerate(h) if i != t] + [f"noise_{j}" for j in range(300)] + [src["target"]]
-        made = [[v for i, v in enumerate(r) if i != t] + [f"{rng.gauss(0, 1):.4f}" for _ in range(300)] + [r[t]]
-                for r in rows]
-        write(folder, f"{split}.csv", header, made)
+
+    def widen(h, rows, t):
+        header = [c for i, c in enumerate(h) if i != t] + [f"noise_{j}" for j in range(300)] + [h[t]]
+        return header, [[v for i, v in enumerate(r) if i != t] + [f"{rng.gauss(0, 1):.4f}" for _ in range(300)]
+                        + [r[t]] for r in rows]
+
+    src = from_shared(shared, "spam", folder, widen)
     card(folder, name="spam_wide", task="binary", modality="tabular", target=src["target"], metric="roc_auc",
          positive_class=src.get("positive_class"), description="spam with 300 noise columns")
 
 
 def rare(shared, out, rng):
     folder = os.path.join(out, "rare")
-    src = json.load(open(os.path.join(shared, "adult", "card.json"), encoding="utf-8"))
-    for split in ("train", "test"):
-        h, rows = read(os.path.join(shared, "adult", f"{split}.csv"))
-        t = h.index(src["target"])
-        neg = [r for r in rows if r[t] != src["positive_class"]]
-        pos = [r for r in rows if r[t] == src["positive_class"]]
-        keep = pos[:max(1, round(0.02 / 0.98 * len(neg)))]
-        made = neg + keep
+    positive = json.load(open(os.path.join(shared, "adult", "card.json"), encoding="utf-8"))["positive_class"]
+
+    def thin(h, rows, t):
+        neg = [r for r in rows if r[t] != positive]
+        made = neg + [r for r in rows if r[t] == positive][:max(1, round(0.02 / 0.98 * len(neg)))]
         rng.shuffle(made)
-        write(folder, f"{split}.csv", h, made)
-    card(folder, name="rare", task="binary", modality="tabular", target=src["target"], metric="roc_auc",
-         positive_class=src["positive_class"], feature_types=src["feature_types"],
-         description="adult with 2% positives")
+        return h, made
+
+    src = from_shared(shared, "adult", folder, thin)
+    card(folder, name="rare", description="adult with 2% positives", **card_fields(src))
 
 
 def holes(shared, out, rng):
     folder = os.path.join(out, "holes")
-    src = json.load(open(os.path.join(shared, "telco_churn", "card.json"), encoding="utf-8"))
-    for split in ("train", "test"):
-        h, rows = read(os.path.join(shared, "telco_churn", f"{split}.csv"))
-        t = h.index(src["target"])
-        made = [["" if i != t and rng.random() < 0.4 else v for i, v in enumerate(r)] for r in rows]
-        write(folder, f"{split}.csv", h, made)
-    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "feature_types",
-                                                     "positive_class")}
-    card(folder, name="holes", description="telco_churn with 40% of feature cells missing", **fields)
+
+    def empty(h, rows, t):
+        return h, [["" if i != t and rng.random() < 0.4 else v for i, v in enumerate(r)] for r in rows]
+
+    src = from_shared(shared, "telco_churn", folder, empty)
+    card(folder, name="holes", description="telco_churn with 40% of feature cells missing", **card_fields(src))
 
 
 def untyped(shared, out, name):
     folder = os.path.join(out, f"{name}_untyped")
-    for split in ("train", "test"):
-        h, rows = read(os.path.join(shared, name, f"{split}.csv"))
-        write(folder, f"{split}.csv", h, rows)
-    src = json.load(open(os.path.join(shared, name, "card.json"), encoding="utf-8"))
-    fields = {k: v for k, v in src.items() if k in ("task", "modality", "target", "metric", "positive_class")}
-    card(folder, name=f"{name}_untyped", description=f"{name} without column types", **fields)
+    src = from_shared(shared, name, folder, lambda h, rows, t: (h, rows))
+    card(folder, name=f"{name}_untyped", description=f"{name} without column types", **card_fields(src, types=False))
 
 
 def main():
