@@ -134,7 +134,8 @@ Replayed replay(const std::filesystem::path& folder, const automl::KnowledgeBase
       recorded.push_back(number(r[c_pred]));
       if (opt.dump)
         *opt.dump << nlohmann::json{{"run", folder.filename().string()}, {"trial", t.id}, {"family", t.family},
-                                    {"resource", t.resource}, {"sample_rows", t.sample_rows}, {"rung", t.rung}, {"real", t.score}, {"replayed", p.final_score}}
+                                    {"resource", t.resource}, {"sample_rows", t.sample_rows}, {"rung", t.rung},
+                                    {"real", t.score}, {"replayed", p.final_score}}
                          .dump()
                   << "\n";
     }
